@@ -24,4 +24,5 @@ config.substitutions.append(
     ("%mlir_opt", os.path.join(config.llvm_tools_dir, "mlir-opt")))
 config.substitutions.append(("%python", config.python_executable))
 
-llvm_config.add_tool_substitutions(["sieve-opt"], [config.sieve_tools_dir])
+llvm_config.add_tool_substitutions(["sieve-opt", "sieve-run"],
+                                  [config.sieve_tools_dir])

@@ -10,6 +10,7 @@
 #define SIEVE_TOOLS_REGISTERSIEVE_H
 
 #include "dialects/sieve/SieveDialect.h"
+#include "passes/Passes.h"
 #include "mlir/IR/DialectRegistry.h"
 
 namespace mlir {
@@ -21,7 +22,10 @@ inline void registerAllSieveDialects(DialectRegistry &registry) {
 }
 
 /// Registers Sieve's passes and pass pipelines with the global registry.
-inline void registerAllSievePasses() {}
+inline void registerAllSievePasses() {
+  registerSievePasses();
+  registerSievePipelines();
+}
 
 } // namespace sieve
 } // namespace mlir

@@ -51,12 +51,19 @@ build() {
   cmake --build "$build_dir"
 }
 
-# The main job: compile the example graphs through sieve-opt and print them.
+# The main job: compile the example graphs through sieve-opt and print them,
+# then run them on the CPU reference with random inputs and print a summary
+# of each output.
 run_main() {
   local example
   for example in "$root"/examples/*.mlir; do
     echo "=== sieve-opt -canonicalize ${example#"$root"/}"
     "$build_dir/bin/sieve-opt" -canonicalize "$example"
+  done
+  for example in "$root"/examples/*.mlir; do
+    echo "=== sieve-run --device reference ${example#"$root"/}"
+    "$build_dir/bin/sieve-run" "$example" --device reference \
+      --random-inputs 1 --print-summary --repeat 3
   done
 }
 

@@ -125,9 +125,10 @@ def Sieve_HybridAttentionOp : Sieve_ComputeOp<"hybrid_attention",
       duplicates and globals inside the window count once.
     * With `causal = true` (which requires `window_right = 0`), every key
       `j > p` is removed from `V(b, i)` afterwards, globals included.
-    * With `global_queries = true`, a row whose own position `p` is in
-      `globals[b, :]` sees every key `j in [0, Sk)` (still subject to
-      `causal`): Longformer's symmetric global attention.
+    * With `global_queries = true`, a row whose own position `p` is one of
+      the used entries of `globals[b, :]` (so `0 <= p < Sk`) sees every key
+      `j in [0, Sk)` (still subject to `causal`): Longformer's symmetric
+      global attention.
     * `out[b, h, i, :] = softmax(scale * q . k) @ v` over `V(b, i)`; an empty
       set gives exactly 0.
 
@@ -339,7 +340,8 @@ def Sieve_QuantizeOp : Sieve_ComputeOp<"quantize"> {
     q     = clamp(round_half_to_even(x / scale), -qmax, qmax)
     ```
 
-    * A group of zeros has scale 0 and q 0.
+    * A group whose scale is 0 has q 0: a group of zeros, or one so small
+      that `max |x| / qmax` underflows to 0 in f32.
     * A group holding a NaN or an infinity has scale NaN and q 0.
     * Results: `values` `[..., K]` of `i8` (`bits = 8`) or `i4` (`bits = 4`),
       and `scales` `[..., K / group_size]` f32 (`[..., 1]` for
