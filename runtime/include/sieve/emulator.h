@@ -1,0 +1,179 @@
+/*===- emulator.h - The SIMT emulator's C ABI -------------------*- C -*-===*\
+|*                                                                          *|
+|* Sieve runs every GPU kernel it emits on the CPU as well: codegen converts *|
+|* each kernel (at the gpu/nvgpu level, before NVVM) into a host function    *|
+|* that runs ONE CUDA thread and calls the functions below for everything    *|
+|* only a GPU has (ids, barriers, shared memory, warp collectives, async     *|
+|* copies, checks). The emulator runs a grid by giving every CUDA thread of  *|
+|* a block its own fiber; a thread blocks in a barrier or collective until   *|
+|* the others arrive, as on a GPU. Blocks are independent and may run on     *|
+|* several OS threads at once.                                               *|
+|*                                                                          *|
+|* Two sides use this header:                                                *|
+|*  - emulated kernels (generated code) call the sieve_emu_* functions of    *|
+|*    section 1 from inside a launch;                                        *|
+|*  - the runtime calls sieve_emu_launch() (section 2).                      *|
+|*                                                                          *|
+|* C ABI, no LLVM/MLIR. "site" strings name the source operation for         *|
+|* diagnostics: "<file>:<line>:<col> <op name> in kernel <kernel>".          *|
+|*                                                                          *|
+\*===----------------------------------------------------------------------===*/
+
+#ifndef SIEVE_RUNTIME_EMULATOR_H
+#define SIEVE_RUNTIME_EMULATOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*===----------------------------------------------------------------------===*
+ * 1. Called by emulated kernels (only valid inside sieve_emu_launch)
+ *===----------------------------------------------------------------------===*/
+
+/* Entry point of an emulated kernel: runs one CUDA thread. `params` has one
+ * pointer per kernel parameter, exactly as cuLaunchKernel's kernelParams
+ * (memref parameters already expanded into their descriptor fields). */
+typedef void (*sieve_emu_kernel_fn)(void **params);
+
+/* gpu.thread_id / block_id / block_dim / grid_dim; dim: 0 = x, 1 = y, 2 = z. */
+int64_t sieve_emu_thread_id(int32_t dim);
+int64_t sieve_emu_block_id(int32_t dim);
+int64_t sieve_emu_block_dim(int32_t dim);
+int64_t sieve_emu_grid_dim(int32_t dim);
+/* gpu.lane_id: linear thread index within the block, modulo 32. */
+int64_t sieve_emu_lane_id(void);
+
+/* The current block's shared memory: the kernel's static workgroup
+ * allocations (offsets fixed by codegen) in [0, static_shared_bytes), then
+ * the dynamic shared memory. It starts filled with 0xFF bytes (NaN for
+ * floats), so reading it before writing it shows. 16-byte aligned. */
+uint8_t *sieve_emu_shared_memory(void);
+int64_t sieve_emu_shared_memory_size(void);
+/* Byte offset of the dynamic part (== static_shared_bytes of the launch). */
+int64_t sieve_emu_dynamic_shared_offset(void);
+
+/* gpu.barrier: blocks until every thread of the block that has not returned
+ * arrives. A thread returning while others wait, or threads waiting at
+ * different sites, is an error. */
+void sieve_emu_barrier(const char *site);
+
+/* Warp collectives. Every thread of the warp (32 consecutive linear thread
+ * ids; the last warp of a block may be partial) that has not returned must
+ * call the same site; otherwise it is an error ("divergent warp collective").
+ * The call returns once all have arrived. */
+
+/* gpu.shuffle on a 32-bit payload (f32 values travel as their bits).
+ * mode: 0 = xor, 1 = up, 2 = down, 3 = idx. `width` is a power of two <= 32.
+ * *valid (may be NULL) receives 1 if the source lane was in range, else 0
+ * and the lane's own value is returned (gpu.shuffle semantics). */
+uint32_t sieve_emu_shuffle(const char *site, int32_t mode, uint32_t value,
+                           int32_t offset, int32_t width, int32_t *valid);
+
+/* Votes: kind 0 = any, 1 = all, 2 = ballot (bit i = predicate of lane i). */
+uint32_t sieve_emu_vote(const char *site, int32_t kind, int32_t predicate);
+
+/* nvgpu.ldmatrix (PTX ldmatrix.sync.aligned.m8n8.x{1,2,4}[.trans].b16):
+ * lanes 8i..8i+7 give, in `row`, the addresses of the 8 rows (16 bytes each)
+ * of matrix i (only lanes 0..8*num_matrices-1 are read). Lane l receives in
+ * fragment[i] (two b16 packed, low half first) M_i[l/4][2(l%4) + {0,1}], or
+ * with `transpose` M_i[2(l%4) + {0,1}][l/4]. */
+void sieve_emu_ldmatrix(const char *site, const void *row,
+                        int32_t num_matrices, int32_t transpose,
+                        uint32_t *fragment);
+
+/* nvgpu.mma.sync: D = A * B + C over the warp, with the PTX ISA fragment
+ * layouts ("Matrix Fragments for mma.m16n8k16 ..."). Each lane passes its
+ * registers in the PTX order. Shapes and types: */
+enum {
+  SIEVE_EMU_MMA_M16N8K16 = 0, /* a: 4 regs, b: 2 regs, c/d: 4 regs */
+  SIEVE_EMU_MMA_M16N8K8 = 1,  /* a: 2 regs, b: 1 reg,  c/d: 4 regs */
+  SIEVE_EMU_MMA_M16N8K32 = 2, /* s8 only: a: 4 regs, b: 2 regs, c/d: 4 */
+};
+enum {
+  SIEVE_EMU_TYPE_F16 = 0,  /* two per 32-bit register, low half first */
+  SIEVE_EMU_TYPE_BF16 = 1, /* two per register */
+  SIEVE_EMU_TYPE_S8 = 2,   /* four per register, lowest byte first */
+  SIEVE_EMU_TYPE_F32 = 3,  /* one per register */
+  SIEVE_EMU_TYPE_S32 = 4,  /* one per register */
+};
+/* Products are exact and summed in ascending k into the accumulator with
+ * IEEE f32 rounding (s32: wrapping), so results are reproducible. */
+void sieve_emu_mma_sync(const char *site, int32_t shape, int32_t ab_type,
+                        int32_t cd_type, const uint32_t *a, const uint32_t *b,
+                        const uint32_t *c, uint32_t *d);
+
+/* nvgpu.device_async_copy (cp.async): copies `bytes` (4, 8 or 16) from global
+ * `src` to shared `dst`, of which only `src_bytes` are read and the rest
+ * zero-filled. The copy is deferred until a wait covers its group; until
+ * then `dst` is poisoned (0xFF bytes), so a missing wait shows. */
+void sieve_emu_cp_async(const char *site, void *dst, const void *src,
+                        int32_t bytes, int32_t src_bytes);
+/* nvgpu.device_async_create_group: closes the current group of copies. */
+void sieve_emu_cp_async_commit(void);
+/* nvgpu.device_async_wait: completes all groups but the `pending` most
+ * recent ones (this thread's copies only, as in PTX). */
+void sieve_emu_cp_async_wait(int32_t pending);
+
+/* Shared-memory race check, called before every shared-memory access when
+ * the launch enables it: a byte written by one thread and read or written by
+ * another in the same barrier interval is an error. */
+void sieve_emu_shared_access(const char *site, const void *address,
+                             int64_t bytes, int32_t is_write);
+
+/* Reports an error found by the kernel's own checks (e.g. an out-of-bounds
+ * index, a misaligned vector access) and ends the launch with it; does not
+ * return. The message names the buffer/index; the emulator adds kernel,
+ * block and thread. */
+void sieve_emu_fail(const char *site, const char *message, int64_t value,
+                    int64_t bound);
+
+/* Counts `units` of work for the launch's statistics (e.g. executed loop
+ * iterations of a kernel's main loop); lets tests see skipped work. */
+void sieve_emu_count_work(int64_t units);
+
+/*===----------------------------------------------------------------------===*
+ * 2. Called by the runtime
+ *===----------------------------------------------------------------------===*/
+
+typedef struct sieve_emu_launch_desc {
+  const char *kernel_name;
+  sieve_emu_kernel_fn kernel;
+  void **params;
+  uint32_t grid[3];
+  uint32_t block[3];
+  uint64_t static_shared_bytes;
+  uint64_t dynamic_shared_bytes;
+  /* 0: threads of a block start in linear order after each barrier; other
+   * values: a random order drawn from this seed (finds missing barriers). */
+  uint64_t schedule_seed;
+  /* Non-zero: enable the sieve_emu_shared_access race check. */
+  int32_t check_races;
+  /* OS threads running independent blocks at once; 0: one per core. */
+  uint32_t worker_threads;
+} sieve_emu_launch_desc;
+
+typedef struct sieve_emu_launch_stats {
+  uint64_t blocks;
+  uint64_t threads;
+  uint64_t barriers;    /* barrier completions, summed over blocks */
+  uint64_t collectives; /* warp collective completions */
+  uint64_t work_units;  /* sum of sieve_emu_count_work */
+} sieve_emu_launch_stats;
+
+/* Runs a whole grid. Returns 0 on success. On the first error (from
+ * sieve_emu_fail, a barrier or collective misuse, a deadlock, a thread
+ * returning while others wait) it stops the launch, writes a one-line
+ * message naming the site, kernel, block and thread into `error` (also to
+ * stderr, unbuffered) and returns non-zero. `stats` may be NULL. */
+int sieve_emu_launch(const sieve_emu_launch_desc *desc,
+                     sieve_emu_launch_stats *stats, char *error,
+                     size_t error_capacity);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* SIEVE_RUNTIME_EMULATOR_H */
