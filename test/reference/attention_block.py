@@ -52,16 +52,24 @@ GLOBALS = 16
 THRESHOLD = 0.3
 
 # Chosen so that no reference score lies within MARGIN of the threshold and
-# the 16th/17th highest scores are more than MARGIN apart (checked below).
+# the 16th/17th highest scores are more than MARGIN apart (checked below; for
+# SEED 0 the closest score is 1.3e-4 from the threshold and the 16th/17th
+# gap is 6.5e-4). The executor's scores must then lie within MARGIN of the
+# reference's, which makes its mask and its globals forced. MARGIN is 1e-5
+# rather than 1e-6 because the f32 gate legitimately deviates by up to
+# ~8e-7 in absolute terms here (see TOL_SCORE), too close to 1e-6.
 SEED = 0
-MARGIN = 1e-6
+MARGIN = 1e-5
 
 TOL_Y = 1e-2       # f16 result
-# f32 result. The executor accumulates the gate's 512-term and 64-term dot
-# products in f32 on exactly the f16 inputs the reference uses: the rounding
-# error of such a sum is ~sqrt(n) * 2^-24 * (sum of |terms|), a few 1e-7 of
-# the pre-activations at most, and sigmoid's slope is <= 1/4, so 1e-5 keeps a
-# wide margin (the measured error is printed on the last line).
+# f32 result, from the f16 inputs the reference also uses. The executor sums
+# the 512-term pre-activations in f32: |terms| <= 1 * 0.133, partial sums of
+# order one, so a rounding error of ~sqrt(512) * 2^-24 ~ 1e-6 each; through
+# silu' (<= 1.1) and the 64-term dot product with w2 (|w2| <= 0.75) the logit
+# is off by a few 1e-6, and sigmoid's slope (<= 1/4) makes that ~1e-6 on a
+# score. Measured with SEED 0: max |score - ref| 8.0e-7, rms 1.7e-7, so
+# ||score - ref|| / ||ref|| ~ 3e-7, and the contract's f32 tolerance 1e-5
+# holds with a 30x margin.
 TOL_SCORE = 1e-5
 
 
