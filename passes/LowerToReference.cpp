@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "passes/Passes.h"
+#include "passes/ScalarCode.h"
 
 #include "dialects/sieve/SieveOps.h"
 
@@ -32,26 +33,8 @@ using namespace mlir;
 using namespace mlir::sieve;
 
 //===----------------------------------------------------------------------===//
-// Scalar-code helpers
+// Tensor helpers
 //===----------------------------------------------------------------------===//
-
-namespace {
-using LoopBody = function_ref<SmallVector<Value>(ImplicitLocOpBuilder &, Value,
-                                                 ValueRange)>;
-using BranchBody = function_ref<SmallVector<Value>(ImplicitLocOpBuilder &)>;
-} // namespace
-
-static Value indexConst(ImplicitLocOpBuilder &b, int64_t value) {
-  return arith::ConstantIndexOp::create(b, value);
-}
-
-static Value f32Const(ImplicitLocOpBuilder &b, double value) {
-  return arith::ConstantOp::create(b, b.getF32FloatAttr(value));
-}
-
-static Value boolConst(ImplicitLocOpBuilder &b, bool value) {
-  return arith::ConstantIntOp::create(b, value, 1);
-}
 
 /// The size of dimension `dim` of `tensor`, as a constant where it is static.
 static Value dimSize(ImplicitLocOpBuilder &b, Value tensor, int64_t dim) {
@@ -76,42 +59,6 @@ static Value filledLike(ImplicitLocOpBuilder &b, RankedTensorType type,
       .getResult(0);
 }
 
-/// `scf.for %iv = lb to ub step 1` carrying `inits`; `body` returns the values
-/// to yield. Bounds are signed, so `lb >= ub` runs no iteration.
-static SmallVector<Value> buildFor(ImplicitLocOpBuilder &b, Value lb, Value ub,
-                                   ValueRange inits, LoopBody body) {
-  auto loop = scf::ForOp::create(
-      b, lb, ub, indexConst(b, 1), inits,
-      [&](OpBuilder &nested, Location loc, Value iv, ValueRange args) {
-        ImplicitLocOpBuilder nb(loc, nested);
-        scf::YieldOp::create(nb, body(nb, iv, args));
-      });
-  return llvm::to_vector_of<Value>(loop.getResults());
-}
-
-/// `scf.if` with both branches yielding values of `types`.
-static SmallVector<Value> buildIf(ImplicitLocOpBuilder &b, Value cond,
-                                  TypeRange types, BranchBody thenBody,
-                                  BranchBody elseBody) {
-  auto ifOp = scf::IfOp::create(b, types, cond, /*addThenBlock=*/true,
-                                /*addElseBlock=*/true);
-  for (auto [block, body] : {std::pair(ifOp.thenBlock(), thenBody),
-                             std::pair(ifOp.elseBlock(), elseBody)}) {
-    ImplicitLocOpBuilder nb = ImplicitLocOpBuilder::atBlockEnd(b.getLoc(),
-                                                               block);
-    scf::YieldOp::create(nb, body(nb));
-  }
-  return llvm::to_vector_of<Value>(ifOp.getResults());
-}
-
-/// Runs `thenBody` on `state` when `cond` holds, else passes `state` through.
-static SmallVector<Value> buildIfUpdate(ImplicitLocOpBuilder &b, Value cond,
-                                        ValueRange state, BranchBody thenBody) {
-  SmallVector<Value> unchanged(state);
-  return buildIf(b, cond, TypeRange(state), thenBody,
-                 [&](ImplicitLocOpBuilder &) { return unchanged; });
-}
-
 static Value extractAt(ImplicitLocOpBuilder &b, Value tensor,
                        ArrayRef<Value> indices) {
   return tensor::ExtractOp::create(b, tensor, indices);
@@ -122,54 +69,15 @@ static Value insertAt(ImplicitLocOpBuilder &b, Value scalar, Value tensor,
   return tensor::InsertOp::create(b, scalar, tensor, indices);
 }
 
-static Value toF32(ImplicitLocOpBuilder &b, Value value) {
-  if (value.getType().isF32())
-    return value;
-  if (isa<FloatType>(value.getType()))
-    return arith::ExtFOp::create(b, b.getF32Type(), value);
-  return arith::SIToFPOp::create(b, b.getF32Type(), value);
-}
-
-static Value fromF32(ImplicitLocOpBuilder &b, Value value, Type type) {
-  if (type.isF32())
-    return value;
-  return arith::TruncFOp::create(b, type, value);
-}
-
-static Value cmpIndex(ImplicitLocOpBuilder &b, arith::CmpIPredicate pred,
-                      Value lhs, Value rhs) {
-  return b.createOrFold<arith::CmpIOp>(pred, lhs, rhs);
-}
-
-static Value andI1(ImplicitLocOpBuilder &b, Value lhs, Value rhs) {
-  return b.createOrFold<arith::AndIOp>(lhs, rhs);
-}
-
-static Value notI1(ImplicitLocOpBuilder &b, Value value) {
-  return b.createOrFold<arith::XOrIOp>(value, boolConst(b, true));
-}
-
-/// Sign-extends an integer element (e.g. a position stored as i32) to index.
-static Value toIndex(ImplicitLocOpBuilder &b, Value value) {
-  return arith::IndexCastOp::create(b, b.getIndexType(), value);
-}
-
 /// Emits a run-time check of a contract rule that static shapes could not
 /// settle. A condition that folds to true emits nothing.
 static void checkAtRuntime(ImplicitLocOpBuilder &b, Operation *op, Value cond,
                            const Twine &rule) {
   if (auto constant = getConstantIntValue(cond); constant && *constant != 0)
     return;
-  std::string location;
-  llvm::raw_string_ostream os(location);
-  if (auto fileLoc = op->getLoc()->findInstanceOf<FileLineColLoc>())
-    os << fileLoc.getFilename().strref() << ":" << fileLoc.getLine() << ":"
-       << fileLoc.getColumn();
-  else
-    op->getLoc().print(os);
   cf::AssertOp::create(b, cond,
-                       (op->getName().getStringRef() + " at " + location +
-                        ": " + rule)
+                       (op->getName().getStringRef() + " at " +
+                        formatLocation(op->getLoc()) + ": " + rule)
                            .str());
 }
 
@@ -261,7 +169,7 @@ static Value buildFirstOccurrences(ImplicitLocOpBuilder &b, Value globals,
                 Value other = toIndex(b, extractAt(b, globals, {bi, u}));
                 Value same = cmpIndex(b, arith::CmpIPredicate::eq, other, g);
                 return SmallVector<Value>{
-                    arith::OrIOp::create(b, args[0], same)};
+                    orI1(b, args[0], same)};
               })[0];
           Value isFirst = andI1(b, inRange, notI1(b, duplicate));
           return SmallVector<Value>{insertAt(b, isFirst, args[0], {bi, t})};
@@ -370,7 +278,7 @@ static Value lowerAttention(ImplicitLocOpBuilder &b, Operation *op,
                   Value hit = andI1(b, extractAt(b, first, {bi, t}),
                                     cmpIndex(b, Pred::eq, g, p));
                   return SmallVector<Value>{
-                      arith::OrIOp::create(b, args[0], hit)};
+                      orI1(b, args[0], hit)};
                 })[0];
           }
           Value windowLo = arith::MaxSIOp::create(
@@ -551,10 +459,10 @@ static Value buildTopKMask(ImplicitLocOpBuilder &b, Value scores, Value k) {
                 arith::CmpFOp::create(b, Pred::UNO, best[1], best[1]);
             Value greater = arith::CmpFOp::create(b, Pred::OGT, v, best[1]);
             Value beats = andI1(
-                b, vIsNumber, arith::OrIOp::create(b, bestIsNaN, greater));
+                b, vIsNumber, orI1(b, bestIsNaN, greater));
             Value take = andI1(
                 b, notI1(b, extractAt(b, mask, {bi, s})),
-                arith::OrIOp::create(b, bestIsNone, beats));
+                orI1(b, bestIsNone, beats));
             return SmallVector<Value>{
                 arith::SelectOp::create(b, take, s, best[0]),
                 arith::SelectOp::create(b, take, v, best[1])};

@@ -9,6 +9,7 @@
 
 #include "tools/RegisterSieve.h"
 #include "tools/sieve-run/ReferenceExecutor.h"
+#include "passes/ScalarCode.h"
 
 #include "sieve/HostTensor.h"
 
@@ -100,17 +101,6 @@ static const char kOverview[] =
 static int fail(const Twine &message) {
   llvm::errs() << "sieve-run: error: " << message << "\n";
   return 1;
-}
-
-static std::string formatLocation(Location loc) {
-  if (auto fileLoc = loc->findInstanceOf<FileLineColLoc>())
-    return (fileLoc.getFilename().strref() + ":" +
-            Twine(fileLoc.getLine()) + ":" + Twine(fileLoc.getColumn()))
-        .str();
-  std::string text;
-  llvm::raw_string_ostream os(text);
-  loc.print(os);
-  return text;
 }
 
 static std::string formatShape(ArrayRef<int64_t> shape) {

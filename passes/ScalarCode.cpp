@@ -1,0 +1,111 @@
+//===- ScalarCode.cpp - Helpers to emit scalar scf/arith code -------------===//
+
+#include "passes/ScalarCode.h"
+
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+using namespace mlir;
+using namespace mlir::sieve;
+
+Value mlir::sieve::indexConst(ImplicitLocOpBuilder &b, int64_t value) {
+  return arith::ConstantIndexOp::create(b, value);
+}
+
+Value mlir::sieve::f32Const(ImplicitLocOpBuilder &b, double value) {
+  return arith::ConstantOp::create(b, b.getF32FloatAttr(value));
+}
+
+Value mlir::sieve::boolConst(ImplicitLocOpBuilder &b, bool value) {
+  return arith::ConstantIntOp::create(b, value, 1);
+}
+
+SmallVector<Value> mlir::sieve::buildFor(ImplicitLocOpBuilder &b, Value lb,
+                                         Value ub, ValueRange inits,
+                                         LoopBody body) {
+  auto loop = scf::ForOp::create(
+      b, lb, ub, indexConst(b, 1), inits,
+      [&](OpBuilder &nested, Location loc, Value iv, ValueRange args) {
+        ImplicitLocOpBuilder nb(loc, nested);
+        scf::YieldOp::create(nb, body(nb, iv, args));
+      });
+  return llvm::to_vector_of<Value>(loop.getResults());
+}
+
+SmallVector<Value> mlir::sieve::buildIf(ImplicitLocOpBuilder &b, Value cond,
+                                        TypeRange types, BranchBody thenBody,
+                                        BranchBody elseBody) {
+  auto ifOp = scf::IfOp::create(b, types, cond, /*addThenBlock=*/true,
+                                /*addElseBlock=*/true);
+  for (auto [block, body] : {std::pair(ifOp.thenBlock(), thenBody),
+                             std::pair(ifOp.elseBlock(), elseBody)}) {
+    ImplicitLocOpBuilder nb =
+        ImplicitLocOpBuilder::atBlockEnd(b.getLoc(), block);
+    scf::YieldOp::create(nb, body(nb));
+  }
+  return llvm::to_vector_of<Value>(ifOp.getResults());
+}
+
+SmallVector<Value> mlir::sieve::buildIfUpdate(ImplicitLocOpBuilder &b,
+                                              Value cond, ValueRange state,
+                                              BranchBody thenBody) {
+  SmallVector<Value> unchanged(state);
+  return buildIf(b, cond, TypeRange(state), thenBody,
+                 [&](ImplicitLocOpBuilder &) { return unchanged; });
+}
+
+void mlir::sieve::buildIfThen(
+    ImplicitLocOpBuilder &b, Value cond,
+    function_ref<void(ImplicitLocOpBuilder &)> thenBody) {
+  buildIf(b, cond, {},
+          [&](ImplicitLocOpBuilder &nb) {
+            thenBody(nb);
+            return SmallVector<Value>{};
+          },
+          [](ImplicitLocOpBuilder &) { return SmallVector<Value>{}; });
+}
+
+Value mlir::sieve::toF32(ImplicitLocOpBuilder &b, Value value) {
+  if (value.getType().isF32())
+    return value;
+  if (isa<FloatType>(value.getType()))
+    return arith::ExtFOp::create(b, b.getF32Type(), value);
+  return arith::SIToFPOp::create(b, b.getF32Type(), value);
+}
+
+Value mlir::sieve::fromF32(ImplicitLocOpBuilder &b, Value value, Type type) {
+  if (type.isF32())
+    return value;
+  return arith::TruncFOp::create(b, type, value);
+}
+
+Value mlir::sieve::toIndex(ImplicitLocOpBuilder &b, Value value) {
+  return arith::IndexCastOp::create(b, b.getIndexType(), value);
+}
+
+Value mlir::sieve::cmpIndex(ImplicitLocOpBuilder &b, arith::CmpIPredicate pred,
+                            Value lhs, Value rhs) {
+  return b.createOrFold<arith::CmpIOp>(pred, lhs, rhs);
+}
+
+Value mlir::sieve::andI1(ImplicitLocOpBuilder &b, Value lhs, Value rhs) {
+  return b.createOrFold<arith::AndIOp>(lhs, rhs);
+}
+
+Value mlir::sieve::orI1(ImplicitLocOpBuilder &b, Value lhs, Value rhs) {
+  return b.createOrFold<arith::OrIOp>(lhs, rhs);
+}
+
+Value mlir::sieve::notI1(ImplicitLocOpBuilder &b, Value value) {
+  return b.createOrFold<arith::XOrIOp>(value, boolConst(b, true));
+}
+
+std::string mlir::sieve::formatLocation(Location loc) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  if (auto fileLoc = loc->findInstanceOf<FileLineColLoc>())
+    os << fileLoc.getFilename().strref() << ":" << fileLoc.getLine() << ":"
+       << fileLoc.getColumn();
+  else
+    loc.print(os);
+  return text;
+}

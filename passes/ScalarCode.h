@@ -1,0 +1,67 @@
+//===- ScalarCode.h - Helpers to emit scalar scf/arith code -----*- C++ -*-===//
+//
+// Small builders for the scalar code that both the reference lowering and the
+// kernel builders write: constants, loops and branches that carry values,
+// index comparisons and f32 conversions. Each takes an ImplicitLocOpBuilder
+// positioned where the code goes.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SIEVE_PASSES_SCALARCODE_H
+#define SIEVE_PASSES_SCALARCODE_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+
+namespace mlir {
+namespace sieve {
+
+/// Builds a loop body from the induction variable and the carried values;
+/// returns the values to carry on.
+using LoopBody = function_ref<SmallVector<Value>(ImplicitLocOpBuilder &, Value,
+                                                 ValueRange)>;
+/// Builds a branch; returns the values it yields.
+using BranchBody = function_ref<SmallVector<Value>(ImplicitLocOpBuilder &)>;
+
+Value indexConst(ImplicitLocOpBuilder &b, int64_t value);
+Value f32Const(ImplicitLocOpBuilder &b, double value);
+Value boolConst(ImplicitLocOpBuilder &b, bool value);
+
+/// `scf.for %iv = lb to ub step 1` carrying `inits`. Bounds are signed, so
+/// `lb >= ub` runs no iteration.
+SmallVector<Value> buildFor(ImplicitLocOpBuilder &b, Value lb, Value ub,
+                            ValueRange inits, LoopBody body);
+/// `scf.if` with both branches yielding values of `types`.
+SmallVector<Value> buildIf(ImplicitLocOpBuilder &b, Value cond,
+                           TypeRange types, BranchBody thenBody,
+                           BranchBody elseBody);
+/// Runs `thenBody` on `state` when `cond` holds, else passes `state` through.
+SmallVector<Value> buildIfUpdate(ImplicitLocOpBuilder &b, Value cond,
+                                 ValueRange state, BranchBody thenBody);
+/// `scf.if` without results.
+void buildIfThen(ImplicitLocOpBuilder &b, Value cond,
+                 function_ref<void(ImplicitLocOpBuilder &)> thenBody);
+
+/// Extends a float (or converts a signed integer) to f32.
+Value toF32(ImplicitLocOpBuilder &b, Value value);
+/// Rounds an f32 to `type` (no-op for f32).
+Value fromF32(ImplicitLocOpBuilder &b, Value value, Type type);
+/// Sign-extends an integer (e.g. a position stored as i32) to index.
+Value toIndex(ImplicitLocOpBuilder &b, Value value);
+
+/// Folding comparisons and boolean algebra on i1, so that static shapes give
+/// constants.
+Value cmpIndex(ImplicitLocOpBuilder &b, arith::CmpIPredicate pred, Value lhs,
+               Value rhs);
+Value andI1(ImplicitLocOpBuilder &b, Value lhs, Value rhs);
+Value orI1(ImplicitLocOpBuilder &b, Value lhs, Value rhs);
+Value notI1(ImplicitLocOpBuilder &b, Value value);
+
+/// "file:line:col" of `loc` (the first file location in it), or its printed
+/// form.
+std::string formatLocation(Location loc);
+
+} // namespace sieve
+} // namespace mlir
+
+#endif // SIEVE_PASSES_SCALARCODE_H
