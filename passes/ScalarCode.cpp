@@ -22,12 +22,24 @@ Value mlir::sieve::boolConst(ImplicitLocOpBuilder &b, bool value) {
 SmallVector<Value> mlir::sieve::buildFor(ImplicitLocOpBuilder &b, Value lb,
                                          Value ub, ValueRange inits,
                                          LoopBody body) {
-  auto loop = scf::ForOp::create(
-      b, lb, ub, indexConst(b, 1), inits,
-      [&](OpBuilder &nested, Location loc, Value iv, ValueRange args) {
-        ImplicitLocOpBuilder nb(loc, nested);
-        scf::YieldOp::create(nb, body(nb, iv, args));
-      });
+  return buildStridedFor(b, lb, ub, indexConst(b, 1), inits, body);
+}
+
+SmallVector<Value> mlir::sieve::buildStridedFor(ImplicitLocOpBuilder &b,
+                                                Value lb, Value ub, Value step,
+                                                ValueRange inits,
+                                                LoopBody body) {
+  auto loop = scf::ForOp::create(b, lb, ub, step, inits);
+  Block *block = loop.getBody();
+  // The body is built with `b` itself, so that helpers holding a reference to
+  // it keep inserting in the right place.
+  OpBuilder::InsertionGuard guard(b);
+  if (!block->empty())
+    block->back().erase();
+  b.setInsertionPointToEnd(block);
+  SmallVector<Value> results =
+      body(b, loop.getInductionVar(), loop.getRegionIterArgs());
+  scf::YieldOp::create(b, results);
   return llvm::to_vector_of<Value>(loop.getResults());
 }
 
@@ -36,11 +48,11 @@ SmallVector<Value> mlir::sieve::buildIf(ImplicitLocOpBuilder &b, Value cond,
                                         BranchBody elseBody) {
   auto ifOp = scf::IfOp::create(b, types, cond, /*addThenBlock=*/true,
                                 /*addElseBlock=*/true);
+  OpBuilder::InsertionGuard guard(b);
   for (auto [block, body] : {std::pair(ifOp.thenBlock(), thenBody),
                              std::pair(ifOp.elseBlock(), elseBody)}) {
-    ImplicitLocOpBuilder nb =
-        ImplicitLocOpBuilder::atBlockEnd(b.getLoc(), block);
-    scf::YieldOp::create(nb, body(nb));
+    b.setInsertionPointToEnd(block);
+    scf::YieldOp::create(b, body(b));
   }
   return llvm::to_vector_of<Value>(ifOp.getResults());
 }

@@ -17,7 +17,8 @@ namespace mlir {
 namespace sieve {
 
 /// Builds a loop body from the induction variable and the carried values;
-/// returns the values to carry on.
+/// returns the values to carry on. Bodies get the caller's builder,
+/// positioned inside the loop or branch.
 using LoopBody = function_ref<SmallVector<Value>(ImplicitLocOpBuilder &, Value,
                                                  ValueRange)>;
 /// Builds a branch; returns the values it yields.
@@ -31,6 +32,9 @@ Value boolConst(ImplicitLocOpBuilder &b, bool value);
 /// `lb >= ub` runs no iteration.
 SmallVector<Value> buildFor(ImplicitLocOpBuilder &b, Value lb, Value ub,
                             ValueRange inits, LoopBody body);
+/// The same with `step`.
+SmallVector<Value> buildStridedFor(ImplicitLocOpBuilder &b, Value lb, Value ub,
+                                   Value step, ValueRange inits, LoopBody body);
 /// `scf.if` with both branches yielding values of `types`.
 SmallVector<Value> buildIf(ImplicitLocOpBuilder &b, Value cond,
                            TypeRange types, BranchBody thenBody,

@@ -9,7 +9,7 @@
 
 #include "tools/RegisterSieve.h"
 #include "tools/sieve-run/ReferenceExecutor.h"
-#include "passes/ScalarCode.h"
+#include "tools/ToolSupport.h"
 
 #include "sieve/HostTensor.h"
 
@@ -109,33 +109,6 @@ static std::string formatShape(ArrayRef<int64_t> shape) {
     text += (i ? "x" : "") +
             (shape[i] < 0 ? std::string("?") : std::to_string(shape[i]));
   return "[" + text + "]";
-}
-
-/// The entry function: --entry, or the only public function.
-static FailureOr<func::FuncOp> findEntry(ModuleOp module) {
-  SmallVector<func::FuncOp> candidates;
-  for (auto fn : module.getOps<func::FuncOp>())
-    if (!fn.isDeclaration() && (!entryName.empty() ? fn.getName() == entryName
-                                                   : fn.isPublic()))
-      candidates.push_back(fn);
-  if (candidates.size() == 1)
-    return candidates.front();
-
-  std::string names;
-  for (auto fn : module.getOps<func::FuncOp>())
-    if (!fn.isDeclaration())
-      names += (names.empty() ? "@" : ", @") + fn.getName().str();
-  if (names.empty())
-    names = "none";
-  if (!entryName.empty())
-    fail("no function @" + entryName + " in '" + graphFile +
-         "' (functions: " + names + ")");
-  else
-    fail("'" + graphFile + "' has " +
-         (candidates.empty() ? std::string("no public function")
-                             : "several public functions") +
-         "; choose one with --entry (functions: " + names + ")");
-  return failure();
 }
 
 /// The key length bounding the values of an argument that is the `globals`
@@ -251,21 +224,7 @@ int main(int argc, char **argv) {
   registerAllExtensions(registry);
   registerAllSieveDialects(registry);
   MLIRContext context(registry);
-  context.printOpOnDiagnostic(false);
-  // One line per error; notes only repeat what the error says.
-  int errors = 0;
-  ScopedDiagnosticHandler handler(&context, [&](Diagnostic &diag) {
-    if (diag.getSeverity() == DiagnosticSeverity::Error) {
-      ++errors;
-      llvm::errs() << "sieve-run: error: " << formatLocation(diag.getLocation())
-                   << ": " << diag.str() << "\n";
-    } else if (diag.getSeverity() == DiagnosticSeverity::Warning) {
-      llvm::errs() << "sieve-run: warning: "
-                   << formatLocation(diag.getLocation()) << ": " << diag.str()
-                   << "\n";
-    }
-    return success();
-  });
+  OneLineDiagnostics diagnostics(&context, "sieve-run");
 
   std::string openError;
   auto file = openInputFile(graphFile, &openError);
@@ -277,9 +236,11 @@ int main(int argc, char **argv) {
   if (!module)
     return 1;
 
-  FailureOr<func::FuncOp> entry = findEntry(*module);
+  std::string entryError;
+  FailureOr<func::FuncOp> entry =
+      findEntryFunction(*module, entryName, graphFile, entryError);
   if (failed(entry))
-    return 1;
+    return fail(entryError);
   std::string entrySymbol = entry->getName().str();
   SmallVector<TensorSpec> argSpecs;
   for (auto [index, type] : llvm::enumerate(entry->getArgumentTypes())) {
@@ -302,7 +263,8 @@ int main(int argc, char **argv) {
   FailureOr<std::unique_ptr<ReferenceExecutor>> executor =
       ReferenceExecutor::compile(*module, entrySymbol);
   if (failed(executor))
-    return errors ? 1 : fail("compiling @" + entrySymbol + " failed");
+    return diagnostics.getErrorCount() ? 1
+                                       : fail("compiling @" + entrySymbol + " failed");
   double compileMs =
       std::chrono::duration<double, std::milli>(Clock::now() - compileStart)
           .count();

@@ -1,0 +1,87 @@
+//===- Bundle.cpp - What a kernel bundle holds ----------------------------===//
+
+#include "codegen/Bundle.h"
+
+using namespace mlir::sieve;
+namespace json = llvm::json;
+
+static json::Array toJSON(llvm::ArrayRef<SizeExpr> exprs) {
+  json::Array array;
+  for (const SizeExpr &expr : exprs)
+    array.push_back(expr.toJSON());
+  return array;
+}
+
+static json::Value toJSON(const TensorDecl &tensor) {
+  return json::Object{{"name", tensor.name},
+                      {"dtype", ::sieve::getDTypeName(tensor.dtype)},
+                      {"shape", toJSON(tensor.shape)},
+                      {"buffer", tensor.buffer}};
+}
+
+json::Value BundleManifest::toJSON(const json::Object &files) const {
+  json::Array symbolArray, inputArray, outputArray, bufferArray, checkArray,
+      kernelArray, launchArray, gateArray;
+  for (const SymbolDecl &symbol : symbols)
+    symbolArray.push_back(json::Object{{"name", symbol.name},
+                                       {"input", symbol.input},
+                                       {"dim", symbol.dim}});
+  for (const TensorDecl &input : inputs)
+    inputArray.push_back(::toJSON(input));
+  for (const TensorDecl &output : outputs)
+    outputArray.push_back(::toJSON(output));
+  for (const BufferDecl &buffer : buffers)
+    bufferArray.push_back(json::Object{{"name", buffer.name},
+                                       {"kind", buffer.kind},
+                                       {"bytes", buffer.bytes.toJSON()}});
+  for (const CheckDecl &check : checks)
+    checkArray.push_back(json::Object{{"expr", check.condition.toJSON()},
+                                      {"message", check.message}});
+  for (const KernelDecl &kernel : kernels) {
+    json::Array params;
+    for (const std::string &param : kernel.params)
+      params.push_back(param);
+    kernelArray.push_back(
+        json::Object{{"name", kernel.name},
+                     {"static_shared_bytes", kernel.staticSharedBytes},
+                     {"params", std::move(params)}});
+  }
+  for (const LaunchDecl &launch : launches) {
+    json::Array args;
+    for (const KernelArg &arg : launch.args) {
+      if (arg.kind == KernelArg::Kind::Buffer)
+        args.push_back(json::Object{
+            {"buffer", arg.buffer},
+            {"dtype", ::sieve::getDTypeName(arg.dtype)}});
+      else
+        args.push_back(json::Object{{"i64", arg.value.toJSON()}});
+    }
+    launchArray.push_back(json::Object{
+        {"kernel", launch.kernel},
+        {"op", launch.op},
+        {"grid", ::toJSON(launch.grid)},
+        {"block", json::Array{launch.block[0], launch.block[1],
+                              launch.block[2]}},
+        {"dynamic_shared_bytes", launch.dynamicSharedBytes.toJSON()},
+        {"args", std::move(args)}});
+  }
+  for (const GateDecl &gate : gates)
+    gateArray.push_back(json::Object{{"op", gate.op},
+                                     {"score", gate.score},
+                                     {"mask", gate.mask},
+                                     {"tokens", gate.tokens.toJSON()}});
+  return json::Object{{"format", "sieve-bundle"},
+                      {"version", kBundleFormatVersion},
+                      {"producer", producer},
+                      {"target", target},
+                      {"entry", entry},
+                      {"symbols", std::move(symbolArray)},
+                      {"inputs", std::move(inputArray)},
+                      {"outputs", std::move(outputArray)},
+                      {"buffers", std::move(bufferArray)},
+                      {"checks", std::move(checkArray)},
+                      {"kernels", std::move(kernelArray)},
+                      {"launches", std::move(launchArray)},
+                      {"gates", std::move(gateArray)},
+                      {"files", json::Object(files)}};
+}

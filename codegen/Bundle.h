@@ -1,0 +1,117 @@
+//===- Bundle.h - What a kernel bundle holds --------------------*- C++ -*-===//
+//
+// The in-memory form of a bundle's manifest (docs/bundle-format.md): the
+// entry's tensors, the buffers, the run-time checks, the kernels and the
+// launch schedule, with sizes as SizeExprs over the dynamic dimensions.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SIEVE_CODEGEN_BUNDLE_H
+#define SIEVE_CODEGEN_BUNDLE_H
+
+#include "codegen/SizeExpr.h"
+#include "sieve/HostTensor.h"
+
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/Support/JSON.h"
+
+#include <array>
+#include <string>
+#include <vector>
+
+namespace mlir {
+namespace sieve {
+
+using ::sieve::DType;
+
+/// The manifest's format version; bump it with any incompatible change.
+constexpr int64_t kBundleFormatVersion = 1;
+
+struct SymbolDecl {
+  std::string name;
+  unsigned input;
+  unsigned dim;
+};
+
+/// An input or output of the entry function.
+struct TensorDecl {
+  std::string name;
+  DType dtype;
+  llvm::SmallVector<SizeExpr> shape;
+  std::string buffer;
+};
+
+struct BufferDecl {
+  std::string name;
+  /// "input", "output" or "temporary".
+  std::string kind;
+  SizeExpr bytes;
+};
+
+/// A contract rule the sizes must satisfy before anything runs.
+struct CheckDecl {
+  SizeExpr condition;
+  std::string message;
+};
+
+struct KernelDecl {
+  std::string name;
+  int64_t staticSharedBytes = 0;
+  /// "memref", "i64", "i32" or "f32" per parameter.
+  llvm::SmallVector<std::string> params;
+};
+
+struct KernelArg {
+  enum class Kind { Buffer, I64 };
+  Kind kind;
+  std::string buffer;
+  DType dtype = DType::F32;
+  SizeExpr value;
+
+  static KernelArg ofBuffer(std::string buffer, DType dtype) {
+    return {Kind::Buffer, std::move(buffer), dtype, 0};
+  }
+  static KernelArg ofI64(SizeExpr value) {
+    return {Kind::I64, "", DType::I64, std::move(value)};
+  }
+};
+
+struct LaunchDecl {
+  std::string kernel;
+  /// The op the launch implements, "sieve.gate at file:line:col".
+  std::string op;
+  std::array<SizeExpr, 3> grid = {1, 1, 1};
+  std::array<int64_t, 3> block = {1, 1, 1};
+  SizeExpr dynamicSharedBytes = 0;
+  llvm::SmallVector<KernelArg> args;
+};
+
+struct GateDecl {
+  std::string op;
+  std::string score;
+  std::string mask;
+  SizeExpr tokens;
+};
+
+struct BundleManifest {
+  std::string producer;
+  std::string target;
+  std::string entry;
+  std::vector<SymbolDecl> symbols;
+  std::vector<TensorDecl> inputs;
+  std::vector<TensorDecl> outputs;
+  std::vector<BufferDecl> buffers;
+  std::vector<CheckDecl> checks;
+  std::vector<KernelDecl> kernels;
+  std::vector<LaunchDecl> launches;
+  std::vector<GateDecl> gates;
+
+  /// The manifest.json document; `files` maps "ptx", "cubin", "emulator" to
+  /// file names (absent entries are left out).
+  llvm::json::Value toJSON(const llvm::json::Object &files) const;
+};
+
+} // namespace sieve
+} // namespace mlir
+
+#endif // SIEVE_CODEGEN_BUNDLE_H

@@ -1,0 +1,193 @@
+//===- KernelBuilder.cpp - Building GPU kernels in MLIR -------------------===//
+
+#include "codegen/KernelBuilder.h"
+
+#include "passes/ScalarCode.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::sieve;
+
+KernelBuilder::KernelBuilder(gpu::GPUModuleOp module, StringRef name,
+                             Location loc)
+    : module(module), name(name.str()), loc(loc) {}
+
+unsigned KernelBuilder::addBuffer(Type elementType) {
+  assert(!b && "parameters must be declared before begin()");
+  paramTypes.push_back(
+      MemRefType::get({ShapedType::kDynamic}, elementType));
+  paramIsScalar.push_back(false);
+  return paramTypes.size() - 1;
+}
+
+unsigned KernelBuilder::addScalar() {
+  assert(!b && "parameters must be declared before begin()");
+  paramTypes.push_back(IntegerType::get(module.getContext(), 64));
+  paramIsScalar.push_back(true);
+  return paramTypes.size() - 1;
+}
+
+unsigned KernelBuilder::addWorkgroupBuffer(Type elementType, int64_t size) {
+  assert(!b && "buffers must be declared before begin()");
+  workgroupBuffers.push_back({elementType, size});
+  return workgroupBuffers.size() - 1;
+}
+
+ImplicitLocOpBuilder &KernelBuilder::begin(std::array<int64_t, 3> blockSize) {
+  MLIRContext *ctx = module.getContext();
+  OpBuilder moduleBuilder = OpBuilder::atBlockEnd(module.getBody());
+  SmallVector<Type> workgroupTypes;
+  auto workgroup = gpu::AddressSpaceAttr::get(
+      ctx, gpu::GPUDialect::getWorkgroupAddressSpace());
+  for (auto [type, size] : workgroupBuffers)
+    workgroupTypes.push_back(
+        MemRefType::get({size}, type, MemRefLayoutAttrInterface(), workgroup));
+  func = gpu::GPUFuncOp::create(moduleBuilder, loc, name,
+                                FunctionType::get(ctx, paramTypes, {}),
+                                workgroupTypes);
+  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
+                UnitAttr::get(ctx));
+  func.setKnownBlockSizeAttr(DenseI32ArrayAttr::get(
+      ctx, {static_cast<int32_t>(blockSize[0]),
+            static_cast<int32_t>(blockSize[1]),
+            static_cast<int32_t>(blockSize[2])}));
+  b.emplace(ImplicitLocOpBuilder::atBlockBegin(loc, &func.getBody().front()));
+  for (auto [index, isScalar] : llvm::enumerate(paramIsScalar))
+    scalarValues.push_back(
+        isScalar ? arith::IndexCastOp::create(*b, b->getIndexType(),
+                                              func.getArgument(index))
+                       .getResult()
+                 : Value());
+  return *b;
+}
+
+KernelDecl KernelBuilder::finish() {
+  gpu::ReturnOp::create(*b);
+  KernelDecl decl;
+  decl.name = name;
+  for (bool isScalar : paramIsScalar)
+    decl.params.push_back(isScalar ? "i64" : "memref");
+  for (auto [type, size] : workgroupBuffers) {
+    // Workgroup buffers are laid out one after the other, 16-byte aligned.
+    int64_t bytes = size * ((type.getIntOrFloatBitWidth() + 7) / 8);
+    decl.staticSharedBytes += (bytes + 15) / 16 * 16;
+  }
+  return decl;
+}
+
+Value KernelBuilder::buffer(unsigned index) {
+  assert(!paramIsScalar[index] && "not a buffer parameter");
+  return func.getArgument(index);
+}
+
+Value KernelBuilder::scalar(unsigned index) {
+  assert(paramIsScalar[index] && "not a scalar parameter");
+  return scalarValues[index];
+}
+
+Value KernelBuilder::workgroup(unsigned index) {
+  return func.getWorkgroupAttributions()[index];
+}
+
+Value KernelBuilder::threadIdX() {
+  return gpu::ThreadIdOp::create(*b, gpu::Dimension::x);
+}
+
+Value KernelBuilder::blockIdX() {
+  return gpu::BlockIdOp::create(*b, gpu::Dimension::x);
+}
+
+Value KernelBuilder::globalIdX() {
+  Value blockDim = gpu::BlockDimOp::create(*b, gpu::Dimension::x);
+  return arith::AddIOp::create(
+      *b, arith::MulIOp::create(*b, blockIdX(), blockDim), threadIdX());
+}
+
+Value KernelBuilder::load(Value memref, Value index) {
+  return memref::LoadOp::create(*b, memref, ValueRange{index});
+}
+
+void KernelBuilder::store(Value value, Value memref, Value index) {
+  memref::StoreOp::create(*b, value, memref, ValueRange{index});
+}
+
+void KernelBuilder::ifThen(Value cond, function_ref<void()> body) {
+  auto ifOp = scf::IfOp::create(*b, cond, /*withElseRegion=*/false);
+  OpBuilder::InsertionGuard guard(*b);
+  b->setInsertionPoint(ifOp.thenBlock()->getTerminator());
+  body();
+}
+
+void KernelBuilder::forEach(Value lb, Value ub, Value step,
+                            function_ref<void(Value)> body) {
+  auto loop = scf::ForOp::create(*b, lb, ub, step);
+  OpBuilder::InsertionGuard guard(*b);
+  b->setInsertionPoint(loop.getBody()->getTerminator());
+  body(loop.getInductionVar());
+}
+
+/// A butterfly over the warp: after log2(32) xor-shuffles every lane holds
+/// the combination of all 32 values.
+static Value warpAllReduce(ImplicitLocOpBuilder &b, Value value,
+                           function_ref<Value(Value, Value)> combine) {
+  for (int32_t offset = 16; offset >= 1; offset /= 2) {
+    Value other = gpu::ShuffleOp::create(b, value, offset, /*width=*/32,
+                                         gpu::ShuffleMode::XOR)
+                      .getShuffleResult();
+    value = combine(value, other);
+  }
+  return value;
+}
+
+Value KernelBuilder::warpAllReduceSum(Value value) {
+  return warpAllReduce(*b, value, [&](Value x, Value y) {
+    return arith::AddFOp::create(*b, x, y).getResult();
+  });
+}
+
+Value KernelBuilder::warpAllReduceMax(Value value) {
+  return warpAllReduce(*b, value, [&](Value x, Value y) {
+    return arith::MaximumFOp::create(*b, x, y).getResult();
+  });
+}
+
+Value KernelBuilder::exp(Value x) {
+  Value log2e = f32Const(*b, M_LOG2E);
+  return math::Exp2Op::create(*b, arith::MulFOp::create(*b, x, log2e));
+}
+
+Value KernelBuilder::sigmoid(Value x) {
+  Value one = f32Const(*b, 1.0);
+  Value e = exp(arith::NegFOp::create(*b, x));
+  return arith::DivFOp::create(*b, one, arith::AddFOp::create(*b, one, e));
+}
+
+Value KernelBuilder::erf(Value x) {
+  // erf(x) = x * P(x^2) / Q(x^2) on [-4, 4] (|erf| rounds to 1 beyond): the
+  // rational minimax approximation Eigen and XLA use for f32.
+  static const double kAlpha[] = {-2.72614225801306e-10, 2.77068142495902e-08,
+                                  -2.10102402082508e-06, -5.69250639462346e-05,
+                                  -7.34990630326855e-04, -2.95459980854025e-03,
+                                  -1.60960333262415e-02};
+  static const double kBeta[] = {-1.45660718464996e-05, -2.13374055278905e-04,
+                                 -1.68282697438203e-03, -7.37332916720468e-03,
+                                 -1.42647390514189e-02};
+  auto polynomial = [&](ArrayRef<double> coefficients, Value t) {
+    Value result = f32Const(*b, coefficients.front());
+    for (double c : coefficients.drop_front())
+      result = math::FmaOp::create(*b, result, t, f32Const(*b, c));
+    return result;
+  };
+  Value clamped = arith::MinimumFOp::create(
+      *b, arith::MaximumFOp::create(*b, x, f32Const(*b, -4.0)),
+      f32Const(*b, 4.0));
+  Value x2 = arith::MulFOp::create(*b, clamped, clamped);
+  Value p = arith::MulFOp::create(*b, clamped, polynomial(kAlpha, x2));
+  return arith::DivFOp::create(*b, p, polynomial(kBeta, x2));
+}

@@ -1,0 +1,100 @@
+//===- KernelBuilder.h - Building GPU kernels in MLIR -----------*- C++ -*-===//
+//
+// Kernel builders write each kernel as a `gpu.func` in the bundle's
+// `gpu.module`, using gpu, arith, math, scf, memref and vector ops (and nvgpu
+// for tensor-core kernels). From there the same function goes two ways: to
+// PTX (NVVM, LLVM's NVPTX backend) and to the SIMT emulator.
+//
+// The kernel ABI (docs/bundle-format.md): buffers are one-dimensional
+// `memref<?xT>` parameters, everything else i64 scalars. KernelBuilder
+// collects the parameters, creates the function and offers the helpers
+// kernels share (global thread index, warp reductions, exp2-based softmax
+// math, erf).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SIEVE_CODEGEN_KERNELBUILDER_H
+#define SIEVE_CODEGEN_KERNELBUILDER_H
+
+#include "codegen/Bundle.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+
+#include <optional>
+
+namespace mlir {
+namespace sieve {
+
+class KernelBuilder {
+public:
+  /// Starts a kernel named `name` in `module`.
+  KernelBuilder(gpu::GPUModuleOp module, StringRef name, Location loc);
+
+  /// Declares a buffer parameter of element type `type`; returns its index.
+  unsigned addBuffer(Type elementType);
+  /// Declares an i64 scalar parameter; returns its index.
+  unsigned addScalar();
+  /// Declares a workgroup (shared memory) buffer of `size` elements.
+  unsigned addWorkgroupBuffer(Type elementType, int64_t size);
+
+  /// Creates the function with the declared parameters, launched with
+  /// `blockSize` threads per block, and positions the builder in its body.
+  ImplicitLocOpBuilder &begin(std::array<int64_t, 3> blockSize);
+  /// Terminates the body. Returns the kernel's manifest entry.
+  KernelDecl finish();
+
+  /// A buffer parameter (memref<?xT>), a scalar parameter as an index, a
+  /// workgroup buffer (memref<N x T, workgroup>).
+  Value buffer(unsigned index);
+  Value scalar(unsigned index);
+  Value workgroup(unsigned index);
+
+  ImplicitLocOpBuilder &builder() { return *b; }
+  StringRef getName() const { return name; }
+
+  //===--------------------------------------------------------------------===//
+  // Helpers for kernel bodies
+  //===--------------------------------------------------------------------===//
+
+  Value threadIdX();
+  Value blockIdX();
+  /// blockIdx.x * blockDim.x + threadIdx.x.
+  Value globalIdX();
+  Value load(Value memref, Value index);
+  void store(Value value, Value memref, Value index);
+  /// Runs `body` only in threads where `cond` holds.
+  void ifThen(Value cond, function_ref<void()> body);
+  /// `for (iv = lb; iv < ub; iv += step)` without carried values.
+  void forEach(Value lb, Value ub, Value step, function_ref<void(Value)> body);
+
+  /// Sum / max of an f32 over the 32 lanes of a warp (butterfly of
+  /// gpu.shuffle xor); every lane gets the result. The warp must be
+  /// converged.
+  Value warpAllReduceSum(Value value);
+  Value warpAllReduceMax(Value value);
+
+  /// exp(x) as exp2(x * log2(e)): ex2 on the GPU, no libdevice.
+  Value exp(Value x);
+  /// erf(x) for f32, a rational approximation accurate to a few ulp, in plain
+  /// arithmetic so that it needs no math library on either side.
+  Value erf(Value x);
+  /// 1 / (1 + exp(-x)).
+  Value sigmoid(Value x);
+
+private:
+  gpu::GPUModuleOp module;
+  std::string name;
+  Location loc;
+  SmallVector<Type> paramTypes;
+  SmallVector<bool> paramIsScalar;
+  SmallVector<std::pair<Type, int64_t>> workgroupBuffers;
+  gpu::GPUFuncOp func;
+  std::optional<ImplicitLocOpBuilder> b;
+  SmallVector<Value> scalarValues;
+};
+
+} // namespace sieve
+} // namespace mlir
+
+#endif // SIEVE_CODEGEN_KERNELBUILDER_H

@@ -1,0 +1,210 @@
+//===- PTXEmitter.cpp - Kernels to PTX through LLVM's NVPTX backend -------===//
+
+#include "codegen/nvptx/PTXEmitter.h"
+
+#include "mlir/Conversion/GPUToNVVM/GPUToNVVMPass.h"
+#include "mlir/Conversion/NVGPUToNVVM/NVGPUToNVVM.h"
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "llvm/ADT/TypeSwitch.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/GPU/GPUToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "mlir/Transforms/Passes.h"
+
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Passes/PassBuilder.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/TargetParser/Triple.h"
+
+#include <cstdlib>
+
+using namespace mlir;
+using namespace mlir::sieve;
+
+static constexpr StringLiteral kTriple = "nvptx64-nvidia-cuda";
+/// PTX 8.0 is the oldest ISA LLVM 22 accepts for these targets and the one
+/// sm_90a needs.
+static constexpr StringLiteral kFeatures = "+ptx80";
+
+bool mlir::sieve::isSupportedTarget(StringRef target) {
+  return llvm::is_contained({"sm_80", "sm_86", "sm_89", "sm_90", "sm_90a"},
+                            target);
+}
+
+/// Replaces the math the kernels use by calls of the LLVM intrinsics the
+/// NVPTX backend implements in hardware (exp2 -> ex2.approx, sqrt ->
+/// sqrt.rn, roundeven -> cvt.rni, ...). The GPU lowering would otherwise turn
+/// them into libdevice calls, which need the CUDA toolkit.
+static LogicalResult lowerMathToIntrinsics(gpu::GPUModuleOp module) {
+  auto intrinsicFor = [](Operation *op) -> StringRef {
+    return llvm::TypeSwitch<Operation *, StringRef>(op)
+        .Case([](math::Exp2Op) { return "llvm.exp2"; })
+        .Case([](math::SqrtOp) { return "llvm.sqrt"; })
+        .Case([](math::AbsFOp) { return "llvm.fabs"; })
+        .Case([](math::RoundEvenOp) { return "llvm.roundeven"; })
+        .Case([](math::FmaOp) { return "llvm.fma"; })
+        .Default([](Operation *) { return StringRef(); });
+  };
+  SmallVector<Operation *> mathOps;
+  module.walk([&](Operation *op) {
+    if (isa<math::MathDialect>(op->getDialect()))
+      mathOps.push_back(op);
+  });
+  for (Operation *op : mathOps) {
+    StringRef intrinsic = intrinsicFor(op);
+    Type type = op->getResult(0).getType();
+    if (intrinsic.empty() || !type.isF32())
+      return op->emitError() << "no PTX lowering for '" << op->getName()
+                             << "' on " << type;
+    OpBuilder builder(op);
+    auto call = LLVM::CallIntrinsicOp::create(
+        builder, op->getLoc(), type,
+        builder.getStringAttr(intrinsic + ".f32"), op->getOperands());
+    op->getResult(0).replaceAllUsesWith(call.getResult(0));
+    op->erase();
+  }
+  return success();
+}
+
+static void buildNVVMLoweringPipeline(OpPassManager &pm) {
+  OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
+  kernels.addPass(createSCFToControlFlowPass());
+  kernels.addPass(memref::createExpandStridedMetadataPass());
+  kernels.addPass(createLowerAffinePass());
+  ConvertGpuOpsToNVVMOpsOptions gpuOptions;
+  gpuOptions.indexBitwidth = 64;
+  kernels.addPass(createConvertGpuOpsToNVVMOps(gpuOptions));
+  kernels.addPass(createConvertNVGPUToNVVMPass());
+  kernels.addPass(createConvertNVVMToLLVMPass());
+  kernels.addPass(createReconcileUnrealizedCastsPass());
+}
+
+FailureOr<std::string> mlir::sieve::emitPTX(gpu::GPUModuleOp module,
+                                            StringRef target) {
+  MLIRContext *context = module.getContext();
+  context->loadDialect<LLVM::LLVMDialect, NVVM::NVVMDialect>();
+  OpBuilder builder(context);
+  OwningOpRef<ModuleOp> container = ModuleOp::create(module.getLoc());
+  (*container)->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                        builder.getUnitAttr());
+  builder.setInsertionPointToStart(container->getBody());
+  auto copy = cast<gpu::GPUModuleOp>(builder.clone(*module));
+  if (failed(lowerMathToIntrinsics(copy)))
+    return failure();
+
+  PassManager pm(context);
+  buildNVVMLoweringPipeline(pm);
+  if (failed(pm.run(*container)))
+    return failure();
+
+  DialectRegistry registry;
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
+  registerNVVMDialectTranslation(registry);
+  registerGPUDialectTranslation(registry);
+  context->appendDialectRegistry(registry);
+
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateModuleToLLVMIR(copy, llvmContext, "sieve_kernels");
+  if (!llvmModule)
+    return module.emitError() << "cannot translate the kernels to LLVM IR";
+
+  LLVMInitializeNVPTXTargetInfo();
+  LLVMInitializeNVPTXTarget();
+  LLVMInitializeNVPTXTargetMC();
+  LLVMInitializeNVPTXAsmPrinter();
+  llvm::Triple triple(kTriple);
+  std::string error;
+  const llvm::Target *llvmTarget =
+      llvm::TargetRegistry::lookupTarget(triple, error);
+  if (!llvmTarget)
+    return module.emitError() << "LLVM has no NVPTX backend: " << error;
+  std::unique_ptr<llvm::TargetMachine> machine(
+      llvmTarget->createTargetMachine(triple, target, kFeatures,
+                                      llvm::TargetOptions(), std::nullopt));
+  llvmModule->setTargetTriple(triple);
+  llvmModule->setDataLayout(machine->createDataLayout());
+
+  // The usual -O3 pipeline, with the NVPTX backend's own passes.
+  llvm::LoopAnalysisManager lam;
+  llvm::FunctionAnalysisManager fam;
+  llvm::CGSCCAnalysisManager cgam;
+  llvm::ModuleAnalysisManager mam;
+  llvm::PassBuilder passBuilder(machine.get());
+  passBuilder.registerModuleAnalyses(mam);
+  passBuilder.registerCGSCCAnalyses(cgam);
+  passBuilder.registerFunctionAnalyses(fam);
+  passBuilder.registerLoopAnalyses(lam);
+  passBuilder.crossRegisterProxies(lam, fam, cgam, mam);
+  passBuilder.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3)
+      .run(*llvmModule, mam);
+
+  std::string ptx;
+  {
+    llvm::raw_string_ostream stream(ptx);
+    llvm::buffer_ostream bufferStream(stream);
+    llvm::legacy::PassManager codegen;
+    if (machine->addPassesToEmitFile(codegen, bufferStream, nullptr,
+                                     llvm::CodeGenFileType::AssemblyFile))
+      return module.emitError() << "the NVPTX backend cannot emit PTX";
+    codegen.run(*llvmModule);
+  }
+  return ptx;
+}
+
+std::optional<std::string> mlir::sieve::findPtxas(StringRef cudaPath) {
+  SmallVector<std::string> roots;
+  if (!cudaPath.empty())
+    roots.push_back(cudaPath.str());
+  if (const char *env = std::getenv("CUDA_PATH"))
+    roots.push_back(env);
+  roots.push_back("/usr/local/cuda");
+  for (const std::string &root : roots) {
+    SmallString<128> path(root);
+    llvm::sys::path::append(path, "bin", "ptxas");
+    if (llvm::sys::fs::can_execute(path))
+      return path.str().str();
+  }
+  if (auto found = llvm::sys::findProgramByName("ptxas"))
+    return *found;
+  return std::nullopt;
+}
+
+LogicalResult mlir::sieve::runPtxas(StringRef ptxas, StringRef target,
+                                    StringRef ptxFile, StringRef cubinFile,
+                                    std::string &log) {
+  SmallString<128> logFile;
+  if (llvm::sys::fs::createTemporaryFile("sieve-ptxas", "log", logFile)) {
+    log = "cannot create a temporary file for ptxas' log";
+    return failure();
+  }
+  std::optional<StringRef> redirects[] = {std::nullopt, logFile.str(),
+                                          logFile.str()};
+  SmallVector<StringRef> args = {ptxas,   "-arch", target,   ptxFile,
+                                 "-o",    cubinFile};
+  std::string message;
+  int status = llvm::sys::ExecuteAndWait(ptxas, args, std::nullopt, redirects,
+                                         0, 0, &message);
+  if (auto buffer = llvm::MemoryBuffer::getFile(logFile))
+    log = (*buffer)->getBuffer().str();
+  llvm::sys::fs::remove(logFile);
+  if (status != 0 && log.empty())
+    log = message;
+  return success(status == 0);
+}
