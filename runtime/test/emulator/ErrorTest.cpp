@@ -432,9 +432,12 @@ TEST(EmulatorRaces, RaceCheckFlagsAMissingBarrierUnderAnySchedule) {
   EXPECT_CONTAINS(result.error, (kStoreSite));
 }
 
-// Everyone reads a word nobody wrote in this interval (fine), then the last
-// thread writes it: a write after other threads' reads.
+// Everyone reads a word written before the barrier (fine), then one thread
+// writes it in the same interval: a write after other threads' reads. A
+// vote orders the write after every read of the (single) warp. The first
+// reader writing must be caught as well as any other thread.
 extern "C" void writeAfterReadsKernel(void **params) {
+  int writer = getParam<int>(params, 0);
   auto *shared = reinterpret_cast<uint32_t *>(sieve_emu_shared_memory());
   int64_t tid = sieve_emu_thread_id(0);
   if (tid == 0) {
@@ -449,28 +452,33 @@ extern "C" void writeAfterReadsKernel(void **params) {
   shared[1 + tid] = value;
   sieve_emu_shared_access(kLoadSite, &shared[1 + tid], 4, 0);
   sieve_emu_shared_access(kStoreSite, &shared[1 + tid], 4, 1);
-  if (tid == sieve_emu_block_dim(0) - 1 && getParam<int>(params, 0)) {
+  sieve_emu_vote(kVoteSite, 0, 1);
+  if (tid == writer) {
     sieve_emu_shared_access(kStoreSite, &shared[0], 2, 1);
     shared[0] = 6;
   }
 }
 
 TEST(EmulatorRaces, WriteAfterReadsOfOtherThreads) {
-  for (int writeLast : {0, 1}) {
-    void *params[] = {&writeLast};
+  for (int writer : {-1, 7, 0}) {
+    void *params[] = {&writer};
     sieve_emu_launch_desc desc =
         makeLaunch("war", writeAfterReadsKernel, params, 1, 8);
     desc.static_shared_bytes = 64;
     desc.check_races = 1;
     LaunchResult result = runLaunch(desc);
-    if (!writeLast) {
+    if (writer < 0) {
       EXPECT_EQ(result.status, 0) << result.error;
       continue;
     }
     expectOneLineError(result, kStoreSite,
-                       "data race on shared memory byte 0: write by this "
-                       "thread after thread (0,0,0) read it at",
-                       "(0,0,0)", "(7,0,0)");
+                       writer == 0 ? "data race on shared memory byte 0: write "
+                                     "by this thread after thread (1,0,0) "
+                                     "read it at"
+                                   : "data race on shared memory byte 0: write "
+                                     "by this thread after thread (0,0,0) "
+                                     "read it at",
+                       "(0,0,0)", writer == 0 ? "(0,0,0)" : "(7,0,0)");
   }
 }
 
