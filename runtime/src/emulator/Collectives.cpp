@@ -63,8 +63,7 @@ WarpState *arrive(ThreadState &thread, const CollectiveCall &call) {
                   "divergent warp collective: lane %u reaches this %s while "
                   "%u other lanes of its warp wait in the %s at %s",
                   lane, getCollectiveName(call.kind), warp.arrived,
-                  getCollectiveName(warp.kind),
-                  warp.site ? warp.site : "?");
+                  getCollectiveName(warp.kind), warp.site ? warp.site : "?");
     for (int i = 0; i < 3; ++i)
       if (call.uniformNames[i] && call.uniform[i] != warp.uniform[i])
         worker.fail(thread, call.site,
@@ -98,8 +97,7 @@ void finish(ThreadState &thread, WarpState &warp) {
 }
 
 /// ldmatrix and mma.sync are .sync.aligned: all 32 lanes take part.
-void requireFullWarp(ThreadState &thread, const char *site,
-                     const char *name) {
+void requireFullWarp(ThreadState &thread, const char *site, const char *name) {
   const WarpState &warp = thread.worker->warps[thread.getWarp()];
   if (warp.numLanes != kWarpSize || warp.liveLanes != kWarpSize)
     thread.worker->fail(thread, site,
@@ -300,8 +298,8 @@ uint32_t sieve_emu_shuffle(const char *site, int32_t mode, uint32_t value,
       int64_t source = 0;
       switch (mode) {
       case 0:
-        source = position ^ static_cast<int64_t>(
-                                static_cast<uint32_t>(laneSlot.offset));
+        source = position ^
+                 static_cast<int64_t>(static_cast<uint32_t>(laneSlot.offset));
         break;
       case 1:
         source = position - laneSlot.offset;
@@ -343,8 +341,8 @@ uint32_t sieve_emu_vote(const char *site, int32_t kind, int32_t predicate) {
   slot.value = predicate != 0;
   slot.result = &result;
   WarpState *warp = arrive(
-      thread, {site, CollectiveKind::Vote, {kind, 0, 0}, {"kind", nullptr,
-                                                           nullptr}});
+      thread,
+      {site, CollectiveKind::Vote, {kind, 0, 0}, {"kind", nullptr, nullptr}});
   if (warp) {
     // Lanes that returned, or lie past a partial last warp, do not vote.
     uint32_t ballot = 0, arrivedMask = 0;
@@ -366,9 +364,8 @@ uint32_t sieve_emu_vote(const char *site, int32_t kind, int32_t predicate) {
   return result;
 }
 
-void sieve_emu_ldmatrix(const char *site, const void *row,
-                        int32_t num_matrices, int32_t transpose,
-                        uint32_t *fragment) {
+void sieve_emu_ldmatrix(const char *site, const void *row, int32_t num_matrices,
+                        int32_t transpose, uint32_t *fragment) {
   ThreadState &thread = requireCurrentThread("sieve_emu_ldmatrix");
   Worker &worker = *thread.worker;
   if (num_matrices != 1 && num_matrices != 2 && num_matrices != 4)
@@ -422,7 +419,8 @@ void sieve_emu_ldmatrix(const char *site, const void *row,
   for (uint32_t l = 0; l < kWarpSize; ++l) {
     uint32_t g = l / 4, t = l % 4;
     for (int i = 0; i < num_matrices; ++i) {
-      uint32_t low = isTransposed ? matrices[i][2 * t][g] : matrices[i][g][2 * t];
+      uint32_t low =
+          isTransposed ? matrices[i][2 * t][g] : matrices[i][g][2 * t];
       uint32_t high =
           isTransposed ? matrices[i][2 * t + 1][g] : matrices[i][g][2 * t + 1];
       warp->lanes[l].fragment[i] = low | high << 16;

@@ -234,8 +234,7 @@ public:
   /// Whether [address, address + bytes) lies in this block's shared memory.
   bool isInSharedMemory(const void *address, uint64_t bytes) const;
   /// "(x,y,z)": the thread ids of the block's thread `linearId`.
-  void describeThread(uint32_t linearId, char *buffer,
-                      std::size_t bytes) const;
+  void describeThread(uint32_t linearId, char *buffer, std::size_t bytes) const;
 
   Launch &launch;
   std::vector<ThreadState> threads;

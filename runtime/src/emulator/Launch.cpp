@@ -159,10 +159,9 @@ bool StackPool::take(std::size_t count, std::vector<FiberStack> &stacks) {
   for (; count > 0; --count) {
     std::size_t bytes = stackBytes + page;
     // MAP_NORESERVE: a stack costs only the pages its fiber touches.
-    void *mapping = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
-                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
-                               MAP_STACK,
-                           -1, 0);
+    void *mapping =
+        ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
     if (mapping == MAP_FAILED)
       return false;
     if (::mprotect(mapping, page, PROT_NONE) != 0) {
@@ -408,8 +407,7 @@ void Worker::runBlock(uint64_t block) {
                                    &Worker::fiberEntry);
   }
   if (desc.schedule_seed != 0)
-    random = RandomSource(desc.schedule_seed ^
-                          (block * 0x9e3779b97f4a7c15ull));
+    random = RandomSource(desc.schedule_seed ^ (block * 0x9e3779b97f4a7c15ull));
 
   readyHead = 0;
   readySize = 0;
@@ -490,8 +488,7 @@ bool Worker::isInSharedMemory(const void *address, uint64_t bytes) const {
 }
 
 void Worker::checkSharedAccess(const ThreadState &thread, const char *site,
-                               uint64_t offset, uint64_t bytes,
-                               bool isWrite) {
+                               uint64_t offset, uint64_t bytes, bool isWrite) {
   uint32_t self = thread.linearId;
   char other[48];
   for (uint64_t i = offset; i < offset + bytes; ++i) {
@@ -506,9 +503,9 @@ void Worker::checkSharedAccess(const ThreadState &thread, const char *site,
     }
     if (isWrite) {
       if (shadowByte.readEpoch == epoch) {
-        int reader = shadowByte.readers[0] != self                ? 0
+        int reader = shadowByte.readers[0] != self        ? 0
                      : shadowByte.readers[1] != kNoThread ? 1
-                                                                  : -1;
+                                                          : -1;
         if (reader >= 0) {
           describeThread(shadowByte.readers[reader], other, sizeof(other));
           const char *readSite = shadowByte.readSites[reader];
@@ -585,9 +582,8 @@ extern "C" int sieve_emu_launch(const sieve_emu_launch_desc *desc,
                     static_cast<unsigned long long>(kMaxThreadsPerBlock));
       invalid(what);
     }
-    if (!launch.hasFailed() &&
-        (desc->static_shared_bytes > kMaxSharedBytes ||
-         desc->dynamic_shared_bytes > kMaxSharedBytes)) {
+    if (!launch.hasFailed() && (desc->static_shared_bytes > kMaxSharedBytes ||
+                                desc->dynamic_shared_bytes > kMaxSharedBytes)) {
       invalid("more than 64 MiB of shared memory");
     }
   }

@@ -115,15 +115,14 @@ void sieve_emu_cp_async(const char *site, void *dst, const void *src,
                 offset, bytes);
   // The source is not read without src_bytes, so it may be anything then
   // (zero-fill of out-of-bounds elements).
-  if (src_bytes > 0 &&
-      (!src || reinterpret_cast<uintptr_t>(src) % bytes != 0))
+  if (src_bytes > 0 && (!src || reinterpret_cast<uintptr_t>(src) % bytes != 0))
     worker.fail(thread, site,
                 "misaligned cp.async source %p: not a multiple of its %d "
                 "bytes",
                 src, bytes);
   if (worker.checkRaces)
-    worker.checkSharedAccess(thread, site, offset,
-                             static_cast<uint64_t>(bytes), true);
+    worker.checkSharedAccess(thread, site, offset, static_cast<uint64_t>(bytes),
+                             true);
   auto *destination = static_cast<uint8_t *>(dst);
   std::memset(destination, kPoisonByte, static_cast<std::size_t>(bytes));
   thread.asyncCopies.push_back({site, destination,
@@ -142,10 +141,9 @@ void sieve_emu_cp_async_wait(int32_t pending) {
                         "negative number of pending groups: %d", pending);
   // Complete every committed group but the `pending` newest; copies not yet
   // committed stay pending, as in PTX's cp.async.wait_group.
-  uint64_t limit =
-      thread.committedGroups > static_cast<uint64_t>(pending)
-          ? thread.committedGroups - static_cast<uint64_t>(pending)
-          : 0;
+  uint64_t limit = thread.committedGroups > static_cast<uint64_t>(pending)
+                       ? thread.committedGroups - static_cast<uint64_t>(pending)
+                       : 0;
   std::vector<AsyncCopy> &copies = thread.asyncCopies;
   std::size_t kept = 0;
   for (std::size_t i = 0; i < copies.size(); ++i) {

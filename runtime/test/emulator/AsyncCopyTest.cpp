@@ -45,8 +45,8 @@ TEST(EmulatorAsyncCopy, VisibleOnlyAfterWaitAndReadAtTheWait) {
   uint8_t *sourcePointer = source.data();
   CopyObservation *observationPointer = observations.data();
   void *params[] = {&sourcePointer, &observationPointer};
-  sieve_emu_launch_desc desc = makeLaunch("copy", copyVisibleAfterWaitKernel,
-                                          params, 1, numThreads);
+  sieve_emu_launch_desc desc =
+      makeLaunch("copy", copyVisibleAfterWaitKernel, params, 1, numThreads);
   desc.static_shared_bytes = 16 * numThreads;
   LaunchResult result = runLaunch(desc);
   ASSERT_EQ(result.status, 0) << result.error;
@@ -73,7 +73,7 @@ extern "C" void zeroFillKernel(void **params) {
 }
 
 TEST(EmulatorAsyncCopy, ZeroFillsPastSourceBytes) {
-  alignas(16) uint8_t source[16] = {1, 2, 3, 4, 5, 6, 7, 8,
+  alignas(16) uint8_t source[16] = {1, 2,  3,  4,  5,  6,  7,  8,
                                     9, 10, 11, 12, 13, 14, 15, 16};
   uint8_t out[48];
   std::memset(out, 0x33, sizeof(out));

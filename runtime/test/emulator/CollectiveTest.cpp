@@ -46,10 +46,10 @@ extern "C" void shuffleKernel(void **params) {
   int64_t n = sieve_emu_block_dim(0), tid = sieve_emu_thread_id(0);
   for (int i = 0; i < numConfigs; ++i) {
     int32_t valid = -1;
-    results[i * n + tid] = sieve_emu_shuffle(
-        kShuffleSite, configs[i].mode, getShuffleValue(tid),
-        getLaneOffset(configs[i], sieve_emu_lane_id()), configs[i].width,
-        &valid);
+    results[i * n + tid] =
+        sieve_emu_shuffle(kShuffleSite, configs[i].mode, getShuffleValue(tid),
+                          getLaneOffset(configs[i], sieve_emu_lane_id()),
+                          configs[i].width, &valid);
     valids[i * n + tid] = valid;
   }
 }
@@ -105,12 +105,11 @@ TEST(EmulatorCollectives, ShuffleAllModesAndWidths) {
           expectedValid = 1;
         }
         EXPECT_EQ(results[i * numThreads + tid], expected)
-            << "mode " << config.mode << " width " << config.width
-            << " offset " << offset << " thread " << tid << " of "
-            << numThreads;
+            << "mode " << config.mode << " width " << config.width << " offset "
+            << offset << " thread " << tid << " of " << numThreads;
         EXPECT_EQ(valids[i * numThreads + tid], expectedValid)
-            << "mode " << config.mode << " width " << config.width
-            << " offset " << offset << " thread " << tid;
+            << "mode " << config.mode << " width " << config.width << " offset "
+            << offset << " thread " << tid;
       }
     }
   }
@@ -194,8 +193,8 @@ extern "C" void ldmatrixKernel(void **params) {
     for (int transpose : {0, 1}) {
       const void *address = nullptr;
       if (tid < 8 * numMatrices)
-        address = shared +
-                  (matrix * 8 + getStoredRow(matrix, storedRow)) * kRowPitch;
+        address =
+            shared + (matrix * 8 + getStoredRow(matrix, storedRow)) * kRowPitch;
       uint32_t fragment[4] = {0, 0, 0, 0};
       sieve_emu_ldmatrix(kLdMatrixSite, address, numMatrices, transpose,
                          fragment);
@@ -236,8 +235,8 @@ TEST(EmulatorCollectives, LdMatrixMatchesDirectIndexing) {
           uint32_t high =
               transpose ? element(2 * t + 1, g) : element(g, 2 * t + 1);
           EXPECT_EQ(got, low | high << 16)
-              << "x" << numMatrices << (transpose ? ".trans" : "")
-              << " lane " << lane << " matrix " << i;
+              << "x" << numMatrices << (transpose ? ".trans" : "") << " lane "
+              << lane << " matrix " << i;
         }
       ++config;
     }

@@ -39,13 +39,10 @@ inline int64_t getLinearBlockId() {
 
 /// A launch description with the given kernel, parameters and sizes; one
 /// worker, linear schedule, no race check, no shared memory.
-inline sieve_emu_launch_desc makeLaunch(const char *name,
-                                        sieve_emu_kernel_fn kernel,
-                                        void **params, uint32_t gridX,
-                                        uint32_t blockX, uint32_t gridY = 1,
-                                        uint32_t blockY = 1,
-                                        uint32_t gridZ = 1,
-                                        uint32_t blockZ = 1) {
+inline sieve_emu_launch_desc
+makeLaunch(const char *name, sieve_emu_kernel_fn kernel, void **params,
+           uint32_t gridX, uint32_t blockX, uint32_t gridY = 1,
+           uint32_t blockY = 1, uint32_t gridZ = 1, uint32_t blockZ = 1) {
   sieve_emu_launch_desc desc = {};
   desc.kernel_name = name;
   desc.kernel = kernel;

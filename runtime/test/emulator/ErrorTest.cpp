@@ -210,11 +210,10 @@ const InvalidUse kInvalidUses[] = {
     {"shuffle mode", 32, kShuffleA, "invalid shuffle mode 4", "(0,0,0)"},
     {"vote kind", 32, kVoteSite, "invalid vote kind 3", "(0,0,0)"},
     {"mma shape", 32, kMmaSite, "unsupported mma.sync: shape 3", "(0,0,0)"},
-    {"mma types", 32, kMmaSite, "unsupported mma.sync: shape 0 with A/B type "
-                                "0 and C/D type 4",
-     "(0,0,0)"},
-    {"mma s8 k16", 32, kMmaSite, "unsupported mma.sync: shape 0 with A/B type 2",
-     "(0,0,0)"},
+    {"mma types", 32, kMmaSite,
+     "unsupported mma.sync: shape 0 with A/B type 0 and C/D type 4", "(0,0,0)"},
+    {"mma s8 k16", 32, kMmaSite,
+     "unsupported mma.sync: shape 0 with A/B type 2", "(0,0,0)"},
     {"mma partial warp", 16, kMmaSite, "mma.sync needs all 32 lanes",
      "(0,0,0)"},
     {"ldmatrix count", 32, kLdMatrixSite, "ldmatrix of 3 matrices", "(0,0,0)"},
@@ -222,12 +221,12 @@ const InvalidUse kInvalidUses[] = {
      "misaligned ldmatrix row address: lane 3 gives shared-memory offset 56",
      "(3,0,0)"},
     {"ldmatrix outside", 32, kLdMatrixSite,
-     "row address", "(0,0,0)"},
+     "of lane 0 is outside the block's shared memory", "(0,0,0)"},
     {"ldmatrix partial warp", 40, kLdMatrixSite,
      "ldmatrix needs all 32 lanes of the warp; the block has 8", "(32,0,0)"},
     {"cp.async size", 1, kCopySite, "cp.async of 12 bytes", "(0,0,0)"},
-    {"cp.async source bytes", 1, kCopySite, "cp.async reads 9 source bytes of 8",
-     "(0,0,0)"},
+    {"cp.async source bytes", 1, kCopySite,
+     "cp.async reads 9 source bytes of 8", "(0,0,0)"},
     {"cp.async misaligned destination", 1, kCopySite,
      "misaligned cp.async destination: shared-memory offset 8", "(0,0,0)"},
     {"cp.async misaligned source", 1, kCopySite, "misaligned cp.async source",
@@ -287,8 +286,7 @@ extern "C" void invalidUseKernel(void **params) {
     sieve_emu_ldmatrix(kLdMatrixSite, global, 1, 0, fragment);
     break;
   case 11:
-    sieve_emu_ldmatrix(kLdMatrixSite, shared + 16 * (lane % 8), 1, 0,
-                       fragment);
+    sieve_emu_ldmatrix(kLdMatrixSite, shared + 16 * (lane % 8), 1, 0, fragment);
     break;
   case 12:
     sieve_emu_cp_async(kCopySite, shared, global, 12, 12);

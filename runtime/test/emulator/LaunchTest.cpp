@@ -44,9 +44,9 @@ TEST(EmulatorLaunch, IdsAndDimsOverMultiDimensionalGrids) {
   std::memset(records.data(), 0xAB, records.size() * sizeof(IdRecord));
   IdRecord *pointer = records.data();
   void *params[] = {&pointer};
-  sieve_emu_launch_desc desc = makeLaunch("ids", recordIdsKernel, params,
-                                          grid[0], block[0], grid[1], block[1],
-                                          grid[2], block[2]);
+  sieve_emu_launch_desc desc =
+      makeLaunch("ids", recordIdsKernel, params, grid[0], block[0], grid[1],
+                 block[1], grid[2], block[2]);
   LaunchResult result = runLaunch(desc);
   ASSERT_EQ(result.status, 0) << result.error;
   EXPECT_EQ(result.stats.blocks, uint64_t(numBlocks));
@@ -82,9 +82,8 @@ extern "C" void exchangeThroughBarriersKernel(void **params) {
     sieve_emu_barrier(kBarrierSite);
     int64_t other = (tid + 1 + round * 7) % n;
     sum += shared[other] - (other * 1000 + round); // 0 if visible
-    sum += shared[(tid + n - 1) % n] == ((tid + n - 1) % n) * 1000 + round
-               ? 0
-               : 1;
+    sum +=
+        shared[(tid + n - 1) % n] == ((tid + n - 1) % n) * 1000 + round ? 0 : 1;
     sieve_emu_barrier(kSecondBarrierSite);
   }
   out[getLinearBlockId() * n + tid] = sum;
@@ -97,9 +96,9 @@ TEST(EmulatorLaunch, BarrierMakesEarlierWritesVisibleUnderAnySchedule) {
     std::vector<int64_t> out(numBlocks * numThreads, -1);
     int64_t *pointer = out.data();
     void *params[] = {&pointer, &rounds};
-    sieve_emu_launch_desc desc = makeLaunch(
-        "exchange", exchangeThroughBarriersKernel, params, numBlocks,
-        numThreads);
+    sieve_emu_launch_desc desc =
+        makeLaunch("exchange", exchangeThroughBarriersKernel, params, numBlocks,
+                   numThreads);
     desc.static_shared_bytes = numThreads * sizeof(int64_t);
     desc.schedule_seed = seed;
     desc.check_races = 0;
@@ -268,8 +267,8 @@ TEST(EmulatorLaunch, BarrierThroughput) {
       std::printf("[ perf     ] 64 blocks x 128 threads x 10 barriers, %u "
                   "worker(s), seed %llu: %.2f ms, %.1f ns per barrier "
                   "arrival\n",
-                  workers, static_cast<unsigned long long>(seed),
-                  seconds * 1e3, seconds * 1e9 / arrivals);
+                  workers, static_cast<unsigned long long>(seed), seconds * 1e3,
+                  seconds * 1e9 / arrivals);
       EXPECT_LT(seconds, 2.0);
     }
   }

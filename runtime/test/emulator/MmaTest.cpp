@@ -81,9 +81,9 @@ struct MmaProblem {
 
 /// Packs the per-lane registers of A, B and C.
 void packFragments(const MmaProblem &problem, std::vector<uint32_t> &aRegs,
-                   std::vector<uint32_t> &bRegs,
-                   std::vector<uint32_t> &cRegs) {
-  int k = getK(problem.shape), perRegister = getElementsPerRegister(problem.shape);
+                   std::vector<uint32_t> &bRegs, std::vector<uint32_t> &cRegs) {
+  int k = getK(problem.shape),
+      perRegister = getElementsPerRegister(problem.shape);
   int bits = 32 / perRegister;
   uint32_t mask = (1u << bits) - 1;
   aRegs.assign(32 * 4, 0);
@@ -121,8 +121,7 @@ extern "C" void mmaKernel(void **params) {
   std::memcpy(a, aRegs + lane * 4, sizeof(a));
   std::memcpy(b, bRegs + lane * 2, sizeof(b));
   std::memcpy(c, cRegs + lane * 4, sizeof(c));
-  sieve_emu_mma_sync(kMmaSite, shape, abType, cdType, a, b, c,
-                     inPlace ? c : d);
+  sieve_emu_mma_sync(kMmaSite, shape, abType, cdType, a, b, c, inPlace ? c : d);
   std::memcpy(dRegs + lane * 4, inPlace ? c : d, sizeof(d));
 }
 
@@ -135,8 +134,8 @@ std::vector<uint32_t> runMma(const MmaProblem &problem, bool inPlace = false) {
   const uint32_t *aPointer = aRegs.data(), *bPointer = bRegs.data(),
                  *cPointer = cRegs.data();
   uint32_t *dPointer = dRegs.data();
-  int shape = problem.shape, abType = problem.abType,
-      cdType = problem.cdType, isInPlace = inPlace;
+  int shape = problem.shape, abType = problem.abType, cdType = problem.cdType,
+      isInPlace = inPlace;
   void *params[] = {&aPointer, &bPointer, &cPointer, &dPointer,
                     &shape,    &abType,   &cdType,   &isInPlace};
   LaunchResult result = runLaunch(makeLaunch("mma", mmaKernel, params, 1, 32));
@@ -166,8 +165,9 @@ uint32_t toElement(float value, int type) {
                                     : floatToBFloat16(value);
 }
 double fromElement(uint32_t bits, int type) {
-  return type == SIEVE_EMU_TYPE_F16 ? halfToFloat(static_cast<uint16_t>(bits))
-                                    : bfloat16ToFloat(static_cast<uint16_t>(bits));
+  return type == SIEVE_EMU_TYPE_F16
+             ? halfToFloat(static_cast<uint16_t>(bits))
+             : bfloat16ToFloat(static_cast<uint16_t>(bits));
 }
 
 struct FloatCase {
@@ -234,11 +234,11 @@ TEST(EmulatorMma, FloatShapesCloseToDoubleOnRandomInputs) {
     MmaProblem problem = makeFloatProblem(floatCase);
     int k = getK(problem.shape);
     for (uint32_t &element : problem.a)
-      element = toElement(static_cast<float>(random.uniform(-2, 2)),
-                          problem.abType);
+      element =
+          toElement(static_cast<float>(random.uniform(-2, 2)), problem.abType);
     for (uint32_t &element : problem.b)
-      element = toElement(static_cast<float>(random.uniform(-2, 2)),
-                          problem.abType);
+      element =
+          toElement(static_cast<float>(random.uniform(-2, 2)), problem.abType);
     for (uint32_t &element : problem.c)
       element = floatToBits(static_cast<float>(random.uniform(-4, 4)));
     std::vector<uint32_t> d = runMma(problem);
@@ -308,8 +308,9 @@ TEST(EmulatorMma, Int8ShapeExactWithWrappingAccumulator) {
     element = static_cast<int32_t>(random.uniformInt(-128, 127));
   for (int i = 0; i < 16 * 8; ++i)
     // Some accumulators sit at the edge of s32 so that sums wrap.
-    c[i] = i % 5 == 0 ? INT32_MAX - 1000 * (i % 3)
-                      : static_cast<int32_t>(random.uniformInt(-100000, 100000));
+    c[i] = i % 5 == 0
+               ? INT32_MAX - 1000 * (i % 3)
+               : static_cast<int32_t>(random.uniformInt(-100000, 100000));
   for (int32_t element : a)
     problem.a.push_back(static_cast<uint32_t>(element) & 0xFFu);
   for (int32_t element : b)
