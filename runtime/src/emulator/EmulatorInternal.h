@@ -1,0 +1,308 @@
+//===- EmulatorInternal.h - State of the SIMT emulator ----------*- C++ -*-===//
+//
+// What the emulator's files share: a launch, the workers (OS threads) that
+// run its blocks one at a time, the emulated CUDA threads of a block (one
+// fiber each) and its warps. The C ABI of sieve/emulator.h is implemented on
+// top of this; nothing here is visible outside the SieveEmulator library.
+//
+// Scheduling is cooperative: a worker's scheduler resumes the fibers of its
+// block from a ready queue; a fiber runs until it blocks in a barrier or a
+// warp collective (it then jumps back to the scheduler) or returns. A
+// barrier or collective is completed by the last thread that arrives, which
+// puts the others back on the ready queue. When the queue runs dry while
+// threads are still live, nothing can ever complete again: a deadlock.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SIEVE_RUNTIME_EMULATOR_EMULATORINTERNAL_H
+#define SIEVE_RUNTIME_EMULATOR_EMULATORINTERNAL_H
+
+#include "sieve/HostTensor.h"
+#include "sieve/emulator.h"
+
+#include <boost/context/detail/fcontext.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace sieve {
+namespace emu {
+
+using boost::context::detail::fcontext_t;
+
+constexpr uint32_t kWarpSize = 32;
+/// "No thread" in thread-id fields (shadow memory, lane slots).
+constexpr uint32_t kNoThread = UINT32_MAX;
+/// Bytes of a poisoned location (shared memory at block start, the
+/// destination of a cp.async before its wait): NaN as f32, f16 and bf16.
+constexpr uint8_t kPoisonByte = 0xFF;
+
+class Worker;
+
+//===----------------------------------------------------------------------===//
+// Fiber stacks
+//===----------------------------------------------------------------------===//
+
+/// A fiber stack: an anonymous mapping whose lowest page is a guard page, so
+/// that an overflow faults instead of corrupting the neighbouring stack.
+struct FiberStack {
+  void *mapping = nullptr;
+  std::size_t mappingBytes = 0;
+
+  /// The usable top of the stack (stacks grow down on every supported ABI).
+  void *top() const { return static_cast<char *>(mapping) + mappingBytes; }
+  /// The lowest usable byte, above the guard page.
+  void *bottom() const;
+  /// Usable bytes, without the guard page.
+  std::size_t usableBytes() const;
+};
+
+/// Stacks are expensive to map and cheap to reuse, so they are kept in one
+/// process-wide pool across blocks and launches. Their size comes from
+/// SIEVE_EMU_STACK_KB (default 256), read once.
+class StackPool {
+public:
+  static StackPool &get();
+  /// Appends `count` stacks to `stacks`. Returns false if mapping failed.
+  bool take(std::size_t count, std::vector<FiberStack> &stacks);
+  /// Returns `stacks` to the pool and clears it.
+  void give(std::vector<FiberStack> &stacks);
+  std::size_t getStackBytes() const { return stackBytes; }
+
+private:
+  StackPool();
+  std::mutex mutex;
+  std::vector<FiberStack> free;
+  std::size_t stackBytes;
+};
+
+//===----------------------------------------------------------------------===//
+// Emulated threads and warps
+//===----------------------------------------------------------------------===//
+
+enum class ThreadStatus : uint8_t {
+  Ready,        // on the ready queue or running
+  AtBarrier,    // blocked in sieve_emu_barrier
+  InCollective, // blocked in a warp collective
+  Returned,     // the kernel function returned
+};
+
+/// A cp.async issued and not yet completed by a wait.
+struct AsyncCopy {
+  const char *site;
+  uint8_t *dst;
+  const uint8_t *src;
+  int32_t bytes;
+  int32_t srcBytes;
+  /// The commit group: the number of commits before the copy was issued.
+  uint64_t group;
+};
+
+/// One emulated CUDA thread.
+struct ThreadState {
+  Worker *worker = nullptr;
+  uint32_t linearId = 0;
+  uint32_t id[3] = {0, 0, 0};
+  ThreadStatus status = ThreadStatus::Ready;
+  /// The site the thread blocks at (barrier or collective).
+  const char *waitSite = nullptr;
+  /// The suspended fiber; valid while the thread is blocked or not started.
+  fcontext_t context = nullptr;
+  /// Async copies of this thread in issue order, and its number of commits.
+  std::vector<AsyncCopy> asyncCopies;
+  uint64_t committedGroups = 0;
+  /// AddressSanitizer's state of the suspended fiber (unused without it).
+  void *fakeStack = nullptr;
+
+  uint32_t getWarp() const { return linearId / kWarpSize; }
+  uint32_t getLane() const { return linearId % kWarpSize; }
+};
+
+enum class CollectiveKind : uint8_t { Shuffle, Vote, LdMatrix, MmaSync };
+
+/// What a lane hands to a warp collective and where it wants the result.
+/// Output pointers point into the lane's own (suspended) fiber stack or its
+/// kernel's registers, which stay valid until the collective completes.
+struct LaneSlot {
+  bool arrived = false;
+  // Shuffle and vote.
+  uint32_t value = 0;
+  int32_t offset = 0;
+  uint32_t *result = nullptr;
+  int32_t *valid = nullptr;
+  // ldmatrix.
+  const uint8_t *row = nullptr;
+  uint32_t *fragment = nullptr;
+  // mma.sync.
+  const uint32_t *a = nullptr, *b = nullptr, *c = nullptr;
+  uint32_t *d = nullptr;
+};
+
+/// The warp collective a warp's lanes are gathering in, if any.
+struct WarpState {
+  /// Lanes of this warp in the block (the last warp may be partial) and how
+  /// many of them have not returned.
+  uint32_t numLanes = 0;
+  uint32_t liveLanes = 0;
+  /// Lanes waiting in the pending collective (0: none pending).
+  uint32_t arrived = 0;
+  const char *site = nullptr;
+  CollectiveKind kind = CollectiveKind::Shuffle;
+  /// Arguments every lane must pass alike (width, mode, shape, ...).
+  int32_t uniform[3] = {0, 0, 0};
+  LaneSlot lanes[kWarpSize];
+};
+
+/// Race-check shadow of one shared-memory byte: its last writer and up to
+/// two readers in their barrier intervals ("epochs", unique per worker).
+struct ShadowByte {
+  uint32_t writeEpoch = 0;
+  uint32_t writer = kNoThread;
+  uint32_t readEpoch = 0;
+  uint32_t readers[2] = {kNoThread, kNoThread};
+  const char *writeSite = nullptr;
+  const char *readSites[2] = {nullptr, nullptr};
+};
+
+//===----------------------------------------------------------------------===//
+// Launch and workers
+//===----------------------------------------------------------------------===//
+
+/// One sieve_emu_launch call: its description, its first error and the
+/// counters its workers add to.
+class Launch {
+public:
+  explicit Launch(const sieve_emu_launch_desc &desc) : desc(desc) {}
+
+  /// Records the first error of the launch (later ones are dropped) and
+  /// writes it to stderr at once, unbuffered. `thread` may be null for
+  /// errors that concern the launch as a whole.
+  void reportError(const Worker *worker, const ThreadState *thread,
+                   const char *site, const char *what);
+  bool hasFailed() const { return failed.load(std::memory_order_relaxed); }
+
+  const sieve_emu_launch_desc desc;
+  uint64_t numBlocks = 0;
+  uint32_t threadsPerBlock = 0;
+  std::atomic<uint64_t> nextBlock{0};
+  std::string errorMessage;
+
+  std::atomic<uint64_t> blocksRun{0}, threadsRun{0}, barriers{0},
+      collectives{0}, workUnits{0};
+
+private:
+  std::atomic<bool> failed{false};
+};
+
+/// An OS thread of a launch: runs whole blocks, one at a time, each CUDA
+/// thread of a block on a fiber of its own.
+class Worker {
+public:
+  explicit Worker(Launch &launch) : launch(launch) {}
+  ~Worker();
+
+  /// Runs blocks until none is left or the launch failed.
+  void run();
+
+  //===--------------------------------------------------------------------===//
+  // For the ABI functions, called on a fiber of this worker.
+  //===--------------------------------------------------------------------===//
+
+  /// Blocks the calling thread (its status already set) until another
+  /// thread wakes it.
+  void suspend();
+  /// Puts a blocked thread back on the ready queue.
+  void wake(ThreadState &thread);
+  /// sieve_emu_barrier for the calling thread `thread`: returns once every
+  /// live thread of the block has arrived at `site`.
+  void arriveAtBarrier(ThreadState &thread, const char *site);
+  /// Ends the launch with an error blamed on `culprit` (not necessarily the
+  /// calling thread: a collective's last lane checks the others' inputs)
+  /// and abandons the calling fiber; does not return.
+  [[noreturn]] void fail(const ThreadState &culprit, const char *site,
+                         const char *format, ...)
+      __attribute__((format(printf, 4, 5)));
+
+  /// Race check of `bytes` bytes at `offset` into shared memory.
+  void checkSharedAccess(const ThreadState &thread, const char *site,
+                         uint64_t offset, uint64_t bytes, bool isWrite);
+  /// Whether [address, address + bytes) lies in this block's shared memory.
+  bool isInSharedMemory(const void *address, uint64_t bytes) const;
+  /// "(x,y,z)": the thread ids of the block's thread `linearId`.
+  void describeThread(uint32_t linearId, char *buffer, std::size_t bytes) const;
+
+  Launch &launch;
+  std::vector<ThreadState> threads;
+  std::vector<WarpState> warps;
+  uint32_t blockId[3] = {0, 0, 0};
+  uint8_t *sharedMemory = nullptr;
+  uint64_t sharedBytes = 0;
+  bool checkRaces = false;
+
+  /// The current barrier: its site, how many threads wait at it, how many
+  /// have not returned.
+  const char *barrierSite = nullptr;
+  uint32_t barrierArrived = 0;
+  uint32_t liveThreads = 0;
+
+  /// The barrier interval of the running block, for the race check; unique
+  /// across the blocks this worker runs in the launch.
+  uint32_t epoch = 0;
+  std::vector<ShadowByte> shadow;
+
+  /// Counters for the launch's statistics, added to it when run() ends.
+  uint64_t blocksRun = 0, barriers = 0, collectives = 0, workUnits = 0;
+
+private:
+  /// Runs one block to its end or to the launch's first error.
+  void runBlock(uint64_t block);
+  /// Puts every live thread on the (empty) ready queue, in linear order or,
+  /// with a schedule seed, in a random one.
+  void enqueueLiveThreads();
+  /// The checks and bookkeeping of a thread whose kernel function returned.
+  void exitThread(ThreadState &thread);
+  void reportDeadlock();
+
+  static void fiberEntry(boost::context::detail::transfer_t transfer);
+  /// Runs `thread`'s fiber until it blocks, returns or fails.
+  void resume(ThreadState &thread);
+  /// Leaves the calling fiber for good, back to the scheduler.
+  [[noreturn]] void leaveFiber();
+
+  /// The context of the scheduler loop while a fiber runs, and its stack
+  /// (for AddressSanitizer).
+  fcontext_t schedulerContext = nullptr;
+  const void *schedulerStackBottom = nullptr;
+  std::size_t schedulerStackBytes = 0;
+  void *schedulerFakeStack = nullptr;
+  std::vector<FiberStack> stacks;
+  /// Ring buffer of thread ids; each thread is on it at most once.
+  std::vector<uint32_t> readyQueue;
+  std::size_t readyHead = 0, readySize = 0;
+  std::vector<uint32_t> scratchOrder;
+  /// Draws seeded schedules; reseeded per block so that a block's schedule
+  /// does not depend on which worker runs it.
+  RandomSource random{0};
+  std::vector<uint8_t> sharedStorage;
+};
+
+/// Whether two site strings name the same operation (generated code passes
+/// the same constant, but equal text counts too).
+inline bool isSameSite(const char *a, const char *b) {
+  return a == b || (a && b && std::strcmp(a, b) == 0);
+}
+
+/// The emulated thread running on this OS thread, or null outside a launch.
+ThreadState *getCurrentThread();
+/// getCurrentThread(), or a fatal error naming `function` if there is none.
+ThreadState &requireCurrentThread(const char *function);
+
+} // namespace emu
+} // namespace sieve
+
+#endif // SIEVE_RUNTIME_EMULATOR_EMULATORINTERNAL_H
