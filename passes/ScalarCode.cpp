@@ -68,12 +68,10 @@ SmallVector<Value> mlir::sieve::buildIfUpdate(ImplicitLocOpBuilder &b,
 void mlir::sieve::buildIfThen(
     ImplicitLocOpBuilder &b, Value cond,
     function_ref<void(ImplicitLocOpBuilder &)> thenBody) {
-  buildIf(b, cond, {},
-          [&](ImplicitLocOpBuilder &nb) {
-            thenBody(nb);
-            return SmallVector<Value>{};
-          },
-          [](ImplicitLocOpBuilder &) { return SmallVector<Value>{}; });
+  auto ifOp = scf::IfOp::create(b, cond, /*withElseRegion=*/false);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+  thenBody(b);
 }
 
 Value mlir::sieve::toF32(ImplicitLocOpBuilder &b, Value value) {

@@ -24,5 +24,27 @@ config.substitutions.append(
     ("%mlir_opt", os.path.join(config.llvm_tools_dir, "mlir-opt")))
 config.substitutions.append(("%python", config.python_executable))
 
-llvm_config.add_tool_substitutions(["sieve-opt", "sieve-run"],
+llvm_config.add_tool_substitutions(["sieve-opt", "sieve-run", "sieve-compile"],
                                   [config.sieve_tools_dir])
+
+# The CUDA toolkit (ptxas) is optional for users; tests that need it are
+# skipped without it. CI sets SIEVE_REQUIRE_CUDA_TOOLKIT=1 on machines that
+# have it, so that such tests cannot pass by being skipped.
+def find_ptxas():
+    candidates = []
+    for root in (os.environ.get("CUDA_PATH"), "/usr/local/cuda"):
+        if root:
+            candidates.append(os.path.join(root, "bin", "ptxas"))
+    for path in candidates:
+        if os.access(path, os.X_OK):
+            return path
+    import shutil
+    return shutil.which("ptxas")
+
+
+ptxas = find_ptxas()
+if ptxas:
+    config.available_features.add("cuda-toolkit")
+    config.substitutions.append(("%ptxas", ptxas))
+elif os.environ.get("SIEVE_REQUIRE_CUDA_TOOLKIT") == "1":
+    lit_config.fatal("SIEVE_REQUIRE_CUDA_TOOLKIT=1 but no ptxas was found")

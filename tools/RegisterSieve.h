@@ -10,6 +10,7 @@
 #define SIEVE_TOOLS_REGISTERSIEVE_H
 
 #include "dialects/sieve/SieveDialect.h"
+#include "codegen/Passes.h"
 #include "passes/Passes.h"
 #include "mlir/IR/DialectRegistry.h"
 
@@ -25,6 +26,7 @@ inline void registerAllSieveDialects(DialectRegistry &registry) {
 inline void registerAllSievePasses() {
   registerSievePasses();
   registerSievePipelines();
+  registerSieveCodegenPasses();
 }
 
 } // namespace sieve

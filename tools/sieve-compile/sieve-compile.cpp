@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "codegen/BundleBuilder.h"
+#include "codegen/emulator/Emulator.h"
 #include "codegen/nvptx/PTXEmitter.h"
 #include "tools/RegisterSieve.h"
 #include "tools/ToolSupport.h"
@@ -159,6 +160,10 @@ int main(int argc, char **argv) {
                     "the bundle carries PTX only and the driver will "
                     "JIT-compile it\n";
   }
+
+  if (failed(buildEmulatorLibrary(kernels, inBundle("kernels.emu.so"))))
+    return 1;
+  files["emulator"] = "kernels.emu.so";
 
   std::string manifestText;
   llvm::raw_string_ostream os(manifestText);

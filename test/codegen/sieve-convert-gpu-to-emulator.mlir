@@ -1,0 +1,116 @@
+// RUN: sieve-opt %s -split-input-file -sieve-convert-gpu-to-emulator | FileCheck %s
+
+// Ids become ABI calls; every access is bounds-checked before it happens.
+// CHECK-LABEL: func.func @sieve_emu_body_store(
+//  CHECK-SAME:     %[[OUT:[^:]+]]: memref<?xf32>, %{{.+}}: memref<?xi8>, %{{.+}}: memref<?xi8>)
+//       CHECK:   %[[ID:.+]] = call @sieve_emu_thread_id(%{{.+}}) : (i32) -> i64
+//       CHECK:   %[[TID:.+]] = arith.index_cast %[[ID]] : i64 to index
+//       CHECK:   %[[SIZE:.+]] = memref.dim %[[OUT]], %{{.+}} : memref<?xf32>
+//       CHECK:   scf.if
+//       CHECK:     func.call @sieve_emu_fail(
+//       CHECK:   memref.store %{{.+}}, %[[OUT]][%[[TID]]] : memref<?xf32>
+//       CHECK:   return
+//   CHECK-NOT:   {{^ *(%[^ ]+ = )?gpu\.}}
+module attributes {gpu.container_module} {
+  gpu.module @kernels {
+    gpu.func @store(%out: memref<?xf32>) kernel {
+      %tid = gpu.thread_id x
+      %v = arith.constant 1.0 : f32
+      memref.store %v, %out[%tid] : memref<?xf32>
+      gpu.return
+    }
+  }
+}
+
+// -----
+
+// Workgroup memory is a view into the block's shared memory; its accesses
+// report to the race checker; barriers and shuffles are rendezvous calls.
+// CHECK-LABEL: func.func @sieve_emu_body_shared(
+//  CHECK-SAME:     %{{.+}}: memref<?xf32>, %[[SHARED:[^:]+]]: memref<?xi8>, %{{.+}}: memref<?xi8>)
+//       CHECK:   %[[VIEW:.+]] = memref.view %[[SHARED]][%{{.+}}][] : memref<?xi8> to memref<32xf32>
+//       CHECK:   call @sieve_emu_shared_access(
+//       CHECK:   memref.store %{{.+}}, %[[VIEW]]
+//       CHECK:   call @sieve_emu_barrier(
+//       CHECK:   call @sieve_emu_shared_access(
+//       CHECK:   memref.load %[[VIEW]]
+//       CHECK:   %[[BITS:.+]] = arith.bitcast %{{.+}} : f32 to i32
+//       CHECK:   call @sieve_emu_shuffle(%{{.+}}, %{{.+}}, %[[BITS]], %{{.+}}, %{{.+}}, %{{.+}}) : (!llvm.ptr, i32, i32, i32, i32, i64) -> i32
+module attributes {gpu.container_module} {
+  gpu.module @kernels {
+    gpu.func @shared(%out: memref<?xf32>) workgroup(%tile: memref<32xf32, #gpu.address_space<workgroup>>) kernel {
+      %tid = gpu.thread_id x
+      %c1 = arith.constant 1 : index
+      %v = memref.load %out[%tid] : memref<?xf32>
+      memref.store %v, %tile[%tid] : memref<32xf32, #gpu.address_space<workgroup>>
+      gpu.barrier
+      %next = arith.addi %tid, %c1 : index
+      %w = memref.load %tile[%next] : memref<32xf32, #gpu.address_space<workgroup>>
+      %o = arith.constant 1 : i32
+      %width = arith.constant 32 : i32
+      %s, %valid = gpu.shuffle xor %w, %o, %width : f32
+      memref.store %s, %out[%tid] : memref<?xf32>
+      gpu.return
+    }
+  }
+}
+
+// -----
+
+// Tensor-core ops go through the warp rendezvous, fragments through stack
+// buffers.
+// CHECK-LABEL: func.func @sieve_emu_body_mma(
+//       CHECK:   call @sieve_emu_ldmatrix(
+//       CHECK:   call @sieve_emu_mma_sync(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}) : (!llvm.ptr, i32, i32, i32, i64, i64, i64, i64) -> ()
+//       CHECK:   vector.load %{{.+}} : memref<4xi32>, vector<4xi32>
+//   CHECK-NOT:   {{^ *(%[^ ]+ = )?nvgpu\.}}
+module attributes {gpu.container_module} {
+  gpu.module @kernels {
+    gpu.func @mma(%a: vector<4x2xf16>, %b: vector<2x2xf16>, %c: vector<2x2xf32>, %out: memref<?xf32>) workgroup(%tile: memref<16x16xf16, #gpu.address_space<workgroup>>) kernel {
+      %c0 = arith.constant 0 : index
+      %frag = nvgpu.ldmatrix %tile[%c0, %c0] {numTiles = 4 : i32, transpose = false} : memref<16x16xf16, #gpu.address_space<workgroup>> -> vector<4x2xf16>
+      %d = nvgpu.mma.sync(%frag, %b, %c) {mmaShape = [16, 8, 16]} : (vector<4x2xf16>, vector<2x2xf16>, vector<2x2xf32>) -> vector<2x2xf32>
+      %e = vector.extract %d[0, 0] : f32 from vector<2x2xf32>
+      memref.store %e, %out[%c0] : memref<?xf32>
+      gpu.return
+    }
+  }
+}
+
+// -----
+
+// Async copies: the copy, its group and the wait each become a call.
+// CHECK-LABEL: func.func @sieve_emu_body_async(
+//       CHECK:   call @sieve_emu_cp_async(
+//       CHECK:   call @sieve_emu_cp_async_commit()
+//       CHECK:   call @sieve_emu_cp_async_wait(
+module attributes {gpu.container_module} {
+  gpu.module @kernels {
+    gpu.func @async(%src: memref<?xf16>) workgroup(%tile: memref<64xf16, #gpu.address_space<workgroup>>) kernel {
+      %c0 = arith.constant 0 : index
+      %t = nvgpu.device_async_copy %src[%c0], %tile[%c0], 8 : memref<?xf16> to memref<64xf16, #gpu.address_space<workgroup>>
+      %g = nvgpu.device_async_create_group %t
+      nvgpu.device_async_wait %g {numGroups = 0 : i32}
+      gpu.return
+    }
+  }
+}
+
+// -----
+
+// Vector accesses check the whole vector and the alignment they claim.
+// CHECK-LABEL: func.func @sieve_emu_body_vectors(
+//       CHECK:   arith.addi %{{.+}}, %c8 : index
+//       CHECK:   arith.remui %{{.+}}, %c16_i64 : i64
+//       CHECK:   vector.load
+module attributes {gpu.container_module} {
+  gpu.module @kernels {
+    gpu.func @vectors(%buf: memref<?xf16>) kernel {
+      %c0 = arith.constant 0 : index
+      %v = vector.load %buf[%c0] {alignment = 16} : memref<?xf16>, vector<8xf16>
+      vector.store %v, %buf[%c0] {alignment = 16} : memref<?xf16>, vector<8xf16>
+      gpu.return
+    }
+  }
+}
+
