@@ -46,5 +46,7 @@ ptxas = find_ptxas()
 if ptxas:
     config.available_features.add("cuda-toolkit")
     config.substitutions.append(("%ptxas", ptxas))
+    config.substitutions.append(
+        ("%cuda_root", os.path.dirname(os.path.dirname(os.path.realpath(ptxas)))))
 elif os.environ.get("SIEVE_REQUIRE_CUDA_TOOLKIT") == "1":
     lit_config.fatal("SIEVE_REQUIRE_CUDA_TOOLKIT=1 but no ptxas was found")
