@@ -9,6 +9,9 @@
 #ifndef SIEVE_PASSES_PASSES_H
 #define SIEVE_PASSES_PASSES_H
 
+#include "dialects/sieve/SieveDialect.h"
+#include "dialects/sieve/SieveOps.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -18,10 +21,23 @@
 #include "mlir/Pass/Pass.h"
 #include "mlir/Pass/PassManager.h"
 
+#include <optional>
+#include <string>
+
 namespace mlir {
+class RewriterBase;
 class RewritePatternSet;
 
 namespace sieve {
+
+/// Where `sieve-sparsify-attention` takes the global tokens from.
+enum class GlobalSource {
+  /// The first G positions (attention sinks).
+  Sinks,
+  /// `sieve.select_global` over a score tensor the graph marks with the
+  /// `sieve.global_scores` attribute.
+  Scores,
+};
 
 #define GEN_PASS_DECL
 #include "passes/Passes.h.inc"
@@ -29,6 +45,50 @@ namespace sieve {
 /// Adds the patterns that rewrite every sieve op into upstream ops on tensors
 /// (the reference semantics; see `sieve-lower-to-reference`).
 void populateLowerToReferencePatterns(RewritePatternSet &patterns);
+
+//===----------------------------------------------------------------------===//
+// sieve-sparsify-attention
+//===----------------------------------------------------------------------===//
+
+/// The sparsity pattern `sparsifyAttention` gives an op. Negative windows
+/// take the defaults of `sieve-sparsify-attention`, which depend on `causal`.
+struct AttentionSparsityOptions {
+  int64_t windowLeft = -1;
+  int64_t windowRight = -1;
+  int64_t numGlobals = 16;
+  GlobalSource globalSource = GlobalSource::Sinks;
+  int64_t minSeqLen = 1024;
+};
+
+/// What `sparsifyAttention` did to one op.
+struct AttentionSparsityReport {
+  /// The new op, or null when the attention stays dense (see `reason`).
+  HybridAttentionOp hybrid;
+  std::string reason;
+  /// The resolved pattern.
+  int64_t windowLeft = 0, windowRight = 0, numGlobals = 0;
+  /// Visible score entries of one head's Sq x Sk score matrix before and
+  /// after the rewrite, when both sequence lengths are static. With
+  /// global-source=scores, `sparseEntries` is an upper bound.
+  std::optional<int64_t> denseEntries, sparseEntries;
+  bool exact = true;
+};
+
+/// Rewrites `op` into `sieve.hybrid_attention` per `options`, or leaves it
+/// dense and says why in the report. Fails (with an error on `op`, IR
+/// untouched) only when `global-source=scores` finds no unique score tensor.
+FailureOr<AttentionSparsityReport>
+sparsifyAttention(RewriterBase &rewriter, AttentionOp op,
+                  const AttentionSparsityOptions &options);
+
+/// Adds a pattern that applies `sparsifyAttention` to every
+/// `sieve.attention` (without remarks).
+void populateSparsifyAttentionPatterns(RewritePatternSet &patterns,
+                                       const AttentionSparsityOptions &options);
+
+//===----------------------------------------------------------------------===//
+// Pipelines
+//===----------------------------------------------------------------------===//
 
 /// Adds the passes that turn a graph of func + tosa/linalg/tensor/arith +
 /// sieve ops into upstream ops on tensors: TOSA to linalg, then

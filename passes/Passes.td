@@ -57,4 +57,112 @@ def SieveLowerToReference : Pass<"sieve-lower-to-reference"> {
   ];
 }
 
+def SieveSparsifyAttention : Pass<"sieve-sparsify-attention"> {
+  let summary = "Rewrite dense attention into sliding-window attention plus "
+                "global tokens";
+  let description = [{
+    Rewrites each `sieve.attention` into a `sieve.hybrid_attention` that keeps
+    the op's `scale` and `causal` and lets every query row see a window of
+    nearby keys plus `globals` global tokens. This changes the result: the
+    model is assumed to have been trained (or to tolerate running) with this
+    sparsity pattern.
+
+    * Window: `window-left`/`window-right` keys before/after the row's key
+      position `p = i + Sk - Sq`. The default (`-1`) depends on the op: a
+      causal attention gets `window(512, 0)` (512 keys back, the row's own
+      key included, nothing ahead, which is all `causal` allows), a
+      bidirectional one `window(256, 256)`; either way a row sees up to 513
+      keys of its neighbourhood. On a causal op `window-right` is ignored:
+      the op contract requires `window_right = 0` with `causal`.
+    * Globals (`globals`, default 16), chosen by `global-source`:
+      * `sinks` (default): the first `G` positions, as attention sinks
+        (StreamingLLM): a constant `[B, G]` i32 tensor `0, 1, ..., G-1`
+        (`G` clipped to a static key length).
+      * `scores`: `sieve.select_global` over a per-token `[B, Sk]` f32 score
+        tensor that the graph names with the `sieve.global_scores`
+        attribute: either a function argument carrying the argument
+        attribute `sieve.global_scores`, or the (first) result of an op
+        carrying the attribute `sieve.global_scores`. The value must dominate
+        the attention and have the attention's batch size and key length.
+        When a function holds several such values, give the attribute a
+        string value on the producer (`sieve.global_scores = "layer3"`) and
+        the same string on the `sieve.attention` op to pair them; an
+        untagged attention needs exactly one candidate. A missing or
+        ambiguous score tensor is an error naming the op.
+    * Ops stay dense (with a remark saying why) when their static key length
+      is below `min-seq-len` (default 1024), or when the window already
+      covers every key each row may see (`window_left >= Sk - 1` and, unless
+      causal, `window_right >= Sq - 1`), or when, with sinks, the rewrite
+      would remove no score entry. A dynamic key length is rewritten.
+    * Every rewritten op gets a remark with the fraction of the `Sq x Sk`
+      score entries of each head that the rewrite removes (exact for sinks;
+      for scores a lower bound that counts every global as outside the
+      window); the pass statistics (`--mlir-pass-statistics`) sum the entries
+      over all rewritten ops with static sequence lengths.
+
+    Before (`min-seq-len=1024`, defaults otherwise):
+
+    ```mlir
+    %o = sieve.attention %q, %k, %v {causal = true}
+        : tensor<1x8x4096x64xf16>, tensor<1x2x4096x64xf16>,
+          tensor<1x2x4096x64xf16> -> tensor<1x8x4096x64xf16>
+    ```
+
+    After:
+
+    ```mlir
+    %globals = arith.constant dense<[[0, 1, ..., 15]]> : tensor<1x16xi32>
+    %o = sieve.hybrid_attention %q, %k, %v, %globals window(512, 0)
+        {causal = true}
+        : tensor<1x8x4096x64xf16>, tensor<1x2x4096x64xf16>,
+          tensor<1x2x4096x64xf16>, tensor<1x16xi32> -> tensor<1x8x4096x64xf16>
+    ```
+
+    With `global-source=scores` and `%s : tensor<1x4096xf32>
+    {sieve.global_scores}` a function argument, `%globals` is instead
+    `sieve.select_global %s count(16)`.
+  }];
+  let options = [
+    Option<"windowLeft", "window-left", "int64_t", "-1",
+           "Keys each row sees before its own position; -1: 512 for causal "
+           "attention, 256 otherwise">,
+    Option<"windowRight", "window-right", "int64_t", "-1",
+           "Keys each row sees after its own position; -1: 256 for "
+           "bidirectional attention; always 0 for causal attention">,
+    Option<"numGlobals", "globals", "int64_t", "16",
+           "Number of global tokens (0: window only)">,
+    Option<"globalSource", "global-source", "::mlir::sieve::GlobalSource",
+           "::mlir::sieve::GlobalSource::Sinks",
+           "Where the global tokens come from",
+           [{::llvm::cl::values(
+               clEnumValN(::mlir::sieve::GlobalSource::Sinks, "sinks",
+                          "the first `globals` positions (attention sinks)"),
+               clEnumValN(::mlir::sieve::GlobalSource::Scores, "scores",
+                          "sieve.select_global over the score tensor the "
+                          "graph marks with `sieve.global_scores`"))}]>,
+    Option<"minSeqLen", "min-seq-len", "int64_t", "1024",
+           "Attention whose static key length is below this stays dense">,
+  ];
+  let statistics = [
+    Statistic<"numRewritten", "rewritten",
+              "sieve.attention ops rewritten into sieve.hybrid_attention">,
+    Statistic<"numKeptDense", "kept-dense",
+              "sieve.attention ops left dense">,
+    Statistic<"denseEntries", "dense-score-entries",
+              "Score entries per head of the rewritten ops before the "
+              "rewrite (ops with static sequence lengths)">,
+    Statistic<"removedEntries", "removed-score-entries",
+              "Score entries per head the rewrite removed (for "
+              "global-source=scores, a lower bound)">,
+    Statistic<"removedPerMille", "removed-per-mille",
+              "removed-score-entries / dense-score-entries, in 1/1000">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::sieve::SieveDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
 #endif // SIEVE_PASSES_TD
