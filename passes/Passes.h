@@ -12,6 +12,7 @@
 #include "dialects/sieve/SieveDialect.h"
 #include "dialects/sieve/SieveOps.h"
 
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -85,6 +86,35 @@ sparsifyAttention(RewriterBase &rewriter, AttentionOp op,
 /// `sieve.attention` (without remarks).
 void populateSparsifyAttentionPatterns(RewritePatternSet &patterns,
                                        const AttentionSparsityOptions &options);
+
+//===----------------------------------------------------------------------===//
+// sieve-sparsify-gating
+//===----------------------------------------------------------------------===//
+
+/// What `sparsifyGating` did to one select.
+struct GatingReport {
+  /// The `sieve.scatter` that replaced the select, or null when the select
+  /// was left untouched (see `reason`).
+  Operation *scatter = nullptr;
+  std::string reason;
+  /// Ops moved into the branch that runs on the active tokens.
+  int64_t numBranchOps = 0;
+  /// FLOPs per token of the branch (a multiply-add counts 2), when all the
+  /// sizes it depends on are static.
+  std::optional<int64_t> flopsPerToken;
+};
+
+/// If `select` (an `arith.select` or a select-like `linalg.generic`) chooses
+/// per token between a token-wise branch and a cheap path, rewrites it into
+/// compact -> branch on the active rows -> scatter (see
+/// `sieve-sparsify-gating`). Branches with fewer than `minBranchFlops` FLOPs
+/// per token (when known) are left alone.
+GatingReport sparsifyGating(RewriterBase &rewriter, Operation *select,
+                            int64_t minBranchFlops = 0);
+
+/// Whether `op` has the form of a gated select that `sparsifyGating` looks
+/// at: the mask operand ([B, S] i1), or null.
+Value getGatingMask(Operation *op);
 
 //===----------------------------------------------------------------------===//
 // Pipelines

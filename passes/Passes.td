@@ -165,4 +165,112 @@ def SieveSparsifyAttention : Pass<"sieve-sparsify-attention"> {
   ];
 }
 
+def SieveSparsifyGating : Pass<"sieve-sparsify-gating"> {
+  let summary = "Run a gated token-wise branch on the selected tokens only";
+  let description = [{
+    Finds a per-token choice between an expensive token-wise branch and a
+    cheap path, `y = select(mask, branch(x), cheap)`, and rewrites it so that
+    the branch only runs on the tokens the mask selects:
+
+    ```
+    packed, positions, count = sieve.compact(x, mask)
+    for b in [0, B):  r[b, 0:count[b]] = branch(packed[b, 0:count[b]])
+    y = sieve.scatter(r, positions, cheap)
+    ```
+
+    **The select.** `mask` is a `[B, S]` i1 tensor (typically the `mask` of
+    a `sieve.gate`), `y`, `branch(x)` and `cheap` are `[B, S, D]`. The
+    select is either `arith.select %m, %branch, %cheap` on tensors where
+    `%m` is `mask` broadcast along the last dimension (by `linalg.broadcast
+    dimensions = [2]` or a broadcasting `linalg.generic`), or a
+    `linalg.generic` over `(b, s, d)` that reads `mask` through
+    `(b, s, d) -> (b, s)` and the other two through the identity, and yields
+    `arith.select %m, %branch, %cheap`. The true side must be the branch.
+    `cheap` can be any value of `y`'s type (`x`, a residual, ...): it stays
+    dense and becomes the base of the scatter.
+
+    **The branch** is the largest set of ops that feed only the true side
+    and are token-wise: result row `(b, s)` depends only on row `(b, s)` of
+    the branch's token inputs. Qualifying ops:
+    * `linalg` structured ops (`matmul`, `batch_matmul`, `generic`, `fill`,
+      `broadcast`, elementwise, ... with tensor semantics) whose results are
+      indexed by two parallel loops `(b, s)` first (`[B, S, ...]` values) or
+      by one parallel loop `r` first after `tensor.collapse_shape` of
+      `[B, S]` into rows (`[B*S, ...]` values); every operand is either a
+      token value indexed the same way, or token-invariant: a map that does
+      not use `s`/`r` (weights, biases; a map that uses `b` as one of its
+      results is sliced per batch row). The region must not read
+      `linalg.index` of `b`, `s` or `r`.
+    * `sieve.qmatmul` on a token value (weights token-invariant).
+    * Elementwise ops on tensors (`arith`, `math`) whose operands are token
+      values or splat constants.
+    * `tensor.collapse_shape` merging `[B, S]` into rows, and the
+      `tensor.expand_shape` that splits them back.
+    An op whose results are also used outside the branch (other than by
+    `tensor.dim`, which is recomputed) stays dense in front of the select,
+    and so does everything it depends on. Values that enter the branch from
+    outside in token position are its token inputs; each must be `[B, S]` or
+    `[B, S, D]` and is compacted with the same mask (`tensor.empty`, splat
+    constants and fills of them are recreated at the new size instead). A
+    select whose true side is not computed by a qualifying op is left
+    untouched with a remark saying why.
+
+    **Work.** The branch is cloned into an `scf.for` over batch rows whose
+    body applies it to `packed[b : b+1, 0 : count[b], :]` (a dynamic-size
+    slice), so every executor, the reference lowering included, computes
+    exactly `count[b]` rows; the rows of the packed result past `count[b]`
+    stay 0 and `sieve.scatter` never reads them. A remark reports the
+    branch's FLOPs per active token (a multiply-add counts 2), so the saving
+    at an active ratio `a` is `(1 - a)` of `B * S` times that.
+
+    Before:
+
+    ```mlir
+    %score, %mask = sieve.gate %x, ... threshold(0.5) : ...
+    %m = linalg.broadcast ins(%mask : tensor<2x128xi1>)
+        outs(%e : tensor<2x128x64xi1>) dimensions = [2]
+    %h = linalg.generic ... ins(%x, %w : ...) outs(%acc : ...)  // x @ w^T
+    %t = arith.addf %x, %h : tensor<2x128x64xf32>
+    %y = arith.select %m, %t, %x : tensor<2x128x64xi1>, tensor<2x128x64xf32>
+    ```
+
+    After:
+
+    ```mlir
+    %packed, %positions, %count = sieve.compact %x, %mask : ...
+    %r = scf.for %b = %c0 to %c2 step %c1 iter_args(%acc = %zeros) {
+      %c = tensor.extract %count[%b] : tensor<2xi32>
+      %rows = tensor.extract_slice %packed[%b, 0, 0] [1, %n, 64] [1, 1, 1]
+          : tensor<2x128x64xf32> to tensor<1x?x64xf32>
+      %h = linalg.generic ... ins(%rows, %w : ...) -> tensor<1x?x64xf32>
+      %t = arith.addf %rows, %h : tensor<1x?x64xf32>
+      %next = tensor.insert_slice %t into %acc[%b, 0, 0] [1, %n, 64] ...
+      scf.yield %next : tensor<2x128x64xf32>
+    }
+    %y = sieve.scatter %r, %positions, %x : ...
+    ```
+  }];
+  let options = [
+    Option<"minBranchFlops", "min-branch-flops", "int64_t", "0",
+           "Branches with fewer FLOPs per token than this (when known) stay "
+           "dense: compaction would cost more than it saves">,
+  ];
+  let statistics = [
+    Statistic<"numRewritten", "rewritten",
+              "Gated selects whose branch now runs on active tokens only">,
+    Statistic<"numSkipped", "skipped",
+              "Gated selects left untouched">,
+    Statistic<"branchFlops", "branch-flops-per-token",
+              "FLOPs per active token of the rewritten branches, summed">,
+  ];
+  let dependentDialects = [
+    "::mlir::affine::AffineDialect",
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::sieve::SieveDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
 #endif // SIEVE_PASSES_TD
