@@ -342,7 +342,7 @@ struct SieveSparsifyAttentionPass
     if (numGlobals < 0) {
       root->emitError() << "sieve-sparsify-attention: globals must be >= 0, "
                            "found "
-                        << numGlobals;
+                        << numGlobals.getValue();
       return signalPassFailure();
     }
     AttentionSparsityOptions options;

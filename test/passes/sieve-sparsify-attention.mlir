@@ -19,6 +19,8 @@
 // Bad option values.
 // RUN: not sieve-opt %s --sieve-sparsify-attention="window-left=-2" 2>&1 | FileCheck %s --check-prefix=BAD-WINDOW
 // RUN: not sieve-opt %s --sieve-sparsify-attention="global-source=random" 2>&1 | FileCheck %s --check-prefix=BAD-SOURCE
+// RUN: not sieve-opt %s --sieve-sparsify-attention="globals=-3" 2>&1 | FileCheck %s --check-prefix=BAD-GLOBALS
+// BAD-GLOBALS: error: sieve-sparsify-attention: globals must be >= 0, found -3
 // BAD-WINDOW: error: sieve-sparsify-attention: window-left must be -1 (the default) or >= 0, found -2
 // BAD-SOURCE: Cannot find option named 'random'!
 
