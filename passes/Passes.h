@@ -117,6 +117,39 @@ GatingReport sparsifyGating(RewriterBase &rewriter, Operation *select,
 Value getGatingMask(Operation *op);
 
 //===----------------------------------------------------------------------===//
+// sieve-quantize
+//===----------------------------------------------------------------------===//
+
+/// Which contractions `quantizeContraction` rewrites and how.
+struct QuantizeOptions {
+  int64_t weightBits = 8;
+  int64_t groupSize = 128;
+  bool matmul = true, batchMatmul = true, generic = true;
+  int64_t minWeightElements = 0;
+  bool foldQDQ = true;
+};
+
+/// What `quantizeContraction` did to one op.
+struct QuantizeReport {
+  /// The `sieve.qmatmul`, or null when the op was left alone.
+  Operation *qmatmul = nullptr;
+  /// Why the op was left alone, or a note on the rewrite (a group size that
+  /// fell back to one group per row).
+  std::string reason;
+  /// Whether the weights came from a folded quantize-dequantize pair.
+  bool foldedQDQ = false;
+  /// The shape [N, K] of the weights, their quantization, and the absolute
+  /// error of the dequantized weights against the float weights.
+  int64_t n = 0, k = 0, bits = 0, groupSize = 0;
+  double maxAbsError = 0, meanAbsError = 0, maxAbsWeight = 0;
+};
+
+/// Rewrites `op` (a linalg contraction against constant or
+/// quantize-dequantized weights) into `sieve.qmatmul` (see `sieve-quantize`).
+QuantizeReport quantizeContraction(RewriterBase &rewriter, Operation *op,
+                                   const QuantizeOptions &options);
+
+//===----------------------------------------------------------------------===//
 // Pipelines
 //===----------------------------------------------------------------------===//
 

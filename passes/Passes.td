@@ -273,4 +273,98 @@ def SieveSparsifyGating : Pass<"sieve-sparsify-gating"> {
   ];
 }
 
+def SieveQuantize : Pass<"sieve-quantize"> {
+  let summary = "Quantize contractions against constant weights into "
+                "sieve.qmatmul";
+  let description = [{
+    Rewrites contractions `y[..., n] = init[..., n] + sum_k x[..., k] * w(n,
+    k)` whose weights are compile-time constants (`arith.constant` or
+    `tosa.const` with a `dense` or `dense_resource` value, possibly through a
+    `linalg.transpose`) into `sieve.qmatmul`, with the weights quantized at
+    compile time exactly as `sieve.quantize` would (f32 `scale = max|w| /
+    qmax` per group of `group-size` consecutive `k`, round half to even,
+    clamp to `[-qmax, qmax]`). Weights are stored in `[N, K]` (PyTorch
+    `Linear`) layout: a graph that holds them as `[K, N]` has them
+    transposed at compile time.
+
+    * Contractions: `linalg.matmul` (`[M, K] x [K, N]`, or any
+      `indexing_maps` with one `k`), `linalg.batch_matmul` whose constant
+      weight slices are equal across the batch, and `linalg.generic` with
+      one reduction loop `k`, an input map `(L..., k)`, a weight map
+      `(n, k)` or `(k, n)` and an output map `(L..., n)`, and the body
+      `out + in * w` (with `arith.extf` of the operands allowed). The
+      input, output and result share one element type (f32, f16, bf16).
+    * The init: zeros (`linalg.fill` / constant) gives no bias; a bias
+      `[N]` broadcast along the leading dimensions becomes the `bias`
+      operand; any other init is added after the `sieve.qmatmul`.
+    * `targets` is a comma-separated list of `matmul`, `batch_matmul`,
+      `generic` (each: that kind of op) or `all` (default); weights with
+      fewer than `min-weight-elements` elements are left in float.
+    * `group-size` (default 128; 0: one group per row) falls back to one
+      group per row, with a remark, when it does not divide `K`.
+    * With `fold-qdq` (default), weights that already went through a
+      quantize-dequantize pair keep their quantization instead: a
+      `sieve.dequantize` (of constants, or of a `sieve.quantize`) whose
+      `[N, K]` result is the weight becomes the `qmatmul`'s values and
+      scales (no requantization); and an elementwise `linalg.generic` on a
+      constant weight computing `clamp(round(w / a), lo, hi) * s` (or `w *
+      a`; `math.roundeven` or `math.round`; `arith.maximumf`/`minimumf`
+      clamps; `a` and `s` scalar constants or constant tensors read through
+      projections of the weight's loops: per tensor, per output channel, or
+      a full `[N, K]` tensor), as quantization-aware-trained exports carry,
+      is evaluated at compile time in f32 into integer values (i4 when
+      `-8 <= lo` and `hi <= 7`, else i8) and `s` as the scales, with the
+      largest group size over which `s` is constant. Both give a
+      `sieve.qmatmul` that computes exactly the dequantized weights of the
+      graph.
+    * Each quantized weight gets a remark with the maximum and mean absolute
+      error of its dequantized values against the float weights (0 for
+      folded QDQ).
+
+    Anything else (non-constant weights, dynamic `K`, other bodies,
+    unranked types) is left untouched.
+
+    Before:
+
+    ```mlir
+    %w = arith.constant dense<...> : tensor<64x256xf32>       // [K, N]
+    %y = linalg.matmul ins(%x, %w : tensor<128x64xf32>, tensor<64x256xf32>)
+        outs(%zero : tensor<128x256xf32>) -> tensor<128x256xf32>
+    ```
+
+    After (`weight-bits=4 group-size=32`):
+
+    ```mlir
+    %q = arith.constant dense<...> : tensor<256x64xi4>        // [N, K]
+    %s = arith.constant dense<...> : tensor<256x2xf32>
+    %y = sieve.qmatmul %x, %q, %s group_size(32)
+        : tensor<128x64xf32>, tensor<256x64xi4>, tensor<256x2xf32>
+        -> tensor<128x256xf32>
+    ```
+  }];
+  let options = [
+    Option<"weightBits", "weight-bits", "int64_t", "8",
+           "Bits per quantized weight: 8 (i8) or 4 (i4)">,
+    Option<"groupSize", "group-size", "int64_t", "128",
+           "Consecutive k per scale; 0: one scale per output row">,
+    ListOption<"targets", "targets", "std::string",
+               "Contractions to quantize: all (default), matmul, "
+               "batch_matmul, generic">,
+    Option<"minWeightElements", "min-weight-elements", "int64_t", "0",
+           "Weights with fewer elements than this stay in float">,
+    Option<"foldQDQ", "fold-qdq", "bool", "true",
+           "Fold quantize-dequantize pairs on weights into sieve.qmatmul">,
+  ];
+  let statistics = [
+    Statistic<"numQuantized", "quantized-weights",
+              "Contractions whose float weights were quantized">,
+    Statistic<"numFolded", "folded-qdq",
+              "Contractions whose quantize-dequantize pair was folded">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::sieve::SieveDialect",
+  ];
+}
+
 #endif // SIEVE_PASSES_TD
