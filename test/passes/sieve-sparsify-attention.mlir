@@ -16,6 +16,14 @@
 // RUN: not sieve-opt %s -split-input-file --sieve-sparsify-attention="global-source=scores" 2>/dev/null | FileCheck %s --check-prefix=SCORES
 // RUN: not sieve-opt %s -split-input-file --sieve-sparsify-attention="global-source=scores" 2>&1 >/dev/null | FileCheck %s --check-prefix=SCORES-DIAG
 
+// The numbers: each rewritten graph equals, within f32 rounding, a dense
+// attention in linalg whose mask shows each row exactly the window and the
+// globals; the remark's fraction is what that mask removes.
+// RUN: rm -rf %t && mkdir -p %t
+// RUN: %python %S/Inputs/sparsify_attention.py --sieve-opt sieve-opt --sieve-run sieve-run --workdir %t | FileCheck %s --check-prefix=NUMERIC
+// NUMERIC-NOT: FAIL
+// NUMERIC: {{^[0-9]+}} cases, 0 failures
+
 // Bad option values.
 // RUN: not sieve-opt %s --sieve-sparsify-attention="window-left=-2" 2>&1 | FileCheck %s --check-prefix=BAD-WINDOW
 // RUN: not sieve-opt %s --sieve-sparsify-attention="global-source=random" 2>&1 | FileCheck %s --check-prefix=BAD-SOURCE
