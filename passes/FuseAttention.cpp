@@ -955,12 +955,6 @@ static FailureOr<Contraction> matchContraction(Operation *op,
       why = "not a contraction";
       return failure();
     }
-    FailureOr<linalg::ContractionDimensions> dims =
-        linalg::inferContractionDims(linalgOp);
-    if (failed(dims)) {
-      why = "not a contraction";
-      return failure();
-    }
     SmallVector<AffineMap> maps = linalgOp.getIndexingMapsArray();
     for (AffineMap map : maps)
       if (!map.isProjectedPermutation(/*allowZeroInResults=*/false)) {
@@ -975,6 +969,29 @@ static FailureOr<Contraction> matchContraction(Operation *op,
           map.getResultPosition(getAffineDimExpr(loop, op->getContext()));
       return p ? static_cast<int64_t>(*p) : -1;
     };
+    // Classify the loops by the operands they index (m or n may be empty,
+    // as in a matrix-vector product).
+    linalg::ContractionDimensions classes;
+    SmallVector<utils::IteratorType> iterators =
+        linalgOp.getIteratorTypesArray();
+    for (unsigned loop = 0; loop < linalgOp.getNumLoops(); ++loop) {
+      bool inL = pos(maps[0], loop) >= 0, inR = pos(maps[1], loop) >= 0,
+           inO = pos(maps[2], loop) >= 0;
+      bool reduction = iterators[loop] == utils::IteratorType::reduction;
+      if (inL && inR && inO && !reduction) {
+        classes.batch.push_back(loop);
+      } else if (inL && !inR && inO && !reduction) {
+        classes.m.push_back(loop);
+      } else if (!inL && inR && inO && !reduction) {
+        classes.n.push_back(loop);
+      } else if (inL && inR && !inO && reduction) {
+        classes.k.push_back(loop);
+      } else {
+        why = "contraction with a loop that is neither batch, m, n nor k";
+        return failure();
+      }
+    }
+    const linalg::ContractionDimensions *dims = &classes;
     auto ordered = [&](SmallVector<unsigned, 2> loops, AffineMap by) {
       SmallVector<unsigned> sorted(loops.begin(), loops.end());
       llvm::sort(sorted, [&](unsigned a, unsigned b) {
@@ -1085,17 +1102,20 @@ static Read rebase(const Read &read) {
   return r;
 }
 
-/// Whether a general reshape keeps the last two dimensions as they are.
-static bool keepsLastTwo(Operation *reshape) {
+/// Whether a general reshape keeps the last `count` dimensions as they are.
+static bool keepsLast(Operation *reshape, int64_t count) {
   auto src = dyn_cast<RankedTensorType>(reshape->getOperand(0).getType());
   auto dst = dyn_cast<RankedTensorType>(reshape->getResult(0).getType());
-  if (!src || !dst || src.getRank() < 2 || dst.getRank() < 2)
+  if (!src || !dst || src.getRank() < count || dst.getRank() < count)
     return false;
-  auto groupsKeepLast = [](ArrayRef<ReassociationIndices> groups,
-                           int64_t rank) {
-    return groups.size() >= 2 &&
-           groups.back() == ReassociationIndices{rank - 1} &&
-           groups[groups.size() - 2] == ReassociationIndices{rank - 2};
+  auto groupsKeepLast = [&](ArrayRef<ReassociationIndices> groups,
+                            int64_t rank) {
+    if (static_cast<int64_t>(groups.size()) < count)
+      return false;
+    for (int64_t i = 1; i <= count; ++i)
+      if (groups[groups.size() - i] != ReassociationIndices{rank - i})
+        return false;
+    return true;
   };
   if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(reshape))
     return groupsKeepLast(collapse.getReassociationIndices(), src.getRank());
@@ -1104,8 +1124,9 @@ static bool keepsLastTwo(Operation *reshape) {
   // tosa.reshape: static shapes with equal trailing dimensions.
   if (!src.hasStaticShape() || !dst.hasStaticShape())
     return false;
-  return src.getShape().take_back(2) == dst.getShape().take_back(2);
+  return src.getShape().take_back(count) == dst.getShape().take_back(count);
 }
+static bool keepsLastTwo(Operation *reshape) { return keepsLast(reshape, 2); }
 
 //===----------------------------------------------------------------------===//
 // Softmax matcher
@@ -1635,13 +1656,17 @@ static FailureOr<MaskKind> matchMask(const Read &mask, const MaskContext &ctx,
       auto a = evalConstant(select.operands[1]);
       auto b = evalConstant(select.operands[2]);
       Type t = select.type;
-      std::optional<bool> ma =
-          a ? isMaskedValue(*a, t, ctx.multiplier) : std::nullopt;
-      std::optional<bool> mb =
-          b ? isMaskedValue(*b, t, ctx.multiplier) : std::nullopt;
+      // 1: masked, 0: visible, -1: neither.
+      auto classify = [&](std::optional<double> c) {
+        if (!c)
+          return -1;
+        std::optional<bool> masked = isMaskedValue(*c, t, ctx.multiplier);
+        return masked ? static_cast<int>(*masked) : -1;
+      };
+      int ma = classify(a), mb = classify(b);
       std::optional<Linear> cond = conditionOf(select.operands[0], rank);
-      if (cond && ma && mb && *ma != *mb) {
-        if (*ma) {
+      if (cond && ma >= 0 && mb >= 0 && ma != mb) {
+        if (ma == 1) {
           hidden = cond;
         } else {
           hidden = cond->scaled(-1);
@@ -1840,14 +1865,22 @@ static FailureOr<Scores> matchScores(Read read, SmallVector<int64_t> shape,
 // Heads: tracing Q, K and V back to [B, H, S, D] tensors
 //===----------------------------------------------------------------------===//
 
-/// A contraction operand seen as a stack of heads: which dimensions of
-/// `base` form the flattened batch (row-major, in the contraction's batch
-/// order), which is the sequence and which the feature dimension. Unit
-/// dimensions that belong to none are in `units`.
+/// What a broadcast along a batch dimension of a traced operand means.
+enum class BatchBroadcast {
+  Stop,   ///< not followed
+  Repeat, ///< K/V heads repeated for GQA (innermost batch dimension only)
+  Drop,   ///< weights shared by every batch entry
+};
+
+/// A contraction operand seen as a stack of heads (or of tokens): which
+/// dimensions of `base` form the flattened batch (row-major, in the
+/// contraction's batch order), which is the sequence (-1: none) and which
+/// the feature dimension. Unit dimensions that belong to none are in
+/// `units`.
 struct HeadsView {
   Value base;
   SmallVector<int64_t> batch, units;
-  int64_t seq = 0, feature = 0;
+  int64_t seq = -1, feature = 0;
   double scale = 1.0;      ///< constant factors peeled off on the way
   int64_t repeat = 1;      ///< each head is repeated this many times (GQA)
   SmallVector<Type> types; ///< element types between the contraction and base
@@ -1870,10 +1903,9 @@ struct HeadsView {
 };
 
 /// Follows a data-moving read (transpose, broadcast, unit reshape) from the
-/// current base to `read.value`. A broadcast along the innermost batch
-/// dimension becomes `repeat` when `allowRepeat`.
+/// current base to `read.value`.
 static std::optional<HeadsView>
-throughRead(const HeadsView &view, const Read &read, bool allowRepeat) {
+throughRead(const HeadsView &view, const Read &read, BatchBroadcast broadcast) {
   HeadsView next = view;
   next.base = read.value;
   auto find = [&](int64_t d) -> int64_t {
@@ -1898,9 +1930,9 @@ throughRead(const HeadsView &view, const Read &read, bool allowRepeat) {
       return -1;
     return freeUnits.pop_back_val();
   };
-  next.seq = findRole(view.seq);
+  next.seq = view.seq >= 0 ? findRole(view.seq) : -1;
   next.feature = findRole(view.feature);
-  if (next.seq < 0 || next.feature < 0)
+  if ((view.seq >= 0 && next.seq < 0) || next.feature < 0)
     return std::nullopt;
   next.batch.clear();
   for (auto [idx, d] : llvm::enumerate(view.batch)) {
@@ -1909,9 +1941,11 @@ throughRead(const HeadsView &view, const Read &read, bool allowRepeat) {
       next.batch.push_back(q);
       continue;
     }
-    // Broadcast along batch dimension d: it must be the innermost one.
-    if (!allowRepeat || idx + 1 != view.batch.size() ||
-        ShapedType::isDynamic(view.size(d)))
+    if (broadcast == BatchBroadcast::Drop)
+      continue;
+    // GQA: a broadcast along the innermost batch dimension repeats heads.
+    if (broadcast != BatchBroadcast::Repeat || view.repeat != 1 ||
+        idx + 1 != view.batch.size() || ShapedType::isDynamic(view.size(d)))
       return std::nullopt;
     next.repeat = view.size(d);
   }
@@ -1920,7 +1954,7 @@ throughRead(const HeadsView &view, const Read &read, bool allowRepeat) {
     if (int64_t q = find(d); q >= 0)
       next.units.push_back(q);
   next.units.append(freeUnits);
-  if (next.batch.size() + next.units.size() + 2 !=
+  if (next.batch.size() + next.units.size() + (next.seq >= 0) + 1 !=
       static_cast<size_t>(next.type().getRank()))
     return std::nullopt;
   next.normalizeUnits();
@@ -1979,8 +2013,10 @@ static std::optional<HeadsView> throughReshape(const HeadsView &view,
           next.units.push_back(d);
       return chosen;
     };
-    next.seq = single(view.seq);
+    next.seq = view.seq >= 0 ? single(view.seq) : -1;
     next.feature = single(view.feature);
+    if (view.seq >= 0 && next.seq < 0)
+      return std::nullopt;
     if (next.seq < 0 || next.feature < 0)
       return std::nullopt;
     for (int64_t g : view.batch)
@@ -2019,7 +2055,7 @@ static std::optional<HeadsView> throughReshape(const HeadsView &view,
       next.batch.push_back(-100 - d);
     }
   }
-  if (next.batch.size() + next.units.size() + 2 !=
+  if (next.batch.size() + next.units.size() + (next.seq >= 0) + 1 !=
       static_cast<size_t>(next.type().getRank()))
     return std::nullopt;
   next.normalizeUnits();
@@ -2027,10 +2063,10 @@ static std::optional<HeadsView> throughReshape(const HeadsView &view,
 }
 
 /// Traces a contraction operand back through transposes, reshapes, casts,
-/// constant scales (`allowScale`) and one head broadcast (`allowRepeat`).
+/// constant scales (`allowScale`) and batch broadcasts.
 /// Returns every stage, the contraction operand first.
 static SmallVector<HeadsView> traceHeads(HeadsView view, bool allowScale,
-                                         bool allowRepeat) {
+                                         BatchBroadcast broadcast) {
   view.types.push_back(elementTypeOf(view.base));
   view.normalizeUnits();
   SmallVector<HeadsView> stages = {view};
@@ -2043,7 +2079,7 @@ static SmallVector<HeadsView> traceHeads(HeadsView view, bool allowScale,
     for (int step = 0; step < 16 && !next; ++step) {
       Read c = canonical(read);
       if (c.isTensor() && c.value != cur.base) {
-        next = throughRead(cur, c, allowRepeat && cur.repeat == 1);
+        next = throughRead(cur, c, broadcast);
         if (!next)
           break;
         continue;
@@ -2357,9 +2393,9 @@ static FailureOr<AttentionMatch> matchAttention(Operation *root,
   HeadsView q{qk.lhs, qk.lhsBatch, {}, qk.lhsM[0], qk.lhsK[0]};
   HeadsView k{qk.rhs, qk.rhsBatch, {}, qk.rhsN[0], qk.rhsK[0]};
   HeadsView v{pv->rhs, pv->rhsBatch, {}, pv->rhsK[0], pv->rhsN[0]};
-  SmallVector<HeadsView> qs = traceHeads(q, true, false);
-  SmallVector<HeadsView> ks = traceHeads(k, true, true);
-  SmallVector<HeadsView> vs = traceHeads(v, false, true);
+  SmallVector<HeadsView> qs = traceHeads(q, true, BatchBroadcast::Stop);
+  SmallVector<HeadsView> ks = traceHeads(k, true, BatchBroadcast::Repeat);
+  SmallVector<HeadsView> vs = traceHeads(v, false, BatchBroadcast::Repeat);
   if (!planHeads(qs, ks, vs, m)) {
     why = "Q, K and V do not have matching heads";
     return failure();
@@ -2512,6 +2548,747 @@ struct FuseAttentionPattern : public RewritePattern {
   }
 };
 
+//===----------------------------------------------------------------------===//
+// Gate: sigmoid(act(x . W1^T + b1) . w2 + b2) > threshold
+//===----------------------------------------------------------------------===//
+
+/// Whether `read` maps onto the domain of shape `shape` keeping the
+/// flattened (row-major) order: its non-broadcast dimensions increase and
+/// cover every non-unit domain dimension. With `lastToLast`, its last
+/// dimension is the domain's last.
+static bool isOrderPreserving(const Read &read, ArrayRef<int64_t> shape,
+                              bool lastToLast) {
+  SmallVector<int64_t> own = domainShape(read);
+  if (own.size() != read.dims.size())
+    return false;
+  if (lastToLast &&
+      (own.empty() || shape.empty() ||
+       read.dims.back() != static_cast<int64_t>(shape.size()) - 1))
+    return false;
+  int64_t last = -1;
+  llvm::SmallDenseSet<int64_t> covered;
+  for (int64_t d : read.dims) {
+    if (d == kBroadcast)
+      continue;
+    if (d < 0 || d <= last)
+      return false;
+    last = d;
+    covered.insert(d);
+  }
+  for (auto [d, size] : llvm::enumerate(shape))
+    if (size != 1 && !covered.contains(d))
+      return false;
+  return true;
+}
+
+/// Whether a read is the same value everywhere in its domain (every
+/// dimension broadcast): a scalar bias.
+static bool isScalarRead(const Read &read) {
+  Read c = canonical(read);
+  if (!isa<ShapedType>(c.value.getType()) && !c.owner)
+    return true;
+  return llvm::all_of(c.dims, [](int64_t d) { return d == kBroadcast; });
+}
+
+/// Relative tolerance for constants of a float type (they were rounded).
+static double constantTolerance(Type type) {
+  auto f = dyn_cast<FloatType>(type);
+  if (!f)
+    return 1e-6;
+  return std::max(
+      1e-6, 4.0 * std::ldexp(1.0, -static_cast<int>(f.getFPMantissaWidth())));
+}
+
+static bool approx(double value, double expected, Type type) {
+  return std::abs(value - expected) <=
+         constantTolerance(type) * std::abs(expected);
+}
+
+/// -z: negf, 0 - z or z * -1.
+static std::optional<Read> matchNegation(const Read &read) {
+  Node node = getNode(read);
+  if (node.kind == Kind::Neg)
+    return node.operands[0];
+  if (node.kind == Kind::Sub) {
+    auto zero = evalConstant(node.operands[0]);
+    if (zero && *zero == 0.0)
+      return node.operands[1];
+  }
+  if (node.kind == Kind::Mul)
+    if (auto split = splitConstantOperand(node); split && split->second == -1.0)
+      return split->first;
+  return std::nullopt;
+}
+
+/// 1 + exp(-z): returns z.
+static std::optional<Read> matchOnePlusExpNeg(const Read &read) {
+  Node node = getNode(read);
+  if (node.kind != Kind::Add)
+    return std::nullopt;
+  auto split = splitConstantOperand(node);
+  if (!split || split->second != 1.0)
+    return std::nullopt;
+  Node exp = getNode(split->first);
+  if (exp.kind != Kind::Exp)
+    return std::nullopt;
+  return matchNegation(exp.operands[0]);
+}
+
+/// sigmoid(z): tosa.sigmoid, 1 / (1 + exp(-z)) or reciprocal(1 + exp(-z)).
+static std::optional<Read> matchSigmoid(const Read &read) {
+  Node node = getNode(read);
+  if (node.kind == Kind::Sigmoid)
+    return node.operands[0];
+  if (node.kind == Kind::Recip)
+    return matchOnePlusExpNeg(node.operands[0]);
+  if (node.kind == Kind::Div) {
+    auto one = evalConstant(node.operands[0]);
+    if (one && *one == 1.0)
+      return matchOnePlusExpNeg(node.operands[1]);
+  }
+  return std::nullopt;
+}
+
+/// Flattens a product into its constant factor and other factors.
+static void collectFactors(const Read &read, double &constant,
+                           SmallVectorImpl<Read> &factors, int depth = 4) {
+  if (auto c = evalConstant(read)) {
+    constant *= *c;
+    return;
+  }
+  Node node = getNode(read);
+  if (depth > 0 && node.kind == Kind::Mul) {
+    collectFactors(node.operands[0], constant, factors, depth - 1);
+    collectFactors(node.operands[1], constant, factors, depth - 1);
+    return;
+  }
+  if (depth > 0 && node.kind == Kind::Div) {
+    if (auto c = evalConstant(node.operands[1])) {
+      constant /= *c;
+      collectFactors(node.operands[0], constant, factors, depth - 1);
+      return;
+    }
+  }
+  factors.push_back(read);
+}
+
+/// The activation of the gate's hidden layer: relu (max(u, 0), a clamp at 0
+/// or select(u > 0, u, 0)), silu (u * sigmoid(u), u / (1 + exp(-u))) or the
+/// exact gelu (u * 0.5 * (1 + erf(u / sqrt(2))), in any association).
+/// Returns the activation and u.
+static std::optional<std::pair<Activation, Read>>
+matchActivation(const Read &read, std::string &why) {
+  Node node = getNode(read);
+  // relu
+  if (node.kind == Kind::Max) {
+    if (auto split = splitConstantOperand(node); split && split->second == 0.0)
+      return std::make_pair(Activation::Relu, split->first);
+  }
+  if (node.kind == Kind::Clamp && node.lo == 0.0 && node.hi >= 3.0e38)
+    return std::make_pair(Activation::Relu, node.operands[0]);
+  if (node.kind == Kind::Select) {
+    Node cmp = getNode(node.operands[0]);
+    auto zeroAt = [&](const Read &r) {
+      auto c = evalConstant(r);
+      return c && *c == 0.0;
+    };
+    using P = arith::CmpFPredicate;
+    auto pred = static_cast<P>(cmp.predicate);
+    bool greater =
+        pred == P::OGT || pred == P::OGE || pred == P::UGT || pred == P::UGE;
+    bool less =
+        pred == P::OLT || pred == P::OLE || pred == P::ULT || pred == P::ULE;
+    if (cmp.kind == Kind::CmpF && zeroAt(cmp.operands[1])) {
+      const Read &u = cmp.operands[0];
+      if (greater && sameRead(node.operands[1], u) && zeroAt(node.operands[2]))
+        return std::make_pair(Activation::Relu, u);
+      if (less && zeroAt(node.operands[1]) && sameRead(node.operands[2], u))
+        return std::make_pair(Activation::Relu, u);
+    }
+  }
+  // silu
+  if (node.kind == Kind::Mul) {
+    for (int k = 0; k < 2; ++k)
+      if (auto z = matchSigmoid(node.operands[1 - k]);
+          z && sameRead(*z, node.operands[k]))
+        return std::make_pair(Activation::Silu, node.operands[k]);
+  }
+  if (node.kind == Kind::Div) {
+    if (auto z = matchOnePlusExpNeg(node.operands[1]);
+        z && sameRead(*z, node.operands[0]))
+      return std::make_pair(Activation::Silu, node.operands[0]);
+  }
+  // gelu: u, 0.5 and (1 + erf(u / sqrt(2))) as factors.
+  if (node.kind == Kind::Mul) {
+    double constant = 1.0;
+    SmallVector<Read> factors;
+    collectFactors(read, constant, factors);
+    if (factors.size() == 2) {
+      for (int k = 0; k < 2; ++k) {
+        const Read &u = factors[k];
+        Node add = getNode(factors[1 - k]);
+        if (add.kind != Kind::Add)
+          continue;
+        auto split = splitConstantOperand(add);
+        if (!split || split->second != 1.0)
+          continue;
+        Node erf = getNode(split->first);
+        if (erf.kind != Kind::Erf)
+          continue;
+        double inner = 1.0;
+        SmallVector<Read> innerFactors;
+        collectFactors(erf.operands[0], inner, innerFactors);
+        if (innerFactors.size() != 1 || !sameRead(innerFactors[0], u))
+          continue;
+        if (!approx(inner, M_SQRT1_2, erf.type) ||
+            !approx(constant, 0.5, node.type)) {
+          why = "the activation is not the exact (erf) gelu";
+          return std::nullopt;
+        }
+        return std::make_pair(Activation::Gelu, u);
+      }
+    }
+  }
+  why = "the hidden activation is not relu, silu or the exact gelu";
+  return std::nullopt;
+}
+
+struct GateMatch {
+  HeadsView x, w1, w2;
+  std::optional<Read> b1, b2;
+  Activation activation;
+  double threshold = 0.0;
+  Value mask;  ///< the comparison's result
+  Value score; ///< the sigmoid's result, when it is a tensor of its own
+  Type elementType;
+};
+
+/// Follows casts and order-preserving reshapes from `read` (domain `shape`)
+/// to a contraction result. `types` collects the element types passed.
+static FailureOr<Contraction>
+contractionBehind(Read read, SmallVector<int64_t> shape, bool lastToLast,
+                  SmallVectorImpl<Type> &types, std::string &why,
+                  StringRef what) {
+  for (int step = 0; step < 16; ++step) {
+    Read c = canonical(read);
+    if (!isOrderPreserving(c, shape, lastToLast)) {
+      why = (what + " is transposed or broadcast before its use").str();
+      return failure();
+    }
+    shape = domainShape(c);
+    read = rebase(c);
+    Node node = getNode(read);
+    types.push_back(node.type);
+    if (read.isTensor()) {
+      Operation *def = read.value.getDefiningOp();
+      if (def && isContractionLike(def)) {
+        std::string reason;
+        FailureOr<Contraction> contraction = matchContraction(def, reason);
+        if (failed(contraction))
+          why = (what + ": " + reason).str();
+        return contraction;
+      }
+    }
+    if (node.kind == Kind::ExtF || node.kind == Kind::TruncF) {
+      read = node.operands[0];
+      continue;
+    }
+    if (node.kind == Kind::Reshape) {
+      read = node.operands[0];
+      shape = domainShape(read);
+      continue;
+    }
+    break;
+  }
+  why = (what + " is not computed by a contraction").str();
+  return failure();
+}
+
+/// Positions 0, 1, ... in order.
+static bool isIota(ArrayRef<int64_t> values, int64_t start = 0) {
+  for (auto [i, v] : llvm::enumerate(values))
+    if (v != start + static_cast<int64_t>(i))
+      return false;
+  return true;
+}
+
+/// The token dimensions of a contraction result `[batch..., m..., n?]`.
+static bool hasTokensThenN(const Contraction &c) {
+  int64_t nb = c.resBatch.size(), nm = c.resM.size();
+  return c.lhsK.size() == 1 && c.resN.size() <= 1 && isIota(c.resBatch) &&
+         isIota(c.resM, nb) && (c.resN.empty() || c.resN[0] == nb + nm);
+}
+
+/// Matches the gate whose final comparison is `root`. `looksLikeGate` is set
+/// once a comparison of a sigmoid with a constant was found.
+static FailureOr<GateMatch> matchGate(Operation *root, std::string &why,
+                                      bool &looksLikeGate) {
+  GateMatch m;
+  if (root->getNumResults() != 1)
+    return failure();
+  auto maskType = dyn_cast<RankedTensorType>(root->getResult(0).getType());
+  if (!maskType || !maskType.getElementType().isInteger(1))
+    return failure();
+  m.mask = root->getResult(0);
+  Node cmp = getNode(Read::of(m.mask));
+  if (cmp.kind != Kind::CmpF)
+    return failure();
+  using P = arith::CmpFPredicate;
+  auto pred = static_cast<P>(cmp.predicate);
+  Read score;
+  std::optional<double> threshold;
+  if (pred == P::OGT) {
+    score = cmp.operands[0];
+    threshold = evalConstant(cmp.operands[1]);
+  } else if (pred == P::OLT) {
+    score = cmp.operands[1];
+    threshold = evalConstant(cmp.operands[0]);
+  } else {
+    return failure();
+  }
+  if (!threshold)
+    return failure();
+
+  // The score: sigmoid(z), compared in f32.
+  SmallVector<Type> scoreTypes, types;
+  if (score.isTensor() && score.value != m.mask)
+    m.score = score.value;
+  std::optional<Read> z;
+  for (int step = 0; step < 8 && !z; ++step) {
+    Node node = getNode(score);
+    scoreTypes.push_back(node.type);
+    if (node.kind == Kind::ExtF || node.kind == Kind::TruncF) {
+      score = node.operands[0];
+      continue;
+    }
+    z = matchSigmoid(score);
+    if (!z)
+      return failure();
+  }
+  if (!z)
+    return failure();
+  looksLikeGate = true;
+  if (*threshold < 0.0 || *threshold > 1.0) {
+    why = "the threshold is outside [0, 1]";
+    return failure();
+  }
+  m.threshold = *threshold;
+
+  // z = h . w2 + b2.
+  Read y2 = *z;
+  for (int step = 0; step < 8; ++step) {
+    Node node = getNode(y2);
+    scoreTypes.push_back(node.type);
+    if (node.kind == Kind::ExtF || node.kind == Kind::TruncF) {
+      y2 = node.operands[0];
+      continue;
+    }
+    if (node.kind == Kind::Add && !m.b2) {
+      for (int k = 0; k < 2; ++k)
+        if (isScalarRead(node.operands[1 - k])) {
+          m.b2 = node.operands[1 - k];
+          y2 = node.operands[k];
+          break;
+        }
+      if (m.b2)
+        continue;
+    }
+    break;
+  }
+  FailureOr<Contraction> c2 =
+      contractionBehind(y2, domainShape(Read::of(m.mask)), false, scoreTypes,
+                        why, "the second layer");
+  if (failed(c2))
+    return failure();
+  int64_t nb2 = c2->resBatch.size(), nm2 = c2->resM.size();
+  if (!hasTokensThenN(*c2) || !isIota(c2->lhsBatch) || !isIota(c2->lhsM, nb2) ||
+      c2->lhsK[0] != nb2 + nm2) {
+    why = "the second layer is not a [tokens, Dh] x [Dh] product";
+    return failure();
+  }
+  for (int64_t n : c2->rhsN)
+    if (cast<RankedTensorType>(c2->rhs.getType()).getDimSize(n) != 1) {
+      why = "the second layer has more than one output";
+      return failure();
+    }
+  scoreTypes.push_back(c2->accType);
+
+  // h = act(x . W1^T + b1).
+  Read h = Read::of(c2->lhs);
+  SmallVector<int64_t> hShape = domainShape(h);
+  std::optional<std::pair<Activation, Read>> act;
+  for (int step = 0; step < 8 && !act; ++step) {
+    Read c = canonical(h);
+    if (!isOrderPreserving(c, hShape, /*lastToLast=*/true)) {
+      why = "the hidden layer is transposed or broadcast";
+      return failure();
+    }
+    hShape = domainShape(c);
+    h = rebase(c);
+    Node node = getNode(h);
+    types.push_back(node.type);
+    if (node.kind == Kind::ExtF || node.kind == Kind::TruncF) {
+      h = node.operands[0];
+      continue;
+    }
+    if (node.kind == Kind::Reshape && keepsLast(node.op, 1)) {
+      h = node.operands[0];
+      hShape = domainShape(h);
+      continue;
+    }
+    act = matchActivation(h, why);
+    if (!act)
+      return failure();
+  }
+  if (!act)
+    return failure();
+  m.activation = act->first;
+  int64_t hidden = hShape.size() - 1;
+  Read y1 = act->second;
+  for (int step = 0; step < 8; ++step) {
+    Node node = getNode(y1);
+    types.push_back(node.type);
+    if (node.kind == Kind::ExtF || node.kind == Kind::TruncF) {
+      y1 = node.operands[0];
+      continue;
+    }
+    if (node.kind == Kind::Add && !m.b1) {
+      for (int k = 0; k < 2; ++k) {
+        Read bias = canonical(node.operands[1 - k]);
+        if (!bias.isTensor() && isScalarRead(bias)) {
+          m.b1 = bias;
+        } else if (bias.isTensor() &&
+                   llvm::count_if(bias.dims,
+                                  [](int64_t d) { return d != kBroadcast; }) ==
+                       1 &&
+                   llvm::is_contained(bias.dims, hidden)) {
+          m.b1 = bias;
+        }
+        if (m.b1) {
+          y1 = node.operands[k];
+          break;
+        }
+      }
+      if (m.b1)
+        continue;
+    }
+    break;
+  }
+  FailureOr<Contraction> c1 =
+      contractionBehind(y1, hShape, true, types, why, "the first layer");
+  if (failed(c1))
+    return failure();
+  if (!hasTokensThenN(*c1) || c1->resN.size() != 1) {
+    why = "the first layer is not a [tokens, Dm] x [Dm, Dh] product";
+    return failure();
+  }
+  types.push_back(c1->accType);
+
+  // The operands as [B, S, Dm], [Dh, Dm] and [Dh].
+  HeadsView x;
+  x.base = c1->lhs;
+  x.batch = c1->lhsBatch;
+  x.batch.append(c1->lhsM);
+  x.feature = c1->lhsK[0];
+  HeadsView w1;
+  w1.base = c1->rhs;
+  w1.batch = c1->rhsBatch;
+  w1.seq = c1->rhsN[0];
+  w1.feature = c1->rhsK[0];
+  HeadsView w2;
+  w2.base = c2->rhs;
+  w2.batch = c2->rhsBatch;
+  w2.units = c2->rhsN;
+  w2.feature = c2->rhsK[0];
+  m.x = traceHeads(x, false, BatchBroadcast::Stop).back();
+  m.w1 = traceHeads(w1, false, BatchBroadcast::Drop).back();
+  m.w2 = traceHeads(w2, false, BatchBroadcast::Drop).back();
+  if (!m.w1.batch.empty() || !m.w2.batch.empty()) {
+    why = "the weights differ between batch entries";
+    return failure();
+  }
+
+  // Element types: the MLP in the widest input type, the score in f32.
+  Type elementType;
+  SmallVector<Type> inputs = {elementTypeOf(m.x.base), elementTypeOf(m.w1.base),
+                              elementTypeOf(m.w2.base)};
+  if (m.b1)
+    inputs.push_back(elementTypeOf(m.b1->value));
+  for (Type t : inputs) {
+    if (!isa<FloatType>(t)) {
+      why = "non-float operands";
+      return failure();
+    }
+    elementType = widerFloat(elementType, t);
+  }
+  if (!isSieveFloat(elementType)) {
+    why = "a gate in " + typeString(elementType) +
+          " (sieve.gate takes f32, f16 or bf16)";
+    return failure();
+  }
+  m.elementType = elementType;
+  for (const HeadsView *view : {&m.x, &m.w1, &m.w2})
+    types.append(view->types);
+  for (Type t : types)
+    if (!holds(t, elementType)) {
+      why = "an intermediate is computed in " + typeString(t) +
+            ", narrower than the gate's " + typeString(elementType);
+      return failure();
+    }
+  Type f32 = Float32Type::get(root->getContext());
+  for (Type t : scoreTypes)
+    if (!holds(t, f32)) {
+      why = "the score is computed in " + typeString(t) +
+            "; sieve.gate computes it in f32";
+      return failure();
+    }
+  if (m.score && elementTypeOf(m.score) != f32)
+    m.score = nullptr;
+
+  // The results must be reshapeable from sieve.gate's [B, S].
+  SmallVector<int64_t> lead;
+  lead.append(m.x.units.size(), 1);
+  llvm::append_range(lead, m.x.batchSizes());
+  SmallVector<int64_t> tokens = {1, 1};
+  if (lead.size() == 1) {
+    tokens[1] = lead[0];
+  } else if (lead.size() >= 2) {
+    tokens[1] = lead.back();
+    tokens[0] = 1;
+    for (int64_t s : ArrayRef(lead).drop_back())
+      tokens[0] = ShapedType::isDynamic(s) || ShapedType::isDynamic(tokens[0])
+                      ? ShapedType::kDynamic
+                      : tokens[0] * s;
+  }
+  auto reshapeable = [&](Value v) {
+    ArrayRef<int64_t> shape = cast<RankedTensorType>(v.getType()).getShape();
+    return shape == ArrayRef<int64_t>(tokens) ||
+           llvm::count_if(shape, ShapedType::isDynamic) <= 1;
+  };
+  if (!reshapeable(m.mask) || (m.score && !reshapeable(m.score))) {
+    why = "the mask has more than one dynamic dimension besides [B, S]";
+    return failure();
+  }
+  if (m.b2 && !evalConstant(*m.b2) && !canonical(*m.b2).isTensor()) {
+    why = "the second bias is not a tensor";
+    return failure();
+  }
+  return m;
+}
+
+/// `value` ([B, S]) reshaped to `target`, which has the same number of
+/// elements in the same order.
+static Value reshapeTokens(OpBuilder &b, Location loc, Value value,
+                           RankedTensorType target) {
+  auto type = cast<RankedTensorType>(value.getType());
+  if (target.getShape() == type.getShape())
+    return value;
+  Value flat = tensor::CollapseShapeOp::create(
+      b, loc, value, SmallVector<ReassociationIndices>{{0, 1}});
+  if (target.getRank() == 1)
+    return flat.getType() == target
+               ? flat
+               : tensor::CastOp::create(b, loc, target, flat).getResult();
+  // The one dynamic size (if any) is the element count over the others.
+  SmallVector<OpFoldResult> sizes;
+  int64_t known = 1, dynamic = 0;
+  for (int64_t size : target.getShape()) {
+    if (ShapedType::isDynamic(size))
+      ++dynamic;
+    else
+      known *= size;
+  }
+  if (dynamic > 1)
+    return nullptr;
+  for (int64_t size : target.getShape()) {
+    if (!ShapedType::isDynamic(size)) {
+      sizes.push_back(b.getIndexAttr(size));
+      continue;
+    }
+    Value count = tensor::DimOp::create(b, loc, flat, 0);
+    Value divisor = arith::ConstantIndexOp::create(b, loc, known);
+    sizes.push_back(arith::DivUIOp::create(b, loc, count, divisor).getResult());
+  }
+  ReassociationIndices all;
+  for (int64_t d = 0; d < target.getRank(); ++d)
+    all.push_back(d);
+  return expandTo(b, loc, flat, {all}, sizes);
+}
+
+/// The gate operand of a view: units and batch first, then the sequence and
+/// feature dimensions, with the units collapsed away.
+static Value buildMatrix(OpBuilder &b, Location loc, const HeadsView &view,
+                         Type elementType) {
+  Value t = view.base;
+  SmallVector<int64_t> order(view.units);
+  order.append(view.batch);
+  if (view.seq >= 0)
+    order.push_back(view.seq);
+  order.push_back(view.feature);
+  if (!llvm::equal(order, llvm::seq<int64_t>(0, order.size()))) {
+    SmallVector<OpFoldResult> sizes;
+    for (int64_t d : order)
+      sizes.push_back(dimOf(b, loc, t, d));
+    Value init = tensor::EmptyOp::create(b, loc, sizes, elementTypeOf(t));
+    t = linalg::TransposeOp::create(b, loc, t, init, order).getResult()[0];
+  }
+  int64_t kept = (view.seq >= 0) + 1;
+  int64_t rank = order.size();
+  if (rank > kept) {
+    // Fold the leading units into the first kept dimension.
+    SmallVector<ReassociationIndices> groups;
+    ReassociationIndices first;
+    for (int64_t d = 0; d <= rank - kept; ++d)
+      first.push_back(d);
+    groups.push_back(first);
+    for (int64_t d = rank - kept + 1; d < rank; ++d)
+      groups.push_back({d});
+    t = tensor::CollapseShapeOp::create(b, loc, t, groups);
+  }
+  if (elementTypeOf(t) != elementType)
+    t = arith::ExtFOp::create(
+        b, loc, cast<RankedTensorType>(t.getType()).clone(elementType), t);
+  return t;
+}
+
+/// A 1-D tensor of `size` (static, or that of `like`'s dim) holding `value`.
+static Value splatVector(OpBuilder &b, Location loc, double value,
+                         Type elementType, Value like, int64_t dim) {
+  OpFoldResult size = dimOf(b, loc, like, dim);
+  Value init = tensor::EmptyOp::create(b, loc, {size}, elementType);
+  Value scalar =
+      arith::ConstantOp::create(b, loc, b.getFloatAttr(elementType, value));
+  return linalg::FillOp::create(b, loc, scalar, init).getResult(0);
+}
+
+static void rewriteGate(PatternRewriter &rewriter, Operation *root,
+                        const GateMatch &m) {
+  Location loc = root->getLoc();
+  rewriter.setInsertionPoint(root);
+  Type t = m.elementType;
+  Type f32 = rewriter.getF32Type();
+
+  // x: [tokens..., Dm] -> [B, S, Dm].
+  const HeadsView &xv = m.x;
+  Value x = xv.base;
+  {
+    SmallVector<int64_t> order(xv.units);
+    order.append(xv.batch);
+    order.push_back(xv.feature);
+    if (!llvm::equal(order, llvm::seq<int64_t>(0, order.size()))) {
+      SmallVector<OpFoldResult> sizes;
+      for (int64_t d : order)
+        sizes.push_back(dimOf(rewriter, loc, x, d));
+      Value init =
+          tensor::EmptyOp::create(rewriter, loc, sizes, elementTypeOf(x));
+      x = linalg::TransposeOp::create(rewriter, loc, x, init, order)
+              .getResult()[0];
+    }
+    int64_t lead = order.size() - 1;
+    if (lead == 0) {
+      x = expandTo(rewriter, loc, x, {{0, 1, 2}},
+                   {rewriter.getIndexAttr(1), rewriter.getIndexAttr(1),
+                    dimOf(rewriter, loc, x, 0)});
+    } else if (lead == 1) {
+      x = expandTo(rewriter, loc, x, {{0, 1}, {2}},
+                   {rewriter.getIndexAttr(1), dimOf(rewriter, loc, x, 0),
+                    dimOf(rewriter, loc, x, 1)});
+    } else if (lead > 2) {
+      ReassociationIndices first;
+      for (int64_t d = 0; d < lead - 1; ++d)
+        first.push_back(d);
+      x = tensor::CollapseShapeOp::create(
+          rewriter, loc, x,
+          SmallVector<ReassociationIndices>{first, {lead - 1}, {lead}});
+    }
+    if (elementTypeOf(x) != t)
+      x = arith::ExtFOp::create(
+          rewriter, loc, cast<RankedTensorType>(x.getType()).clone(t), x);
+  }
+  Value w1 = buildMatrix(rewriter, loc, m.w1, t);
+  Value w2 = buildMatrix(rewriter, loc, m.w2, t);
+
+  // b1: [Dh], zeros when absent.
+  Value b1;
+  if (m.b1 && m.b1->isTensor()) {
+    HeadsView bias;
+    bias.base = m.b1->value;
+    for (auto [q, d] : llvm::enumerate(m.b1->dims))
+      if (d == kBroadcast)
+        bias.units.push_back(q);
+      else
+        bias.feature = q;
+    b1 = buildMatrix(rewriter, loc, bias, t);
+  } else {
+    double value = m.b1 ? evalConstant(*m.b1).value_or(0.0) : 0.0;
+    b1 = splatVector(rewriter, loc, value, t, w1, 0);
+  }
+
+  // b2: a 0-D tensor, f32 unless it is the input's element type.
+  Value b2;
+  std::optional<double> b2Value =
+      m.b2 ? evalConstant(*m.b2) : std::optional<double>(0.0);
+  if (b2Value) {
+    b2 = arith::ConstantOp::create(
+        rewriter, loc,
+        DenseElementsAttr::get(RankedTensorType::get({}, f32),
+                               rewriter.getF32FloatAttr(*b2Value)));
+  } else {
+    b2 = canonical(*m.b2).value;
+    auto type = cast<RankedTensorType>(b2.getType());
+    if (type.getRank() > 0)
+      b2 = tensor::CollapseShapeOp::create(rewriter, loc, b2,
+                                           SmallVector<ReassociationIndices>{});
+    Type bt = elementTypeOf(b2);
+    if (bt != f32 && bt != t)
+      b2 = arith::ExtFOp::create(rewriter, loc, RankedTensorType::get({}, f32),
+                                 b2);
+  }
+
+  auto gate = GateOp::create(
+      rewriter, loc, x, w1, b1, w2, b2,
+      ActivationAttr::get(rewriter.getContext(), m.activation),
+      rewriter.getF32FloatAttr(static_cast<float>(m.threshold)), FloatAttr());
+
+  Value mask = reshapeTokens(rewriter, loc, gate.getMask(),
+                             cast<RankedTensorType>(m.mask.getType()));
+  Value score;
+  if (m.score)
+    score = reshapeTokens(rewriter, loc, gate.getScore(),
+                          cast<RankedTensorType>(m.score.getType()));
+  SmallVector<Value> seeds(root->getOperands());
+  if (m.score) {
+    seeds.push_back(m.score);
+    rewriter.replaceAllUsesWith(m.score, score);
+  }
+  rewriter.replaceOp(root, mask);
+  eraseDeadProducers(rewriter, seeds);
+}
+
+struct FuseGatePattern : public RewritePattern {
+  FuseGatePattern(MLIRContext *context)
+      : RewritePattern(MatchAnyOpTypeTag(), /*benefit=*/1, context) {}
+
+  LogicalResult matchAndRewrite(Operation *op,
+                                PatternRewriter &rewriter) const override {
+    if (op->getNumResults() != 1 || isa<GateOp>(op))
+      return failure();
+    auto type = dyn_cast<RankedTensorType>(op->getResult(0).getType());
+    if (!type || !type.getElementType().isInteger(1))
+      return failure();
+    std::string why;
+    bool looksLikeGate = false;
+    FailureOr<GateMatch> match = matchGate(op, why, looksLikeGate);
+    if (failed(match)) {
+      if (looksLikeGate)
+        op->emitRemark() << "not raised to sieve.gate: " << why;
+      return rewriter.notifyMatchFailure(op, why);
+    }
+    rewriteGate(rewriter, op, *match);
+    return success();
+  }
+};
+
 } // namespace
 
 //===----------------------------------------------------------------------===//
@@ -2522,6 +3299,8 @@ void mlir::sieve::populateFuseAttentionPatterns(
     RewritePatternSet &patterns, const SieveFuseAttentionOptions &options) {
   if (options.attention)
     patterns.add<FuseAttentionPattern>(patterns.getContext());
+  if (options.gate)
+    patterns.add<FuseGatePattern>(patterns.getContext());
 }
 
 namespace {
