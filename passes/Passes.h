@@ -47,6 +47,16 @@ enum class GlobalSource {
 /// (the reference semantics; see `sieve-lower-to-reference`).
 void populateLowerToReferencePatterns(RewritePatternSet &patterns);
 
+/// Adds the patterns of `sieve-fuse-attention`: scaled-dot-product attention
+/// written as separate ops becomes `sieve.attention` (`options.attention`)
+/// and the token-gating MLP becomes `sieve.gate` (`options.gate`). Each
+/// pattern is rooted at the last contraction (attention) or the final
+/// comparison (gate); it leaves the IR untouched when it does not match and
+/// then, where the graph looks like attention, emits a remark saying why.
+/// (A driver that retries ops, such as the greedy one, may repeat remarks.)
+void populateFuseAttentionPatterns(
+    RewritePatternSet &patterns, const SieveFuseAttentionOptions &options = {});
+
 //===----------------------------------------------------------------------===//
 // sieve-sparsify-attention
 //===----------------------------------------------------------------------===//
