@@ -9,7 +9,9 @@
 #include "passes/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
+#include "mlir/Conversion/TosaToArith/TosaToArith.h"
 #include "mlir/Conversion/TosaToLinalg/TosaToLinalg.h"
+#include "mlir/Conversion/TosaToTensor/TosaToTensor.h"
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
@@ -25,6 +27,10 @@ using namespace mlir;
 void mlir::sieve::buildReferenceLoweringPipeline(OpPassManager &pm) {
   tosa::addTosaToLinalgPasses(pm, TosaToLinalgOptions(),
                               TosaToLinalgNamedOptions());
+  // What tosa-to-linalg leaves: tosa.const to arith, reshapes, slices and
+  // concatenations to tensor.
+  pm.addPass(createTosaToArithPass());
+  pm.addPass(createTosaToTensorPass());
   pm.addPass(createSieveLowerToReference());
   pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
   pm.addPass(createCanonicalizerPass());
