@@ -261,9 +261,12 @@ static FailureOr<Contraction> matchContraction(linalg::LinalgOp op,
 
   // x: (L..., k); out: (L..., n).
   unsigned rank = inputMap.getNumResults();
-  if (rank == 0 || dimAt(inputMap, rank - 1) != k ||
-      outMap.getNumResults() != rank) {
+  if (rank == 0 || dimAt(inputMap, rank - 1) != k) {
     why = "its input is not indexed [..., k]";
+    return failure();
+  }
+  if (outMap.getNumResults() != rank) {
+    why = "its output does not replace the input's k by one n";
     return failure();
   }
   std::optional<unsigned> n = dimAt(outMap, rank - 1);
