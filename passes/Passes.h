@@ -173,7 +173,76 @@ void buildReferenceLoweringPipeline(OpPassManager &pm);
 /// memrefs; `cf.assert`s are left for the caller to lower.
 void buildCPUCodegenPipeline(OpPassManager &pm);
 
-/// Registers `sieve-reference-to-llvm`, the two pipelines above in a row.
+/// The options of `sieve-optimize`: those of sieve-sparsify-attention,
+/// sieve-sparsify-gating and sieve-quantize, under the same names and with
+/// the same defaults.
+struct SieveOptimizeOptions
+    : public PassPipelineOptions<SieveOptimizeOptions> {
+  // sieve-sparsify-attention
+  Option<int64_t> windowLeft{
+      *this, "window-left",
+      llvm::cl::desc("Keys each row sees before its own position; -1: 512 "
+                     "for causal attention, 256 otherwise"),
+      llvm::cl::init(SieveSparsifyAttentionOptions().windowLeft)};
+  Option<int64_t> windowRight{
+      *this, "window-right",
+      llvm::cl::desc("Keys each row sees after its own position; -1: 256 "
+                     "for bidirectional attention; always 0 for causal"),
+      llvm::cl::init(SieveSparsifyAttentionOptions().windowRight)};
+  Option<int64_t> numGlobals{
+      *this, "globals", llvm::cl::desc("Number of global tokens"),
+      llvm::cl::init(SieveSparsifyAttentionOptions().numGlobals)};
+  Option<GlobalSource> globalSource{
+      *this, "global-source",
+      llvm::cl::desc("Where the global tokens come from"),
+      llvm::cl::init(SieveSparsifyAttentionOptions().globalSource),
+      llvm::cl::values(
+          clEnumValN(GlobalSource::Sinks, "sinks",
+                     "the first `globals` positions (attention sinks)"),
+          clEnumValN(GlobalSource::Scores, "scores",
+                     "sieve.select_global over the score tensor the graph "
+                     "marks with `sieve.global_scores`"))};
+  Option<int64_t> minSeqLen{
+      *this, "min-seq-len",
+      llvm::cl::desc("Attention whose static key length is below this stays "
+                     "dense"),
+      llvm::cl::init(SieveSparsifyAttentionOptions().minSeqLen)};
+  // sieve-sparsify-gating
+  Option<int64_t> minBranchFlops{
+      *this, "min-branch-flops",
+      llvm::cl::desc("Gated branches with fewer FLOPs per token stay dense"),
+      llvm::cl::init(SieveSparsifyGatingOptions().minBranchFlops)};
+  // sieve-quantize
+  Option<int64_t> weightBits{
+      *this, "weight-bits",
+      llvm::cl::desc("Bits per quantized weight: 8 (i8) or 4 (i4)"),
+      llvm::cl::init(SieveQuantizeOptions().weightBits)};
+  Option<int64_t> groupSize{
+      *this, "group-size",
+      llvm::cl::desc("Consecutive k per scale; 0: one scale per output row"),
+      llvm::cl::init(SieveQuantizeOptions().groupSize)};
+  ListOption<std::string> targets{
+      *this, "targets",
+      llvm::cl::desc("Contractions to quantize: all (default), matmul, "
+                     "batch_matmul, generic")};
+  Option<int64_t> minWeightElements{
+      *this, "min-weight-elements",
+      llvm::cl::desc("Weights with fewer elements than this stay in float"),
+      llvm::cl::init(SieveQuantizeOptions().minWeightElements)};
+  Option<bool> foldQDQ{
+      *this, "fold-qdq",
+      llvm::cl::desc("Fold quantize-dequantize pairs on weights into "
+                     "sieve.qmatmul"),
+      llvm::cl::init(SieveQuantizeOptions().foldQDQ)};
+};
+
+/// Adds `sieve-optimize`: sieve-fuse-attention, sieve-sparsify-attention,
+/// sieve-sparsify-gating, sieve-quantize, then canonicalize and CSE.
+void buildSieveOptimizePipeline(OpPassManager &pm,
+                                const SieveOptimizeOptions &options);
+
+/// Registers `sieve-reference-to-llvm`, the two pipelines above in a row,
+/// and `sieve-optimize`.
 void registerSievePipelines();
 
 #define GEN_PASS_REGISTRATION

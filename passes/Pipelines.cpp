@@ -61,7 +61,42 @@ void mlir::sieve::buildCPUCodegenPipeline(OpPassManager &pm) {
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
+void mlir::sieve::buildSieveOptimizePipeline(
+    OpPassManager &pm, const SieveOptimizeOptions &options) {
+  pm.addPass(createSieveFuseAttention());
+
+  SieveSparsifyAttentionOptions attention;
+  attention.windowLeft = options.windowLeft;
+  attention.windowRight = options.windowRight;
+  attention.numGlobals = options.numGlobals;
+  attention.globalSource = options.globalSource;
+  attention.minSeqLen = options.minSeqLen;
+  pm.addPass(createSieveSparsifyAttention(attention));
+
+  SieveSparsifyGatingOptions gating;
+  gating.minBranchFlops = options.minBranchFlops;
+  pm.addPass(createSieveSparsifyGating(gating));
+
+  SieveQuantizeOptions quantize;
+  quantize.weightBits = options.weightBits;
+  quantize.groupSize = options.groupSize;
+  quantize.targets.assign(options.targets.begin(), options.targets.end());
+  quantize.minWeightElements = options.minWeightElements;
+  quantize.foldQDQ = options.foldQDQ;
+  pm.addPass(createSieveQuantize(quantize));
+
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
 void mlir::sieve::registerSievePipelines() {
+  PassPipelineRegistration<SieveOptimizeOptions>(
+      "sieve-optimize",
+      "Make a model graph's sparsity and quantization explicit in the sieve "
+      "dialect: sieve-fuse-attention, sieve-sparsify-attention, "
+      "sieve-sparsify-gating, sieve-quantize, canonicalize, cse (the options "
+      "of the three middle passes, under their names)",
+      buildSieveOptimizePipeline);
   PassPipelineRegistration<>(
       "sieve-reference-to-llvm",
       "Lower a graph of func + tosa/linalg/tensor/arith + sieve ops to the "
