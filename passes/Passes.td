@@ -417,8 +417,9 @@ def SieveQuantize : Pass<"sieve-quantize"> {
       error of its dequantized values against the float weights (0 for
       folded QDQ).
 
-    Anything else (non-constant weights, dynamic `K`, other bodies,
-    unranked types) is left untouched.
+    Anything else (non-constant weights, dynamic `K`, other bodies, integer
+    or f64 data, mixed element types) is left untouched with a remark; ops
+    on buffers are not looked at.
 
     Before:
 

@@ -912,7 +912,10 @@ struct SieveQuantizePass
     }
 
     SmallVector<Operation *> candidates;
+    // Contractions on tensors; ops on buffers are not graph-level IR.
     root->walk([&](linalg::LinalgOp op) {
+      if (!op.hasPureTensorSemantics())
+        return;
       if (isa<linalg::MatmulOp, linalg::BatchMatmulOp>(op) ||
           (isa<linalg::GenericOp>(op) && op.getNumReductionLoops() == 1 &&
            op.getNumDpsInputs() == 2))

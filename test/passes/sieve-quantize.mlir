@@ -232,3 +232,34 @@ func.func @left_alone(%x: tensor<3x4xf32>, %w: tensor<4x2xf32>, %acc: tensor<3x2
     }
   return %a, %b, %d, %sum : tensor<3x2xf32>, tensor<3x2xf32>, tensor<3x2xf32>, tensor<f32>
 }
+
+// -----
+
+// Odd inputs: bf16 data is quantized like any float; integer, f64 and mixed
+// f16 -> f32 contractions stay; ops on buffers are not looked at.
+// CHECK-LABEL: func.func @odd_types(
+//       CHECK:   sieve.qmatmul %{{.+}} : tensor<2x4xbf16>, tensor<3x4xi8>, tensor<3x1xf32> -> tensor<2x3xbf16>
+//       CHECK:   linalg.matmul {{.+}} -> tensor<2x3xi32>
+//       CHECK:   linalg.matmul {{.+}} -> tensor<2x3xf64>
+//       CHECK:   linalg.matmul {{.+}} -> tensor<2x3xf32>
+//       CHECK:   linalg.matmul ins(%{{.+}} : memref<4x8xf32>, memref<8x4xf32>)
+func.func @odd_types(%xb: tensor<2x4xbf16>, %xi: tensor<2x4xi32>, %xd: tensor<2x4xf64>, %xh: tensor<2x4xf16>, %a: memref<4x8xf32>, %b: memref<8x4xf32>, %c: memref<4x4xf32>) -> (tensor<2x3xbf16>, tensor<2x3xi32>, tensor<2x3xf64>, tensor<2x3xf32>) {
+  %wb = arith.constant dense<[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0], [1.0, 1.0, 1.0]]> : tensor<4x3xbf16>
+  %zb = arith.constant dense<0.0> : tensor<2x3xbf16>
+  // expected-remark @+1 {{sieve-quantize: linalg.matmul -> sieve.qmatmul with 3x4 i8 weights}}
+  %yb = linalg.matmul ins(%xb, %wb : tensor<2x4xbf16>, tensor<4x3xbf16>) outs(%zb : tensor<2x3xbf16>) -> tensor<2x3xbf16>
+  %wi = arith.constant dense<1> : tensor<4x3xi32>
+  %zi = arith.constant dense<0> : tensor<2x3xi32>
+  // expected-remark @+1 {{sieve-quantize: left linalg.matmul in float: its body is not `out + in * w`}}
+  %yi = linalg.matmul ins(%xi, %wi : tensor<2x4xi32>, tensor<4x3xi32>) outs(%zi : tensor<2x3xi32>) -> tensor<2x3xi32>
+  %wd = arith.constant dense<1.0> : tensor<4x3xf64>
+  %zd = arith.constant dense<0.0> : tensor<2x3xf64>
+  // expected-remark @+1 {{sieve-quantize: left linalg.matmul in float: its input, output and weights are not floats of one type}}
+  %yd = linalg.matmul ins(%xd, %wd : tensor<2x4xf64>, tensor<4x3xf64>) outs(%zd : tensor<2x3xf64>) -> tensor<2x3xf64>
+  %wh = arith.constant dense<1.0> : tensor<4x3xf16>
+  %zh = arith.constant dense<0.0> : tensor<2x3xf32>
+  // expected-remark @+1 {{sieve-quantize: left linalg.matmul in float: its input, output and weights are not floats of one type}}
+  %yh = linalg.matmul ins(%xh, %wh : tensor<2x4xf16>, tensor<4x3xf16>) outs(%zh : tensor<2x3xf32>) -> tensor<2x3xf32>
+  linalg.matmul ins(%a, %b : memref<4x8xf32>, memref<8x4xf32>) outs(%c : memref<4x4xf32>)
+  return %yb, %yi, %yd, %yh : tensor<2x3xbf16>, tensor<2x3xi32>, tensor<2x3xf64>, tensor<2x3xf32>
+}

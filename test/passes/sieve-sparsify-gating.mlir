@@ -323,3 +323,39 @@ func.func @not_gated(%x: tensor<1x8x4xf32>, %c: tensor<1x8x4xi1>, %m: tensor<1x4
   %y3 = arith.select %uc, %u2, %u : tensor<*xi1>, tensor<*xf32>
   return %y, %y2, %y3 : tensor<1x8x4xf32>, tensor<1x8x4xf32>, tensor<*xf32>
 }
+
+// -----
+
+// A multi-result linalg.generic: in the branch when the branch uses all its
+// results, left dense (with what it feeds) when a result is used elsewhere.
+#idm = affine_map<(b, s, d) -> (b, s, d)>
+// CHECK-LABEL: func.func @multi_result(
+//       CHECK:   sieve.compact
+//       CHECK:   scf.for
+//       CHECK:     linalg.generic {{.+}} outs(%{{.+}}, %{{.+}} : tensor<1x?x8xf32>, tensor<1x?x8xf32>)
+//       CHECK:   sieve.scatter
+//       CHECK:   %[[R:.+]]:2 = linalg.generic
+//       CHECK:   arith.select %{{.+}}, %[[R]]#1
+func.func @multi_result(%x: tensor<1x4x8xf32>, %m: tensor<1x4xi1>) -> (tensor<1x4x8xf32>, tensor<1x4x8xf32>, tensor<1x4x8xf32>) {
+  %e = tensor.empty() : tensor<1x4x8xf32>
+  %em = tensor.empty() : tensor<1x4x8xi1>
+  %mb = linalg.broadcast ins(%m : tensor<1x4xi1>) outs(%em : tensor<1x4x8xi1>) dimensions = [2]
+  %r:2 = linalg.generic {indexing_maps = [#idm, #idm, #idm], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%x : tensor<1x4x8xf32>) outs(%e, %e : tensor<1x4x8xf32>, tensor<1x4x8xf32>) {
+  ^bb0(%a: f32, %o1: f32, %o2: f32):
+    %n = arith.negf %a : f32
+    linalg.yield %a, %n : f32, f32
+  } -> (tensor<1x4x8xf32>, tensor<1x4x8xf32>)
+  %t = arith.addf %r#0, %r#1 : tensor<1x4x8xf32>
+  // expected-remark @+1 {{sieve-sparsify-gating: the branch (2 ops) runs on the active tokens only: 16 FLOPs per active token}}
+  %y = arith.select %mb, %t, %x : tensor<1x4x8xi1>, tensor<1x4x8xf32>
+  %s:2 = linalg.generic {indexing_maps = [#idm, #idm, #idm], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%x : tensor<1x4x8xf32>) outs(%e, %e : tensor<1x4x8xf32>, tensor<1x4x8xf32>) {
+  ^bb0(%a: f32, %o1: f32, %o2: f32):
+    %n = arith.negf %a : f32
+    linalg.yield %a, %n : f32, f32
+  } -> (tensor<1x4x8xf32>, tensor<1x4x8xf32>)
+  // expected-remark @+1 {{sieve-sparsify-gating: left untouched: the branch value is computed by 'linalg.generic', which has other uses}}
+  %z = arith.select %mb, %s#1, %x : tensor<1x4x8xi1>, tensor<1x4x8xf32>
+  return %y, %z, %s#0 : tensor<1x4x8xf32>, tensor<1x4x8xf32>, tensor<1x4x8xf32>
+}
