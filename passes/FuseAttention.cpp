@@ -536,14 +536,16 @@ static void setClamp(Node &node, Operation *op) {
   }
 }
 
-/// The combiner of a one-input, one-init reduction payload:
-/// `combine(in, acc)` (casts on `in` allowed).
-static Kind reductionCombiner(linalg::LinalgOp op) {
+/// The combiner of result `index` of a one-input reduction payload:
+/// `combine(in, acc)` (casts on `in` allowed), where `acc` is that result's
+/// accumulator. Other results (such as the argmax of torch's max.dim) do not
+/// matter.
+static Kind reductionCombiner(linalg::LinalgOp op, unsigned index) {
   Block *body = op.getBlock();
-  if (body->getNumArguments() != 2)
+  if (body->getNumArguments() != 1 + op.getNumDpsInits())
     return Kind::Unknown;
-  Value in = body->getArgument(0), acc = body->getArgument(1);
-  Value yielded = body->getTerminator()->getOperand(0);
+  Value in = body->getArgument(0), acc = body->getArgument(1 + index);
+  Value yielded = body->getTerminator()->getOperand(index);
   auto isIn = [&](Value v) {
     while (auto ext = v.getDefiningOp<arith::ExtFOp>())
       v = ext.getIn();
@@ -685,12 +687,15 @@ static Node getNode(const Read &start) {
   // Reductions over one dimension.
   if (auto linalgOp = dyn_cast<linalg::LinalgOp>(def)) {
     if (linalgOp.getNumReductionLoops() != 1 ||
-        linalgOp.getNumDpsInputs() != 1 || linalgOp.getNumDpsInits() != 1 ||
-        def->getNumResults() != 1 || !linalgOp.hasPureTensorSemantics()) {
+        linalgOp.getNumDpsInputs() != 1 ||
+        linalgOp.getNumDpsInits() != def->getNumResults() ||
+        !linalgOp.hasPureTensorSemantics()) {
       node.kind = Kind::Leaf;
       return node;
     }
-    AffineMap out = linalgOp.getIndexingMapMatchingResult(def->getResult(0));
+    auto result = cast<OpResult>(read.value);
+    unsigned index = result.getResultNumber();
+    AffineMap out = linalgOp.getIndexingMapMatchingResult(result);
     if (!out.isProjectedPermutation()) {
       node.kind = Kind::Leaf;
       return node;
@@ -706,10 +711,10 @@ static Node getNode(const Read &start) {
       return node;
     }
     node.kind = Kind::Reduce;
-    node.combiner = reductionCombiner(linalgOp);
+    node.combiner = reductionCombiner(linalgOp, index);
     node.operands.push_back(Read{input->get(), nullptr, *dims});
     node.init = evalConstant(
-        Read{linalgOp.getDpsInitOperand(0)->get(), nullptr, read.dims});
+        Read{linalgOp.getDpsInitOperand(index)->get(), nullptr, read.dims});
     return node;
   }
   if (isa<tosa::ReduceMaxOp, tosa::ReduceSumOp, tosa::ReduceMinOp,
@@ -1753,9 +1758,15 @@ struct Scores {
 /// this point.
 static FailureOr<Scores> matchScores(Read read, SmallVector<int64_t> shape,
                                      double factor, bool haveMask,
-                                     std::string &why, int depth = 0) {
+                                     std::string &why, int &budget,
+                                     int depth = 0) {
   Scores scores;
   for (; depth < 32; ++depth) {
+    // Additions try both operands as the chain; bound the search.
+    if (--budget < 0) {
+      why = "the scores are computed by too many steps";
+      return failure();
+    }
     Read c = canonical(read);
     if (!isLeadingRegroup(c, shape)) {
       why = "the scores are transposed or broadcast between the contraction "
@@ -1831,7 +1842,7 @@ static FailureOr<Scores> matchScores(Read read, SmallVector<int64_t> shape,
           continue;
         std::string reason;
         FailureOr<Scores> rest =
-            matchScores(chain, shape, factor, true, reason, depth + 1);
+            matchScores(chain, shape, factor, true, reason, budget, depth + 1);
         if (failed(rest)) {
           if (firstWhy.empty())
             firstWhy = reason;
@@ -2409,8 +2420,9 @@ static FailureOr<AttentionMatch> matchAttention(Operation *root,
     why = "the softmax input is transposed or broadcast";
     return failure();
   }
+  int budget = 256;
   FailureOr<Scores> scores =
-      matchScores(*x, shape, 1.0, /*haveMask=*/false, why);
+      matchScores(*x, shape, 1.0, /*haveMask=*/false, why, budget);
   if (failed(scores))
     return failure();
   m.scores = *scores;

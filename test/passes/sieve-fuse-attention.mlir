@@ -336,7 +336,8 @@ func.func @bf16_named_dynamic(%q: tensor<4x?x16xbf16>, %kt: tensor<4x16x?xbf16>,
 
 // TOSA as buddy-mlir's next-attention emits it: tosa.matmul on [B*H, S, D]
 // with K given transposed, the scores reshaped to [B, H, S, S], the scale a
-// tosa.mul by tosa.reciprocal(sqrt(D)), an additive constant causal mask, the
+// tosa.mul by tosa.reciprocal(sqrt(D)), an additive constant causal mask
+// holding torch.finfo(f32).min (as Hugging Face builds it), the
 // softmax as reduce_max/sub/exp/reduce_sum/reciprocal/mul, and an added zero.
 // CHECK-LABEL: func.func @tosa_causal(
 //  CHECK-SAME:   %[[Q:.+]]: tensor<4x8x16xf32>, %[[KT:.+]]: tensor<4x16x8xf32>, %[[V:.+]]: tensor<1x4x8x16xf32>)
@@ -355,7 +356,7 @@ func.func @tosa_causal(%q: tensor<4x8x16xf32>, %kt: tensor<4x16x8xf32>, %v: tens
   %2 = "tosa.const"() <{values = dense<4.0> : tensor<1x4x8x8xf32>}> : () -> tensor<1x4x8x8xf32>
   %3 = tosa.reciprocal %2 : (tensor<1x4x8x8xf32>) -> tensor<1x4x8x8xf32>
   %4 = tosa.mul %1, %3, %shift : (tensor<1x4x8x8xf32>, tensor<1x4x8x8xf32>, tensor<1xi8>) -> tensor<1x4x8x8xf32>
-  %mask = "tosa.const"() <{values = dense<[[[[0.000000e+00, 0xFF800000, 0xFF800000, 0xFF800000, 0xFF800000, 0xFF800000, 0xFF800000, 0xFF800000], [0.000000e+00, 0.000000e+00, 0xFF800000, 0xFF800000, 0xFF800000, 0xFF800000, 0xFF800000, 0xFF800000], [0.000000e+00, 0.000000e+00, 0.000000e+00, 0xFF800000, 0xFF800000, 0xFF800000, 0xFF800000, 0xFF800000], [0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0xFF800000, 0xFF800000, 0xFF800000, 0xFF800000], [0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0xFF800000, 0xFF800000, 0xFF800000], [0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0xFF800000, 0xFF800000], [0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0xFF800000], [0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00]]]]> : tensor<1x1x8x8xf32>}> : () -> tensor<1x1x8x8xf32>
+  %mask = "tosa.const"() <{values = dense<[[[[0.000000e+00, -3.40282347E+38, -3.40282347E+38, -3.40282347E+38, -3.40282347E+38, -3.40282347E+38, -3.40282347E+38, -3.40282347E+38], [0.000000e+00, 0.000000e+00, -3.40282347E+38, -3.40282347E+38, -3.40282347E+38, -3.40282347E+38, -3.40282347E+38, -3.40282347E+38], [0.000000e+00, 0.000000e+00, 0.000000e+00, -3.40282347E+38, -3.40282347E+38, -3.40282347E+38, -3.40282347E+38, -3.40282347E+38], [0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, -3.40282347E+38, -3.40282347E+38, -3.40282347E+38, -3.40282347E+38], [0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, -3.40282347E+38, -3.40282347E+38, -3.40282347E+38], [0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, -3.40282347E+38, -3.40282347E+38], [0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, -3.40282347E+38], [0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00]]]]> : tensor<1x1x8x8xf32>}> : () -> tensor<1x1x8x8xf32>
   %5 = tosa.add %4, %mask : (tensor<1x4x8x8xf32>, tensor<1x1x8x8xf32>) -> tensor<1x4x8x8xf32>
   %6 = tosa.reduce_max %5 {axis = 3 : i32} : (tensor<1x4x8x8xf32>) -> tensor<1x4x8x1xf32>
   %7 = tosa.sub %5, %6 : (tensor<1x4x8x8xf32>, tensor<1x4x8x1xf32>) -> tensor<1x4x8x8xf32>
@@ -709,8 +710,8 @@ func.func @f16_in_f32_out(%q: tensor<4x8x16xf16>, %k: tensor<4x8x16xf16>, %v: te
 // -----
 
 // A computed bottom-right causal mask (tensor.generate, j > i + 4) for a
-// chunk of 4 queries against 8 keys; the mask added by arith.addf on tensors
-// after a linalg.broadcast over the heads.
+// chunk of 4 queries against 8 keys, added by arith.addf on tensors after a
+// linalg.broadcast over the heads; K^T by a transposing linalg.generic copy.
 // CHECK-LABEL: func.func @generate_mask(
 //       CHECK:   sieve.attention {{.+}} {causal = true, scale = 1.000000e+00 : f32} : tensor<1x4x4x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x4x16xf32>
 //   CHECK-NOT:   tensor.generate
@@ -720,7 +721,12 @@ func.func @generate_mask(%q: tensor<4x4x16xf32>, %k: tensor<4x8x16xf32>, %v: ten
   %c4 = arith.constant 4 : index
   %e = tensor.empty() : tensor<4x4x8xf32>
   %f = linalg.fill ins(%zero : f32) outs(%e : tensor<4x4x8xf32>) -> tensor<4x4x8xf32>
-  %s = linalg.batch_matmul indexing_maps = [affine_map<(b, m, n, k) -> (b, m, k)>, affine_map<(b, m, n, k) -> (b, n, k)>, affine_map<(b, m, n, k) -> (b, m, n)>] ins(%q, %k : tensor<4x4x16xf32>, tensor<4x8x16xf32>) outs(%f : tensor<4x4x8xf32>) -> tensor<4x4x8xf32>
+  %kte = tensor.empty() : tensor<4x16x8xf32>
+  %kt = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2, d1)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel"]} ins(%k : tensor<4x8x16xf32>) outs(%kte : tensor<4x16x8xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  } -> tensor<4x16x8xf32>
+  %s = linalg.batch_matmul ins(%q, %kt : tensor<4x4x16xf32>, tensor<4x16x8xf32>) outs(%f : tensor<4x4x8xf32>) -> tensor<4x4x8xf32>
   %mask = tensor.generate {
   ^bb0(%i: index, %j: index):
     %lim = arith.addi %i, %c4 : index
@@ -742,7 +748,8 @@ func.func @generate_mask(%q: tensor<4x4x16xf32>, %k: tensor<4x8x16xf32>, %v: ten
 // torch-mlir's is_causal decomposition on 4-D tensors with a dynamic length
 // shared by Q and K: tril(ones) as an i1 generic, masked_fill(zeros,
 // !tril, -inf) as select(xor(tril, true), -inf, 0), added to the scaled
-// scores; the softmax in generics with a max/sub/exp generic fused.
+// scores; the softmax as torch-mlir decomposes it: the maximum by aten.max.dim
+// (a two-result generic: values and indices), sub+exp, sum, div generics.
 // CHECK-LABEL: func.func @torch_is_causal_dynamic(
 //  CHECK-SAME:   %[[Q:.+]]: tensor<2x4x?x16xf32>, %[[K:.+]]: tensor<2x4x?x16xf32>, %[[V:.+]]: tensor<2x4x?x16xf32>)
 //  CHECK-NEXT:   %[[A:.+]] = sieve.attention %[[Q]], %[[K]], %[[V]] {causal = true} : tensor<2x4x?x16xf32>, tensor<2x4x?x16xf32>, tensor<2x4x?x16xf32> -> tensor<2x4x?x16xf32>
@@ -795,13 +802,19 @@ func.func @torch_is_causal_dynamic(%query: tensor<2x4x?x16xf32>, %key: tensor<2x
   } -> tensor<2x4x?x?xf32>
   %re = tensor.empty(%len) : tensor<2x4x?xf32>
   %mi = linalg.fill ins(%ninf : f32) outs(%re : tensor<2x4x?xf32>) -> tensor<2x4x?xf32>
-  %max = linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%ss : tensor<2x4x?x?xf32>) outs(%mi : tensor<2x4x?xf32>) {
-  ^bb0(%in: f32, %out: f32):
+  %c0i = arith.constant 0 : i64
+  %rie = tensor.empty(%len) : tensor<2x4x?xi64>
+  %ii = linalg.fill ins(%c0i : i64) outs(%rie : tensor<2x4x?xi64>) -> tensor<2x4x?xi64>
+  %max:2 = linalg.generic {indexing_maps = [#id, #row, #row], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%ss : tensor<2x4x?x?xf32>) outs(%mi, %ii : tensor<2x4x?xf32>, tensor<2x4x?xi64>) {
+  ^bb0(%in: f32, %out: f32, %idx: i64):
+    %k = linalg.index 3 : index
+    %k64 = arith.index_cast %k : index to i64
     %0 = arith.cmpf ogt, %in, %out : f32
     %1 = arith.select %0, %in, %out : f32
-    linalg.yield %1 : f32
-  } -> tensor<2x4x?xf32>
-  %ex = linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%ss, %max : tensor<2x4x?x?xf32>, tensor<2x4x?xf32>) outs(%se : tensor<2x4x?x?xf32>) {
+    %2 = arith.select %0, %k64, %idx : i64
+    linalg.yield %1, %2 : f32, i64
+  } -> (tensor<2x4x?xf32>, tensor<2x4x?xi64>)
+  %ex = linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%ss, %max#0 : tensor<2x4x?x?xf32>, tensor<2x4x?xf32>) outs(%se : tensor<2x4x?x?xf32>) {
   ^bb0(%in: f32, %m: f32, %out: f32):
     %0 = arith.subf %in, %m : f32
     %1 = math.exp %0 : f32
