@@ -105,6 +105,7 @@ enum class Kind {
   Min,
   Neg,
   Exp,
+  Exp2,
   Log,
   Recip,
   Sqrt,
@@ -461,6 +462,8 @@ static Kind elementwiseKind(Operation *op) {
     return Kind::Neg;
   if (isa<math::ExpOp, tosa::ExpOp>(op))
     return Kind::Exp;
+  if (isa<math::Exp2Op>(op))
+    return Kind::Exp2;
   if (isa<math::LogOp, tosa::LogOp>(op))
     return Kind::Log;
   if (isa<tosa::ReciprocalOp>(op))
@@ -1187,7 +1190,8 @@ reducedAlong(const Read &read, Kind combiner, int64_t dim, std::string &why,
 /// `types` collects the element types of the intermediates.
 static std::optional<Read> matchSoftmax(const Read &read, int64_t dim,
                                         SmallVectorImpl<Type> &types,
-                                        std::string &why) {
+                                        double &expScale, std::string &why) {
+  expScale = 1.0;
   Node node = getNode(read);
   types.push_back(node.type);
   if (node.kind == Kind::Softmax) {
@@ -1199,12 +1203,15 @@ static std::optional<Read> matchSoftmax(const Read &read, int64_t dim,
   }
 
   // e = exp(x - max(x)): returns x.
+  // e = exp(x - max(x)), or exp2 (IREE's decomposition): softmax(x * ln 2).
   auto matchShiftedExp = [&](const Read &e) -> std::optional<Read> {
     Node exp = getNode(e);
-    if (exp.kind != Kind::Exp) {
+    if (exp.kind != Kind::Exp && exp.kind != Kind::Exp2) {
       why = "the softmax numerator is not an exponential";
       return std::nullopt;
     }
+    if (exp.kind == Kind::Exp2)
+      expScale = M_LN2;
     types.push_back(exp.type);
     Node sub = getNode(exp.operands[0]);
     if (sub.kind != Kind::Sub) {
@@ -1331,7 +1338,7 @@ static bool looksLikeSoftmax(Value value) {
   while (!worklist.empty()) {
     auto [read, depth] = worklist.pop_back_val();
     Node node = getNode(read);
-    exp |= node.kind == Kind::Exp;
+    exp |= node.kind == Kind::Exp || node.kind == Kind::Exp2;
     reduce |= node.kind == Kind::Reduce;
     if (node.kind == Kind::Softmax || (exp && reduce))
       return true;
@@ -2383,6 +2390,7 @@ static FailureOr<AttentionMatch> matchAttention(Operation *root,
   Read p = Read::of(pv->lhs);
   SmallVector<int64_t> shape = domainShape(p);
   std::optional<Read> x;
+  double expScale = 1.0;
   for (int step = 0; step < 16 && !x; ++step) {
     Read c = canonical(p);
     if (!isLeadingRegroup(c, shape)) {
@@ -2407,7 +2415,7 @@ static FailureOr<AttentionMatch> matchAttention(Operation *root,
       shape = domainShape(p);
       continue;
     }
-    x = matchSoftmax(p, shape.size() - 1, types, why);
+    x = matchSoftmax(p, shape.size() - 1, types, expScale, why);
     if (!x)
       return failure();
   }
@@ -2422,10 +2430,11 @@ static FailureOr<AttentionMatch> matchAttention(Operation *root,
   }
   int budget = 256;
   FailureOr<Scores> scores =
-      matchScores(*x, shape, 1.0, /*haveMask=*/false, why, budget);
+      matchScores(*x, shape, expScale, /*haveMask=*/false, why, budget);
   if (failed(scores))
     return failure();
   m.scores = *scores;
+  m.scores.scale *= expScale;
   types.append(scores->types);
 
   // Q, K and V as stacks of heads.

@@ -844,6 +844,78 @@ func.func @torch_is_causal_dynamic(%query: tensor<2x4x?x16xf32>, %key: tensor<2x
 
 // -----
 
+// IREE's decomposition with exp2: the scale times log2(e) folded into Q
+// before Q.K^T (a generic), exp2(x - max) over f32 scores, division by the
+// sum; K transposed through the maps of 3-D contraction generics. The
+// effective scale 0.125 * log2(e) * ln(2) is 1/sqrt(64), left implicit.
+// CHECK-LABEL: func.func @iree_exp2(
+//  CHECK-SAME:   %[[Q:.+]]: tensor<4x16x64xf32>, %[[K:.+]]: tensor<4x24x64xf32>, %[[V:.+]]: tensor<4x24x32xf32>)
+//   CHECK-DAG:   %[[Q4:.+]] = tensor.expand_shape %[[Q]]
+//   CHECK-DAG:   %[[K4:.+]] = tensor.expand_shape %[[K]]
+//   CHECK-DAG:   %[[V4:.+]] = tensor.expand_shape %[[V]]
+//       CHECK:   sieve.attention %[[Q4]], %[[K4]], %[[V4]] : tensor<1x4x16x64xf32>, tensor<1x4x24x64xf32>, tensor<1x4x24x32xf32> -> tensor<1x4x16x32xf32>
+//   CHECK-NOT:   math.exp2
+#q = affine_map<(b, m, n, k) -> (b, m, k)>
+#k = affine_map<(b, m, n, k) -> (b, n, k)>
+#s = affine_map<(b, m, n, k) -> (b, m, n)>
+#v = affine_map<(b, m, n, k) -> (b, k, n)>
+#id = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#row = affine_map<(d0, d1, d2) -> (d0, d1)>
+func.func @iree_exp2(%query: tensor<4x16x64xf32>, %key: tensor<4x24x64xf32>, %value: tensor<4x24x32xf32>) -> tensor<4x16x32xf32> {
+  %zero = arith.constant 0.0 : f32
+  %low = arith.constant -3.40282347E+38 : f32
+  %scale = arith.constant 0.180336878 : f32
+  %qe = tensor.empty() : tensor<4x16x64xf32>
+  %qs = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel", "parallel"]} ins(%query : tensor<4x16x64xf32>) outs(%qe : tensor<4x16x64xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %0 = arith.mulf %in, %scale : f32
+    linalg.yield %0 : f32
+  } -> tensor<4x16x64xf32>
+  %se = tensor.empty() : tensor<4x16x24xf32>
+  %sf = linalg.fill ins(%zero : f32) outs(%se : tensor<4x16x24xf32>) -> tensor<4x16x24xf32>
+  %qk = linalg.generic {indexing_maps = [#q, #k, #s], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%qs, %key : tensor<4x16x64xf32>, tensor<4x24x64xf32>) outs(%sf : tensor<4x16x24xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %0 = arith.mulf %a, %b : f32
+    %1 = arith.addf %0, %acc : f32
+    linalg.yield %1 : f32
+  } -> tensor<4x16x24xf32>
+  %re = tensor.empty() : tensor<4x16xf32>
+  %mi = linalg.fill ins(%low : f32) outs(%re : tensor<4x16xf32>) -> tensor<4x16xf32>
+  %max = linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "parallel", "reduction"]} ins(%qk : tensor<4x16x24xf32>) outs(%mi : tensor<4x16xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %0 = arith.maximumf %in, %out : f32
+    linalg.yield %0 : f32
+  } -> tensor<4x16xf32>
+  %ex = linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel", "parallel"]} ins(%qk, %max : tensor<4x16x24xf32>, tensor<4x16xf32>) outs(%se : tensor<4x16x24xf32>) {
+  ^bb0(%in: f32, %m: f32, %out: f32):
+    %0 = arith.subf %in, %m : f32
+    %1 = math.exp2 %0 : f32
+    linalg.yield %1 : f32
+  } -> tensor<4x16x24xf32>
+  %zi = linalg.fill ins(%zero : f32) outs(%re : tensor<4x16xf32>) -> tensor<4x16xf32>
+  %sum = linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "parallel", "reduction"]} ins(%ex : tensor<4x16x24xf32>) outs(%zi : tensor<4x16xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %0 = arith.addf %in, %out : f32
+    linalg.yield %0 : f32
+  } -> tensor<4x16xf32>
+  %p = linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel", "parallel"]} ins(%ex, %sum : tensor<4x16x24xf32>, tensor<4x16xf32>) outs(%se : tensor<4x16x24xf32>) {
+  ^bb0(%in: f32, %d: f32, %out: f32):
+    %0 = arith.divf %in, %d : f32
+    linalg.yield %0 : f32
+  } -> tensor<4x16x24xf32>
+  %oe = tensor.empty() : tensor<4x16x32xf32>
+  %of = linalg.fill ins(%zero : f32) outs(%oe : tensor<4x16x32xf32>) -> tensor<4x16x32xf32>
+  %pv = linalg.generic {indexing_maps = [#q, #v, #s], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%p, %value : tensor<4x16x24xf32>, tensor<4x24x32xf32>) outs(%of : tensor<4x16x32xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %0 = arith.mulf %a, %b : f32
+    %1 = arith.addf %0, %acc : f32
+    linalg.yield %1 : f32
+  } -> tensor<4x16x32xf32>
+  return %pv : tensor<4x16x32xf32>
+}
+
+// -----
+
 // The gating MLP as torch-mlir lowers two nn.Linear layers with an exact
 // gelu: W1^T by linalg.transpose, a 3-D x 2-D contraction generic, the bias
 // broadcast by a generic, gelu as x * ((erf(x / sqrt(2)) + 1) * 0.5), the
