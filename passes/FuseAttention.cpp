@@ -105,6 +105,7 @@ enum class Kind {
   Min,
   Neg,
   Exp,
+  Exp2,
   Log,
   Recip,
   Sqrt,
@@ -461,6 +462,8 @@ static Kind elementwiseKind(Operation *op) {
     return Kind::Neg;
   if (isa<math::ExpOp, tosa::ExpOp>(op))
     return Kind::Exp;
+  if (isa<math::Exp2Op>(op))
+    return Kind::Exp2;
   if (isa<math::LogOp, tosa::LogOp>(op))
     return Kind::Log;
   if (isa<tosa::ReciprocalOp>(op))
@@ -536,14 +539,16 @@ static void setClamp(Node &node, Operation *op) {
   }
 }
 
-/// The combiner of a one-input, one-init reduction payload:
-/// `combine(in, acc)` (casts on `in` allowed).
-static Kind reductionCombiner(linalg::LinalgOp op) {
+/// The combiner of result `index` of a one-input reduction payload:
+/// `combine(in, acc)` (casts on `in` allowed), where `acc` is that result's
+/// accumulator. Other results (such as the argmax of torch's max.dim) do not
+/// matter.
+static Kind reductionCombiner(linalg::LinalgOp op, unsigned index) {
   Block *body = op.getBlock();
-  if (body->getNumArguments() != 2)
+  if (body->getNumArguments() != 1 + op.getNumDpsInits())
     return Kind::Unknown;
-  Value in = body->getArgument(0), acc = body->getArgument(1);
-  Value yielded = body->getTerminator()->getOperand(0);
+  Value in = body->getArgument(0), acc = body->getArgument(1 + index);
+  Value yielded = body->getTerminator()->getOperand(index);
   auto isIn = [&](Value v) {
     while (auto ext = v.getDefiningOp<arith::ExtFOp>())
       v = ext.getIn();
@@ -685,12 +690,15 @@ static Node getNode(const Read &start) {
   // Reductions over one dimension.
   if (auto linalgOp = dyn_cast<linalg::LinalgOp>(def)) {
     if (linalgOp.getNumReductionLoops() != 1 ||
-        linalgOp.getNumDpsInputs() != 1 || linalgOp.getNumDpsInits() != 1 ||
-        def->getNumResults() != 1 || !linalgOp.hasPureTensorSemantics()) {
+        linalgOp.getNumDpsInputs() != 1 ||
+        linalgOp.getNumDpsInits() != def->getNumResults() ||
+        !linalgOp.hasPureTensorSemantics()) {
       node.kind = Kind::Leaf;
       return node;
     }
-    AffineMap out = linalgOp.getIndexingMapMatchingResult(def->getResult(0));
+    auto result = cast<OpResult>(read.value);
+    unsigned index = result.getResultNumber();
+    AffineMap out = linalgOp.getIndexingMapMatchingResult(result);
     if (!out.isProjectedPermutation()) {
       node.kind = Kind::Leaf;
       return node;
@@ -706,10 +714,10 @@ static Node getNode(const Read &start) {
       return node;
     }
     node.kind = Kind::Reduce;
-    node.combiner = reductionCombiner(linalgOp);
+    node.combiner = reductionCombiner(linalgOp, index);
     node.operands.push_back(Read{input->get(), nullptr, *dims});
     node.init = evalConstant(
-        Read{linalgOp.getDpsInitOperand(0)->get(), nullptr, read.dims});
+        Read{linalgOp.getDpsInitOperand(index)->get(), nullptr, read.dims});
     return node;
   }
   if (isa<tosa::ReduceMaxOp, tosa::ReduceSumOp, tosa::ReduceMinOp,
@@ -1182,7 +1190,8 @@ reducedAlong(const Read &read, Kind combiner, int64_t dim, std::string &why,
 /// `types` collects the element types of the intermediates.
 static std::optional<Read> matchSoftmax(const Read &read, int64_t dim,
                                         SmallVectorImpl<Type> &types,
-                                        std::string &why) {
+                                        double &expScale, std::string &why) {
+  expScale = 1.0;
   Node node = getNode(read);
   types.push_back(node.type);
   if (node.kind == Kind::Softmax) {
@@ -1194,12 +1203,15 @@ static std::optional<Read> matchSoftmax(const Read &read, int64_t dim,
   }
 
   // e = exp(x - max(x)): returns x.
+  // e = exp(x - max(x)), or exp2 (IREE's decomposition): softmax(x * ln 2).
   auto matchShiftedExp = [&](const Read &e) -> std::optional<Read> {
     Node exp = getNode(e);
-    if (exp.kind != Kind::Exp) {
+    if (exp.kind != Kind::Exp && exp.kind != Kind::Exp2) {
       why = "the softmax numerator is not an exponential";
       return std::nullopt;
     }
+    if (exp.kind == Kind::Exp2)
+      expScale = M_LN2;
     types.push_back(exp.type);
     Node sub = getNode(exp.operands[0]);
     if (sub.kind != Kind::Sub) {
@@ -1317,15 +1329,18 @@ static std::optional<Read> matchSoftmax(const Read &read, int64_t dim,
   return std::nullopt;
 }
 
-/// Whether the value looks like the output of a softmax (it is computed by
-/// an exponential or a linalg.softmax within a few steps): then a failure to
+/// Whether the value looks like the output of a softmax (a linalg.softmax,
+/// or an exponential and a reduction within a few steps): then a failure to
 /// raise deserves a remark.
 static bool looksLikeSoftmax(Value value) {
   SmallVector<std::pair<Read, int>> worklist = {{Read::of(value), 0}};
+  bool exp = false, reduce = false;
   while (!worklist.empty()) {
     auto [read, depth] = worklist.pop_back_val();
     Node node = getNode(read);
-    if (node.kind == Kind::Exp || node.kind == Kind::Softmax)
+    exp |= node.kind == Kind::Exp || node.kind == Kind::Exp2;
+    reduce |= node.kind == Kind::Reduce;
+    if (node.kind == Kind::Softmax || (exp && reduce))
       return true;
     if (depth < 6)
       for (const Read &operand : node.operands)
@@ -1750,9 +1765,15 @@ struct Scores {
 /// this point.
 static FailureOr<Scores> matchScores(Read read, SmallVector<int64_t> shape,
                                      double factor, bool haveMask,
-                                     std::string &why, int depth = 0) {
+                                     std::string &why, int &budget,
+                                     int depth = 0) {
   Scores scores;
   for (; depth < 32; ++depth) {
+    // Additions try both operands as the chain; bound the search.
+    if (--budget < 0) {
+      why = "the scores are computed by too many steps";
+      return failure();
+    }
     Read c = canonical(read);
     if (!isLeadingRegroup(c, shape)) {
       why = "the scores are transposed or broadcast between the contraction "
@@ -1828,7 +1849,7 @@ static FailureOr<Scores> matchScores(Read read, SmallVector<int64_t> shape,
           continue;
         std::string reason;
         FailureOr<Scores> rest =
-            matchScores(chain, shape, factor, true, reason, depth + 1);
+            matchScores(chain, shape, factor, true, reason, budget, depth + 1);
         if (failed(rest)) {
           if (firstWhy.empty())
             firstWhy = reason;
@@ -1881,9 +1902,10 @@ struct HeadsView {
   Value base;
   SmallVector<int64_t> batch, units;
   int64_t seq = -1, feature = 0;
-  double scale = 1.0;      ///< constant factors peeled off on the way
-  int64_t repeat = 1;      ///< each head is repeated this many times (GQA)
-  SmallVector<Type> types; ///< element types between the contraction and base
+  double scale = 1.0; ///< constant factors peeled off on the way
+  int64_t repeat = 1; ///< each head is repeated this many times (GQA)
+  /// Element types of the values between the contraction and `base`.
+  SmallVector<Type> types;
 
   RankedTensorType type() const {
     return cast<RankedTensorType>(base.getType());
@@ -1961,6 +1983,48 @@ throughRead(const HeadsView &view, const Read &read, BatchBroadcast broadcast) {
   return next;
 }
 
+/// Pairs of source and result dimension groups of a reshape between static
+/// shapes, each pair holding the same number of elements (row-major).
+static std::optional<
+    SmallVector<std::pair<ReassociationIndices, ReassociationIndices>>>
+matchReshapeGroups(ArrayRef<int64_t> src, ArrayRef<int64_t> dst) {
+  SmallVector<std::pair<ReassociationIndices, ReassociationIndices>> groups;
+  size_t i = 0, j = 0;
+  while (i < src.size() || j < dst.size()) {
+    ReassociationIndices s, d;
+    int64_t ps = 1, pd = 1;
+    if (i < src.size()) {
+      s.push_back(i);
+      ps *= src[i++];
+    }
+    if (j < dst.size()) {
+      d.push_back(j);
+      pd *= dst[j++];
+    }
+    while (ps != pd) {
+      if (ps < pd && i < src.size()) {
+        s.push_back(i);
+        ps *= src[i++];
+      } else if (pd < ps && j < dst.size()) {
+        d.push_back(j);
+        pd *= dst[j++];
+      } else {
+        return std::nullopt;
+      }
+    }
+    if (ps == 0)
+      return std::nullopt;
+    // Trailing unit dimensions on one side only join the previous group.
+    if ((s.empty() || d.empty()) && !groups.empty()) {
+      groups.back().first.append(s.begin(), s.end());
+      groups.back().second.append(d.begin(), d.end());
+      continue;
+    }
+    groups.push_back({s, d});
+  }
+  return groups;
+}
+
 /// Follows a reshape from its result (the current base) to its source.
 static std::optional<HeadsView> throughReshape(const HeadsView &view,
                                                Operation *reshape) {
@@ -1968,26 +2032,20 @@ static std::optional<HeadsView> throughReshape(const HeadsView &view,
   auto dst = dyn_cast<RankedTensorType>(reshape->getResult(0).getType());
   if (!src || !dst)
     return std::nullopt;
-  SmallVector<ReassociationIndices> groups;
-  bool collapsing;
+  // (source dims, result dims) holding the same elements.
+  SmallVector<std::pair<ReassociationIndices, ReassociationIndices>> groups;
   if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(reshape)) {
-    groups = collapse.getReassociationIndices();
-    collapsing = true;
+    for (auto [g, group] : llvm::enumerate(collapse.getReassociationIndices()))
+      groups.push_back({group, {static_cast<int64_t>(g)}});
   } else if (auto expand = dyn_cast<tensor::ExpandShapeOp>(reshape)) {
-    groups = expand.getReassociationIndices();
-    collapsing = false;
-  } else if (isa<tosa::ReshapeOp>(reshape)) {
-    if (!src.hasStaticShape() || !dst.hasStaticShape())
+    for (auto [g, group] : llvm::enumerate(expand.getReassociationIndices()))
+      groups.push_back({{static_cast<int64_t>(g)}, group});
+  } else if (isa<tosa::ReshapeOp>(reshape) && src.hasStaticShape() &&
+             dst.hasStaticShape()) {
+    auto matched = matchReshapeGroups(src.getShape(), dst.getShape());
+    if (!matched)
       return std::nullopt;
-    collapsing = src.getRank() > dst.getRank();
-    auto inferred =
-        collapsing
-            ? getReassociationIndicesForCollapse(src.getShape(), dst.getShape())
-            : getReassociationIndicesForCollapse(dst.getShape(),
-                                                 src.getShape());
-    if (!inferred || src.getRank() == dst.getRank())
-      return std::nullopt;
-    groups = *inferred;
+    groups = *matched;
   } else {
     return std::nullopt;
   }
@@ -1996,67 +2054,56 @@ static std::optional<HeadsView> throughReshape(const HeadsView &view,
   next.base = reshape->getOperand(0);
   next.batch.clear();
   next.units.clear();
-  if (collapsing) {
-    // Result dim g is the source dims groups[g].
-    auto single = [&](int64_t g) -> int64_t {
-      int64_t chosen = groups[g].back();
-      int count = 0;
-      for (int64_t d : groups[g])
+  next.seq = -1;
+  // Source dims replacing each run of the batch, by the run's start.
+  DenseMap<int64_t, std::pair<ReassociationIndices, int64_t>> runs;
+  for (auto &[srcDims, dstDims] : groups) {
+    SmallVector<int64_t> nonUnit;
+    for (int64_t d : dstDims)
+      if (!llvm::is_contained(view.units, d))
+        nonUnit.push_back(d);
+    if (nonUnit.empty()) {
+      next.units.append(srcDims.begin(), srcDims.end());
+      continue;
+    }
+    if (nonUnit.size() == 1 &&
+        (nonUnit[0] == view.seq || nonUnit[0] == view.feature)) {
+      // The role moves to the one non-unit source dim (any if all are unit).
+      if (srcDims.empty())
+        return std::nullopt;
+      int64_t chosen = srcDims.back(), count = 0;
+      for (int64_t d : srcDims)
         if (src.getDimSize(d) != 1) {
           chosen = d;
           ++count;
         }
       if (count > 1)
-        return -1;
-      for (int64_t d : groups[g])
+        return std::nullopt;
+      (nonUnit[0] == view.seq ? next.seq : next.feature) = chosen;
+      for (int64_t d : srcDims)
         if (d != chosen)
           next.units.push_back(d);
-      return chosen;
-    };
-    next.seq = view.seq >= 0 ? single(view.seq) : -1;
-    next.feature = single(view.feature);
-    if (view.seq >= 0 && next.seq < 0)
-      return std::nullopt;
-    if (next.seq < 0 || next.feature < 0)
-      return std::nullopt;
-    for (int64_t g : view.batch)
-      next.batch.append(groups[g].begin(), groups[g].end());
-    for (int64_t g : view.units)
-      next.units.append(groups[g].begin(), groups[g].end());
-  } else {
-    // Source dim s is the result dims groups[s].
-    SmallVector<int64_t> batch = view.batch;
-    for (auto [s, group] : llvm::enumerate(groups)) {
-      SmallVector<int64_t> nonUnit;
-      for (int64_t d : group)
-        if (!llvm::is_contained(view.units, d))
-          nonUnit.push_back(d);
-      if (nonUnit.empty()) {
-        next.units.push_back(s);
-      } else if (nonUnit.size() == 1 && nonUnit[0] == view.seq) {
-        next.seq = s;
-      } else if (nonUnit.size() == 1 && nonUnit[0] == view.feature) {
-        next.feature = s;
-      } else {
-        // A contiguous run of the batch, in order.
-        auto it = llvm::find(batch, nonUnit[0]);
-        if (it == batch.end() ||
-            static_cast<size_t>(batch.end() - it) < nonUnit.size() ||
-            !std::equal(nonUnit.begin(), nonUnit.end(), it))
-          return std::nullopt;
-        // Mark the run with the (negative-encoded) source dim; rebuilt below.
-        *it = -100 - static_cast<int64_t>(s);
-        batch.erase(it + 1, it + nonUnit.size());
-      }
+      continue;
     }
-    for (int64_t d : batch) {
-      if (d > -100)
-        return std::nullopt; // a batch dim left over
-      next.batch.push_back(-100 - d);
-    }
+    // A run of the batch, contiguous and in order.
+    auto it = llvm::find(view.batch, nonUnit[0]);
+    if (it == view.batch.end() ||
+        static_cast<size_t>(view.batch.end() - it) < nonUnit.size() ||
+        !std::equal(nonUnit.begin(), nonUnit.end(), it))
+      return std::nullopt;
+    runs[it - view.batch.begin()] = {srcDims,
+                                     static_cast<int64_t>(nonUnit.size())};
   }
-  if (next.batch.size() + next.units.size() + (next.seq >= 0) + 1 !=
-      static_cast<size_t>(next.type().getRank()))
+  for (size_t p = 0; p < view.batch.size();) {
+    auto run = runs.find(p);
+    if (run == runs.end())
+      return std::nullopt;
+    next.batch.append(run->second.first.begin(), run->second.first.end());
+    p += run->second.second;
+  }
+  if ((view.seq >= 0) != (next.seq >= 0) ||
+      next.batch.size() + next.units.size() + (next.seq >= 0) + 1 !=
+          static_cast<size_t>(next.type().getRank()))
     return std::nullopt;
   next.normalizeUnits();
   return next;
@@ -2067,7 +2114,6 @@ static std::optional<HeadsView> throughReshape(const HeadsView &view,
 /// Returns every stage, the contraction operand first.
 static SmallVector<HeadsView> traceHeads(HeadsView view, bool allowScale,
                                          BatchBroadcast broadcast) {
-  view.types.push_back(elementTypeOf(view.base));
   view.normalizeUnits();
   SmallVector<HeadsView> stages = {view};
   for (int guard = 0; guard < 64; ++guard) {
@@ -2116,8 +2162,8 @@ static SmallVector<HeadsView> traceHeads(HeadsView view, bool allowScale,
       break;
     next->scale = cur.scale * scale;
     next->types = cur.types;
+    next->types.push_back(elementTypeOf(cur.base));
     next->types.append(types);
-    next->types.push_back(elementTypeOf(next->base));
     stages.push_back(*next);
   }
   return stages;
@@ -2344,6 +2390,7 @@ static FailureOr<AttentionMatch> matchAttention(Operation *root,
   Read p = Read::of(pv->lhs);
   SmallVector<int64_t> shape = domainShape(p);
   std::optional<Read> x;
+  double expScale = 1.0;
   for (int step = 0; step < 16 && !x; ++step) {
     Read c = canonical(p);
     if (!isLeadingRegroup(c, shape)) {
@@ -2368,7 +2415,7 @@ static FailureOr<AttentionMatch> matchAttention(Operation *root,
       shape = domainShape(p);
       continue;
     }
-    x = matchSoftmax(p, shape.size() - 1, types, why);
+    x = matchSoftmax(p, shape.size() - 1, types, expScale, why);
     if (!x)
       return failure();
   }
@@ -2381,11 +2428,13 @@ static FailureOr<AttentionMatch> matchAttention(Operation *root,
     why = "the softmax input is transposed or broadcast";
     return failure();
   }
+  int budget = 256;
   FailureOr<Scores> scores =
-      matchScores(*x, shape, 1.0, /*haveMask=*/false, why);
+      matchScores(*x, shape, expScale, /*haveMask=*/false, why, budget);
   if (failed(scores))
     return failure();
   m.scores = *scores;
+  m.scores.scale *= expScale;
   types.append(scores->types);
 
   // Q, K and V as stacks of heads.
@@ -2433,6 +2482,13 @@ static FailureOr<AttentionMatch> matchAttention(Operation *root,
   return m;
 }
 
+/// The operands of `op` and the values its regions capture.
+static SmallVector<Value> producersOf(Operation *op) {
+  SetVector<Value> used(op->getOperands().begin(), op->getOperands().end());
+  getUsedValuesDefinedAbove(op->getRegions(), used);
+  return used.takeVector();
+}
+
 /// Erases the ops that fed `seeds` and are now dead.
 static void eraseDeadProducers(PatternRewriter &rewriter,
                                SmallVector<Value> seeds) {
@@ -2445,9 +2501,7 @@ static void eraseDeadProducers(PatternRewriter &rewriter,
     if (!op->use_empty() || !isMemoryEffectFree(op) ||
         op->hasTrait<OpTrait::IsTerminator>())
       continue;
-    SetVector<Value> used(op->getOperands().begin(), op->getOperands().end());
-    getUsedValuesDefinedAbove(op->getRegions(), used);
-    for (Value operand : used)
+    for (Value operand : producersOf(op))
       if (Operation *def = operand.getDefiningOp())
         worklist.push_back(def);
     // An op may be queued twice; erase it once.
@@ -2522,7 +2576,7 @@ static void rewriteAttention(PatternRewriter &rewriter, Operation *root,
     out = tensor::CastOp::create(rewriter, loc, target, out);
 
   Operation *replaced = result.getDefiningOp();
-  SmallVector<Value> seeds(replaced->getOperands());
+  SmallVector<Value> seeds = producersOf(replaced);
   rewriter.replaceOp(replaced, out);
   eraseDeadProducers(rewriter, seeds);
 }
@@ -2581,13 +2635,32 @@ static bool isOrderPreserving(const Read &read, ArrayRef<int64_t> shape,
   return true;
 }
 
+/// Follows extensions (extf) of a tensor read, recording their types.
+static Read peelExtension(Read read, SmallVectorImpl<Type> &types) {
+  for (int step = 0; step < 4; ++step) {
+    Read c = canonical(read);
+    Node node = getNode(c);
+    if (node.kind != Kind::ExtF || !c.isTensor())
+      return c;
+    types.push_back(node.type);
+    read = node.operands[0];
+  }
+  return canonical(read);
+}
+
 /// Whether a read is the same value everywhere in its domain (every
 /// dimension broadcast): a scalar bias.
 static bool isScalarRead(const Read &read) {
+  if (evalConstant(read))
+    return true;
   Read c = canonical(read);
   if (!isa<ShapedType>(c.value.getType()) && !c.owner)
     return true;
-  return llvm::all_of(c.dims, [](int64_t d) { return d == kBroadcast; });
+  SmallVector<int64_t> shape = domainShape(c);
+  for (auto [i, d] : llvm::enumerate(c.dims))
+    if (d != kBroadcast && shape[i] != 1)
+      return false;
+  return true;
 }
 
 /// Relative tolerance for constants of a float type (they were rounded).
@@ -2854,11 +2927,22 @@ static FailureOr<GateMatch> matchGate(Operation *root, std::string &why,
   if (score.isTensor() && score.value != m.mask)
     m.score = score.value;
   std::optional<Read> z;
+  SmallVector<int64_t> shape = domainShape(Read::of(m.mask));
   for (int step = 0; step < 8 && !z; ++step) {
+    Read c = canonical(score);
+    if (!isOrderPreserving(c, shape, /*lastToLast=*/false))
+      return failure();
+    shape = domainShape(c);
+    score = rebase(c);
     Node node = getNode(score);
     scoreTypes.push_back(node.type);
     if (node.kind == Kind::ExtF || node.kind == Kind::TruncF) {
       score = node.operands[0];
+      continue;
+    }
+    if (node.kind == Kind::Reshape) {
+      score = node.operands[0];
+      shape = domainShape(score);
       continue;
     }
     z = matchSigmoid(score);
@@ -2886,7 +2970,9 @@ static FailureOr<GateMatch> matchGate(Operation *root, std::string &why,
     if (node.kind == Kind::Add && !m.b2) {
       for (int k = 0; k < 2; ++k)
         if (isScalarRead(node.operands[1 - k])) {
-          m.b2 = node.operands[1 - k];
+          m.b2 = evalConstant(node.operands[1 - k])
+                     ? node.operands[1 - k]
+                     : peelExtension(node.operands[1 - k], scoreTypes);
           y2 = node.operands[k];
           break;
         }
@@ -2896,8 +2982,7 @@ static FailureOr<GateMatch> matchGate(Operation *root, std::string &why,
     break;
   }
   FailureOr<Contraction> c2 =
-      contractionBehind(y2, domainShape(Read::of(m.mask)), false, scoreTypes,
-                        why, "the second layer");
+      contractionBehind(y2, shape, false, scoreTypes, why, "the second layer");
   if (failed(c2))
     return failure();
   int64_t nb2 = c2->resBatch.size(), nm2 = c2->resM.size();
@@ -2954,7 +3039,7 @@ static FailureOr<GateMatch> matchGate(Operation *root, std::string &why,
     }
     if (node.kind == Kind::Add && !m.b1) {
       for (int k = 0; k < 2; ++k) {
-        Read bias = canonical(node.operands[1 - k]);
+        Read bias = peelExtension(node.operands[1 - k], types);
         if (!bias.isTensor() && isScalarRead(bias)) {
           m.b1 = bias;
         } else if (bias.isTensor() &&
@@ -3046,9 +3131,7 @@ static FailureOr<GateMatch> matchGate(Operation *root, std::string &why,
     m.score = nullptr;
 
   // The results must be reshapeable from sieve.gate's [B, S].
-  SmallVector<int64_t> lead;
-  lead.append(m.x.units.size(), 1);
-  llvm::append_range(lead, m.x.batchSizes());
+  SmallVector<int64_t> lead = m.x.batchSizes();
   SmallVector<int64_t> tokens = {1, 1};
   if (lead.size() == 1) {
     tokens[1] = lead[0];
@@ -3083,6 +3166,23 @@ static Value reshapeTokens(OpBuilder &b, Location loc, Value value,
   auto type = cast<RankedTensorType>(value.getType());
   if (target.getShape() == type.getShape())
     return value;
+  if (type.hasStaticShape() && target.hasStaticShape()) {
+    // One expand_shape or collapse_shape when the reshape is either.
+    if (auto groups = matchReshapeGroups(type.getShape(), target.getShape())) {
+      SmallVector<ReassociationIndices> expand, collapse;
+      bool canExpand = true, canCollapse = true;
+      for (auto &[src, dst] : *groups) {
+        canExpand &= src.size() == 1;
+        canCollapse &= dst.size() == 1;
+        expand.push_back(dst);
+        collapse.push_back(src);
+      }
+      if (canExpand)
+        return tensor::ExpandShapeOp::create(b, loc, target, value, expand);
+      if (canCollapse)
+        return tensor::CollapseShapeOp::create(b, loc, target, value, collapse);
+    }
+  }
   Value flat = tensor::CollapseShapeOp::create(
       b, loc, value, SmallVector<ReassociationIndices>{{0, 1}});
   if (target.getRank() == 1)
@@ -3115,34 +3215,43 @@ static Value reshapeTokens(OpBuilder &b, Location loc, Value value,
   return expandTo(b, loc, flat, {all}, sizes);
 }
 
-/// The gate operand of a view: units and batch first, then the sequence and
-/// feature dimensions, with the units collapsed away.
-static Value buildMatrix(OpBuilder &b, Location loc, const HeadsView &view,
+/// The base of a view as `[batch..., seq?, feature]` in `elementType`, its
+/// unit dimensions dropped; transposed only when the kept dimensions are out
+/// of order.
+static Value squeezeView(OpBuilder &b, Location loc, const HeadsView &view,
                          Type elementType) {
   Value t = view.base;
-  SmallVector<int64_t> order(view.units);
-  order.append(view.batch);
+  SmallVector<int64_t> kept(view.batch);
   if (view.seq >= 0)
-    order.push_back(view.seq);
-  order.push_back(view.feature);
-  if (!llvm::equal(order, llvm::seq<int64_t>(0, order.size()))) {
+    kept.push_back(view.seq);
+  kept.push_back(view.feature);
+  int64_t rank = cast<RankedTensorType>(t.getType()).getRank();
+  SmallVector<int64_t> keptPositions;
+  if (llvm::is_sorted(kept)) {
+    keptPositions = kept;
+  } else {
+    SmallVector<int64_t> order(view.units);
+    order.append(kept);
     SmallVector<OpFoldResult> sizes;
     for (int64_t d : order)
       sizes.push_back(dimOf(b, loc, t, d));
     Value init = tensor::EmptyOp::create(b, loc, sizes, elementTypeOf(t));
     t = linalg::TransposeOp::create(b, loc, t, init, order).getResult()[0];
+    for (size_t i = 0; i < kept.size(); ++i)
+      keptPositions.push_back(view.units.size() + i);
   }
-  int64_t kept = (view.seq >= 0) + 1;
-  int64_t rank = order.size();
-  if (rank > kept) {
-    // Fold the leading units into the first kept dimension.
+  if (rank > static_cast<int64_t>(kept.size())) {
+    // Each unit dimension joins the next kept one (trailing: the last).
     SmallVector<ReassociationIndices> groups;
-    ReassociationIndices first;
-    for (int64_t d = 0; d <= rank - kept; ++d)
-      first.push_back(d);
-    groups.push_back(first);
-    for (int64_t d = rank - kept + 1; d < rank; ++d)
-      groups.push_back({d});
+    ReassociationIndices current;
+    for (int64_t d = 0; d < rank; ++d) {
+      current.push_back(d);
+      if (llvm::is_contained(keptPositions, d)) {
+        groups.push_back(current);
+        current.clear();
+      }
+    }
+    groups.back().append(current.begin(), current.end());
     t = tensor::CollapseShapeOp::create(b, loc, t, groups);
   }
   if (elementTypeOf(t) != elementType)
@@ -3168,45 +3277,33 @@ static void rewriteGate(PatternRewriter &rewriter, Operation *root,
   Type t = m.elementType;
   Type f32 = rewriter.getF32Type();
 
-  // x: [tokens..., Dm] -> [B, S, Dm].
-  const HeadsView &xv = m.x;
-  Value x = xv.base;
-  {
-    SmallVector<int64_t> order(xv.units);
-    order.append(xv.batch);
-    order.push_back(xv.feature);
-    if (!llvm::equal(order, llvm::seq<int64_t>(0, order.size()))) {
-      SmallVector<OpFoldResult> sizes;
-      for (int64_t d : order)
-        sizes.push_back(dimOf(rewriter, loc, x, d));
-      Value init =
-          tensor::EmptyOp::create(rewriter, loc, sizes, elementTypeOf(x));
-      x = linalg::TransposeOp::create(rewriter, loc, x, init, order)
-              .getResult()[0];
-    }
-    int64_t lead = order.size() - 1;
-    if (lead == 0) {
-      x = expandTo(rewriter, loc, x, {{0, 1, 2}},
-                   {rewriter.getIndexAttr(1), rewriter.getIndexAttr(1),
-                    dimOf(rewriter, loc, x, 0)});
-    } else if (lead == 1) {
-      x = expandTo(rewriter, loc, x, {{0, 1}, {2}},
-                   {rewriter.getIndexAttr(1), dimOf(rewriter, loc, x, 0),
-                    dimOf(rewriter, loc, x, 1)});
-    } else if (lead > 2) {
-      ReassociationIndices first;
-      for (int64_t d = 0; d < lead - 1; ++d)
-        first.push_back(d);
-      x = tensor::CollapseShapeOp::create(
-          rewriter, loc, x,
-          SmallVector<ReassociationIndices>{first, {lead - 1}, {lead}});
-    }
-    if (elementTypeOf(x) != t)
-      x = arith::ExtFOp::create(
-          rewriter, loc, cast<RankedTensorType>(x.getType()).clone(t), x);
+  // x: [tokens..., Dm] -> [B, S, Dm] ([1, S, Dm] is taken as it is).
+  bool unitThenTokens = m.x.units == SmallVector<int64_t>{0} &&
+                        m.x.batch == SmallVector<int64_t>{1} &&
+                        m.x.feature == 2;
+  Value x = unitThenTokens ? m.x.base : squeezeView(rewriter, loc, m.x, t);
+  int64_t lead = unitThenTokens ? 2 : m.x.batch.size();
+  if (unitThenTokens && elementTypeOf(x) != t)
+    x = arith::ExtFOp::create(rewriter, loc,
+                              cast<RankedTensorType>(x.getType()).clone(t), x);
+  if (lead == 0) {
+    x = expandTo(rewriter, loc, x, {{0, 1, 2}},
+                 {rewriter.getIndexAttr(1), rewriter.getIndexAttr(1),
+                  dimOf(rewriter, loc, x, 0)});
+  } else if (lead == 1) {
+    x = expandTo(rewriter, loc, x, {{0, 1}, {2}},
+                 {rewriter.getIndexAttr(1), dimOf(rewriter, loc, x, 0),
+                  dimOf(rewriter, loc, x, 1)});
+  } else if (lead > 2) {
+    ReassociationIndices first;
+    for (int64_t d = 0; d < lead - 1; ++d)
+      first.push_back(d);
+    x = tensor::CollapseShapeOp::create(
+        rewriter, loc, x,
+        SmallVector<ReassociationIndices>{first, {lead - 1}, {lead}});
   }
-  Value w1 = buildMatrix(rewriter, loc, m.w1, t);
-  Value w2 = buildMatrix(rewriter, loc, m.w2, t);
+  Value w1 = squeezeView(rewriter, loc, m.w1, t);
+  Value w2 = squeezeView(rewriter, loc, m.w2, t);
 
   // b1: [Dh], zeros when absent.
   Value b1;
@@ -3218,7 +3315,7 @@ static void rewriteGate(PatternRewriter &rewriter, Operation *root,
         bias.units.push_back(q);
       else
         bias.feature = q;
-    b1 = buildMatrix(rewriter, loc, bias, t);
+    b1 = squeezeView(rewriter, loc, bias, t);
   } else {
     double value = m.b1 ? evalConstant(*m.b1).value_or(0.0) : 0.0;
     b1 = splatVector(rewriter, loc, value, t, w1, 0);
@@ -3253,14 +3350,17 @@ static void rewriteGate(PatternRewriter &rewriter, Operation *root,
   Value mask = reshapeTokens(rewriter, loc, gate.getMask(),
                              cast<RankedTensorType>(m.mask.getType()));
   Value score;
-  if (m.score)
+  bool scoreUsed =
+      m.score &&
+      llvm::any_of(m.score.getUsers(), [&](Operation *u) { return u != root; });
+  if (scoreUsed)
     score = reshapeTokens(rewriter, loc, gate.getScore(),
                           cast<RankedTensorType>(m.score.getType()));
-  SmallVector<Value> seeds(root->getOperands());
-  if (m.score) {
+  SmallVector<Value> seeds = producersOf(root);
+  if (m.score)
     seeds.push_back(m.score);
+  if (scoreUsed)
     rewriter.replaceAllUsesWith(m.score, score);
-  }
   rewriter.replaceOp(root, mask);
   eraseDeadProducers(rewriter, seeds);
 }
@@ -3275,6 +3375,12 @@ struct FuseGatePattern : public RewritePattern {
       return failure();
     auto type = dyn_cast<RankedTensorType>(op->getResult(0).getType());
     if (!type || !type.getElementType().isInteger(1))
+      return failure();
+    // A mask only reshaped afterwards is matched from the reshape.
+    Value result = op->getResult(0);
+    if (result.hasOneUse() &&
+        isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp, tosa::ReshapeOp>(
+            *result.getUsers().begin()))
       return failure();
     std::string why;
     bool looksLikeGate = false;

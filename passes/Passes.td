@@ -84,9 +84,11 @@ def SieveFuseAttention : Pass<"sieve-fuse-attention"> {
     * The scale is any product of multiplications or divisions by constants,
       on the scores or on Q or K; it is left implicit when it is `1/sqrt(D)`.
     * The softmax (over the key dimension only) is `linalg.softmax`; a
-      max-reduction, subtraction, `exp`, sum-reduction and division (or
-      multiplication by a reciprocal) in `linalg.generic`/`linalg.reduce`,
-      arith/math ops on tensors or TOSA; or `exp(x - (max + log(sum)))`.
+      max-reduction (also the value result of a max-with-index reduction),
+      subtraction, `exp` (or `exp2`, whose `ln 2` joins the scale),
+      sum-reduction and division (or multiplication by a reciprocal) in
+      `linalg.generic`/`linalg.reduce`/named elementwise ops, arith/math ops
+      on tensors or TOSA; or `exp(x - (max + log(sum)))`.
     * An additive mask is accepted when it is a constant splat, or a
       constant or computed (`linalg.index`/`tensor.generate` + `cmpi` +
       `select`) triangle of 0 and `-inf` (or a value <= -1e9, or the lowest
