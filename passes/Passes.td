@@ -196,7 +196,9 @@ def SieveSparsifyAttention : Pass<"sieve-sparsify-attention"> {
       score entries of each head that the rewrite removes (exact for sinks;
       for scores a lower bound that counts every global as outside the
       window); the pass statistics (`--mlir-pass-statistics`) sum the entries
-      over all rewritten ops with static sequence lengths.
+      over all rewritten ops with static sequence lengths. (An LLVM built
+      without assertions, such as Debian's packages, compiles statistics
+      out and prints an empty report; the remarks carry the same numbers.)
 
     Before (`min-seq-len=1024`, defaults otherwise):
 
