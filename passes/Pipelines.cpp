@@ -9,7 +9,9 @@
 #include "passes/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
+#include "mlir/Conversion/TosaToArith/TosaToArith.h"
 #include "mlir/Conversion/TosaToLinalg/TosaToLinalg.h"
+#include "mlir/Conversion/TosaToTensor/TosaToTensor.h"
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
@@ -25,6 +27,10 @@ using namespace mlir;
 void mlir::sieve::buildReferenceLoweringPipeline(OpPassManager &pm) {
   tosa::addTosaToLinalgPasses(pm, TosaToLinalgOptions(),
                               TosaToLinalgNamedOptions());
+  // What tosa-to-linalg leaves: tosa.const to arith, reshapes, slices and
+  // concatenations to tensor.
+  pm.addPass(createTosaToArithPass());
+  pm.addPass(createTosaToTensorPass());
   pm.addPass(createSieveLowerToReference());
   pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
   pm.addPass(createCanonicalizerPass());
@@ -55,7 +61,42 @@ void mlir::sieve::buildCPUCodegenPipeline(OpPassManager &pm) {
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
+void mlir::sieve::buildSieveOptimizePipeline(
+    OpPassManager &pm, const SieveOptimizeOptions &options) {
+  pm.addPass(createSieveFuseAttention());
+
+  SieveSparsifyAttentionOptions attention;
+  attention.windowLeft = options.windowLeft;
+  attention.windowRight = options.windowRight;
+  attention.numGlobals = options.numGlobals;
+  attention.globalSource = options.globalSource;
+  attention.minSeqLen = options.minSeqLen;
+  pm.addPass(createSieveSparsifyAttention(attention));
+
+  SieveSparsifyGatingOptions gating;
+  gating.minBranchFlops = options.minBranchFlops;
+  pm.addPass(createSieveSparsifyGating(gating));
+
+  SieveQuantizeOptions quantize;
+  quantize.weightBits = options.weightBits;
+  quantize.groupSize = options.groupSize;
+  quantize.targets.assign(options.targets.begin(), options.targets.end());
+  quantize.minWeightElements = options.minWeightElements;
+  quantize.foldQDQ = options.foldQDQ;
+  pm.addPass(createSieveQuantize(quantize));
+
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
 void mlir::sieve::registerSievePipelines() {
+  PassPipelineRegistration<SieveOptimizeOptions>(
+      "sieve-optimize",
+      "Make a model graph's sparsity and quantization explicit in the sieve "
+      "dialect: sieve-fuse-attention, sieve-sparsify-attention, "
+      "sieve-sparsify-gating, sieve-quantize, canonicalize, cse (the options "
+      "of the three middle passes, under their names)",
+      buildSieveOptimizePipeline);
   PassPipelineRegistration<>(
       "sieve-reference-to-llvm",
       "Lower a graph of func + tosa/linalg/tensor/arith + sieve ops to the "
