@@ -1136,6 +1136,69 @@ func.func @gate_f16(%x: tensor<1x16x32xf16>, %w1: tensor<8x32xf16>, %b1: tensor<
 
 // -----
 
+// Top-k routing (Mixture-of-Depths): the 4 best of 16 tokens per row, as
+// sieve.select_global positions scattered into a mask by a one-hot "any"
+// reduction (no upstream dialect has a top-k op); silu written as
+// u / (1 + exp(-u)), the sigmoid as tosa.sigmoid.
+// CHECK-LABEL: func.func @gate_top_k(
+//  CHECK-SAME:   %[[X:.+]]: tensor<2x16x32xf32>, %[[W1:.+]]: tensor<8x32xf32>, %[[B1:.+]]: tensor<8xf32>, %[[W2:.+]]: tensor<8xf32>)
+//       CHECK:   %[[SCORE:.+]], %[[MASK:.+]] = sieve.gate %[[X]], %[[W1]], %[[B1]], %[[W2]], %{{.+}} activation(silu) capacity(2.500000e-01)
+//       CHECK:   %[[POS:.+]] = sieve.select_global %[[SCORE]] count(4)
+//       CHECK:   return %[[MASK]], %[[POS]]
+#x = affine_map<(b, s, h, k) -> (b, s, k)>
+#w = affine_map<(b, s, h, k) -> (h, k)>
+#o = affine_map<(b, s, h, k) -> (b, s, h)>
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#bias = affine_map<(d0, d1, d2) -> (d2)>
+#mvw = affine_map<(b, s, k) -> (k)>
+#mvo = affine_map<(b, s, k) -> (b, s)>
+#mvx = affine_map<(b, s, k) -> (b, s, k)>
+func.func @gate_top_k(%x: tensor<2x16x32xf32>, %w1: tensor<8x32xf32>, %b1: tensor<8xf32>, %w2: tensor<8xf32>) -> (tensor<2x16xi1>, tensor<2x4xi32>) {
+  %zero = arith.constant 0.0 : f32
+  %one = arith.constant 1.0 : f32
+  %false = arith.constant false
+  %he = tensor.empty() : tensor<2x16x8xf32>
+  %hf = linalg.fill ins(%zero : f32) outs(%he : tensor<2x16x8xf32>) -> tensor<2x16x8xf32>
+  %h0 = linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%x, %w1 : tensor<2x16x32xf32>, tensor<8x32xf32>) outs(%hf : tensor<2x16x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %0 = arith.mulf %a, %b : f32
+    %1 = arith.addf %acc, %0 : f32
+    linalg.yield %1 : f32
+  } -> tensor<2x16x8xf32>
+  %h = linalg.generic {indexing_maps = [#id3, #bias, #id3], iterator_types = ["parallel", "parallel", "parallel"]} ins(%h0, %b1 : tensor<2x16x8xf32>, tensor<8xf32>) outs(%he : tensor<2x16x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %out: f32):
+    %0 = arith.addf %a, %b : f32
+    %1 = arith.negf %0 : f32
+    %2 = math.exp %1 : f32
+    %3 = arith.addf %2, %one : f32
+    %4 = arith.divf %0, %3 : f32
+    linalg.yield %4 : f32
+  } -> tensor<2x16x8xf32>
+  %ze = tensor.empty() : tensor<2x16xf32>
+  %zf = linalg.fill ins(%zero : f32) outs(%ze : tensor<2x16xf32>) -> tensor<2x16xf32>
+  %z = linalg.generic {indexing_maps = [#mvx, #mvw, #mvo], iterator_types = ["parallel", "parallel", "reduction"]} ins(%h, %w2 : tensor<2x16x8xf32>, tensor<8xf32>) outs(%zf : tensor<2x16xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %0 = arith.mulf %a, %b : f32
+    %1 = arith.addf %acc, %0 : f32
+    linalg.yield %1 : f32
+  } -> tensor<2x16xf32>
+  %score = tosa.sigmoid %z : (tensor<2x16xf32>) -> tensor<2x16xf32>
+  %pos = sieve.select_global %score count(4) : tensor<2x16xf32> -> tensor<2x4xi32>
+  %me = tensor.empty() : tensor<2x16xi1>
+  %mf = linalg.fill ins(%false : i1) outs(%me : tensor<2x16xi1>) -> tensor<2x16xi1>
+  %mask = linalg.generic {indexing_maps = [affine_map<(b, s, g) -> (b, g)>, affine_map<(b, s, g) -> (b, s)>], iterator_types = ["parallel", "parallel", "reduction"]} ins(%pos : tensor<2x4xi32>) outs(%mf : tensor<2x16xi1>) {
+  ^bb0(%p: i32, %acc: i1):
+    %s = linalg.index 1 : index
+    %si = arith.index_cast %s : index to i32
+    %eq = arith.cmpi eq, %p, %si : i32
+    %r = arith.ori %acc, %eq : i1
+    linalg.yield %r : i1
+  } -> tensor<2x16xi1>
+  return %mask, %pos : tensor<2x16xi1>, tensor<2x4xi32>
+}
+
+// -----
+
 // Near miss: the softmax runs over the query dimension.
 // CHECK-LABEL: func.func @softmax_wrong_dim(
 //   CHECK-NOT:   sieve.

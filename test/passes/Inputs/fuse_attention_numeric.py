@@ -70,6 +70,7 @@ CASES = [
     ("gate_tosa_relu", "sieve.gate", [], 0.5),
     ("gate_silu_dynamic", "sieve.gate", [24], 0.75),
     ("gate_f16", "sieve.gate", [], 0.5),
+    ("gate_top_k", "sieve.gate", [], None),
 ]
 
 DECOMPOSE_SOFTMAX = """
