@@ -1,5 +1,7 @@
 // RUN: sieve-opt %s -split-input-file --sieve-fuse-attention | FileCheck %s
 // RUN: sieve-opt %s -split-input-file --sieve-fuse-attention -verify-diagnostics -o /dev/null
+// RUN: sieve-opt %s -split-input-file --sieve-fuse-attention=attention=false 2>/dev/null | FileCheck %s --check-prefix=NOATT
+// RUN: sieve-opt %s -split-input-file --sieve-fuse-attention=gate=false 2>/dev/null | FileCheck %s --check-prefix=NOGATE
 
 // sieve-fuse-attention raises attention and the token-gating MLP written as
 // separate ops, in the op sequences exporters emit, into sieve.attention and
@@ -21,6 +23,12 @@
 //       CHECK:   %[[O:.+]] = tensor.collapse_shape %[[A]] {{\[\[}}0, 1], [2], [3]] : tensor<1x8x16x32xf32> into tensor<8x16x32xf32>
 //       CHECK:   return %[[O]]
 //   CHECK-NOT:   linalg.
+// The options turn either raising off.
+// NOATT-LABEL: func.func @named_ops(
+//   NOATT-NOT:   sieve.attention
+//       NOATT:   linalg.softmax
+// NOGATE-LABEL: func.func @named_ops(
+//       NOGATE:   sieve.attention
 func.func @named_ops(%q: tensor<8x16x32xf32>, %k: tensor<8x16x32xf32>, %v: tensor<8x16x32xf32>) -> tensor<8x16x32xf32> {
   %zero = arith.constant 0.0 : f32
   %e = tensor.empty() : tensor<8x16x16xf32>
@@ -927,6 +935,11 @@ func.func @iree_exp2(%query: tensor<4x16x64xf32>, %key: tensor<4x24x64xf32>, %va
 //   CHECK-DAG:   %[[B2S:.+]] = tensor.collapse_shape %[[B2]] [] : tensor<1xf32> into tensor<f32>
 //       CHECK:   %{{.+}}, %[[MASK:.+]] = sieve.gate %[[X]], %[[W1]], %[[B1]], %[[W2V]], %[[B2S]] activation(gelu) threshold(3.000000e-01)
 //  CHECK-NEXT:   return %[[MASK]] : tensor<2x16xi1>
+// NOGATE-LABEL: func.func @gate_gelu(
+//   NOGATE-NOT:   sieve.gate
+//       NOGATE:   arith.cmpf ogt
+// NOATT-LABEL: func.func @gate_gelu(
+//       NOATT:   sieve.gate
 #x = affine_map<(b, s, h, k) -> (b, s, k)>
 #w = affine_map<(b, s, h, k) -> (k, h)>
 #o = affine_map<(b, s, h, k) -> (b, s, h)>
