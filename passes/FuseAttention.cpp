@@ -89,6 +89,7 @@ struct Read {
   bool operator==(const Read &other) const {
     return value == other.value && owner == other.owner && dims == other.dims;
   }
+  bool operator!=(const Read &other) const { return !(*this == other); }
 };
 
 /// The scalar operation a node applies.
@@ -2315,13 +2316,25 @@ static Value buildHeads(OpBuilder &b, Location loc, const HeadsView &view,
     t = expandTo(b, loc, t, {{0, 1, 2}, {3}},
                  {b.getIndexAttr(1), b.getIndexAttr(1), dimOf(b, loc, t, 0),
                   dimOf(b, loc, t, 1)});
-  } else if (natural && lead == 2) {
-    // Already [B, H, S, D] (units first, so a unit B stays in front).
+  } else if (lead == 2 && (natural || !view.units.empty())) {
+    // Already [B, H, S, D] (units first, so a unit B stays in front; with a
+    // unit B it is also the flat [1, B*H, S, D]).
   } else if (natural && lead > 2) {
     ReassociationIndices first;
     for (int64_t d = 0; d < lead - 1; ++d)
       first.push_back(d);
     SmallVector<ReassociationIndices> groups = {first, {lead - 1}};
+    groups.append(tail(lead));
+    t = tensor::CollapseShapeOp::create(b, loc, t, groups);
+  } else if (!view.units.empty() && lead > 2) {
+    // [units..., batch..., S, D] -> [1, FB, S, D].
+    int64_t units = view.units.size();
+    ReassociationIndices unitGroup, batchGroup;
+    for (int64_t d = 0; d < units; ++d)
+      unitGroup.push_back(d);
+    for (int64_t d = units; d < lead; ++d)
+      batchGroup.push_back(d);
+    SmallVector<ReassociationIndices> groups = {unitGroup, batchGroup};
     groups.append(tail(lead));
     t = tensor::CollapseShapeOp::create(b, loc, t, groups);
   } else {
@@ -2352,11 +2365,9 @@ static Value truncatingUser(Value value) {
   if (user->getNumResults() != 1 ||
       user->getResult(0).getType() == value.getType())
     return nullptr;
-  Read read = Read::of(user->getResult(0));
-  Node node = getNode(read);
+  Node node = getNode(Read::of(user->getResult(0)));
   if (node.kind != Kind::TruncF ||
-      !(node.operands[0] == read ||
-        canonical(node.operands[0]) == Read::of(value)))
+      canonical(node.operands[0]) != Read::of(value))
     return nullptr;
   return user->getResult(0);
 }

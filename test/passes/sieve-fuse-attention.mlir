@@ -924,6 +924,43 @@ func.func @iree_exp2(%query: tensor<4x16x64xf32>, %key: tensor<4x24x64xf32>, %va
 
 // -----
 
+// K/V heads repeated as a tile (torch's .repeat(1, rep, 1, 1)): the repeat
+// dimension is outside the key/value heads, so query head h reads key/value
+// head h % 2, which is not sieve.attention's GQA; the repeated tensors are
+// used as they are (Hkv = Hq).
+// CHECK-LABEL: func.func @repeat_outer(
+//  CHECK-SAME:   %[[Q:.+]]: tensor<1x4x8x16xf32>, %[[K:.+]]: tensor<1x2x8x16xf32>, %[[V:.+]]: tensor<1x2x8x16xf32>)
+//       CHECK:   %[[KB:.+]] = linalg.broadcast ins(%[[K]] : tensor<1x2x8x16xf32>) outs(%{{.+}} : tensor<1x2x2x8x16xf32>) dimensions = [1]
+//       CHECK:   %[[VB:.+]] = linalg.broadcast ins(%[[V]]
+//       CHECK:   %[[K4:.+]] = tensor.collapse_shape %[[KB]] {{\[\[}}0], [1, 2], [3], [4]]
+//       CHECK:   %[[V4:.+]] = tensor.collapse_shape %[[VB]] {{\[\[}}0], [1, 2], [3], [4]]
+//       CHECK:   %[[A:.+]] = sieve.attention %[[Q]], %[[K4]], %[[V4]] : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x8x16xf32>
+//  CHECK-NEXT:   return %[[A]]
+func.func @repeat_outer(%q: tensor<1x4x8x16xf32>, %k: tensor<1x2x8x16xf32>, %v: tensor<1x2x8x16xf32>) -> tensor<1x4x8x16xf32> {
+  %zero = arith.constant 0.0 : f32
+  %b0 = tensor.empty() : tensor<1x2x2x8x16xf32>
+  %kb = linalg.broadcast ins(%k : tensor<1x2x8x16xf32>) outs(%b0 : tensor<1x2x2x8x16xf32>) dimensions = [1]
+  %kr = tensor.collapse_shape %kb [[0], [1, 2], [3], [4]] : tensor<1x2x2x8x16xf32> into tensor<1x4x8x16xf32>
+  %vb = linalg.broadcast ins(%v : tensor<1x2x8x16xf32>) outs(%b0 : tensor<1x2x2x8x16xf32>) dimensions = [1]
+  %vr = tensor.collapse_shape %vb [[0], [1, 2], [3], [4]] : tensor<1x2x2x8x16xf32> into tensor<1x4x8x16xf32>
+  %q3 = tensor.collapse_shape %q [[0, 1], [2], [3]] : tensor<1x4x8x16xf32> into tensor<4x8x16xf32>
+  %k3 = tensor.collapse_shape %kr [[0, 1], [2], [3]] : tensor<1x4x8x16xf32> into tensor<4x8x16xf32>
+  %v3 = tensor.collapse_shape %vr [[0, 1], [2], [3]] : tensor<1x4x8x16xf32> into tensor<4x8x16xf32>
+  %e = tensor.empty() : tensor<4x8x8xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<4x8x8xf32>) -> tensor<4x8x8xf32>
+  %s = linalg.batch_matmul indexing_maps = [affine_map<(b, m, n, k) -> (b, m, k)>, affine_map<(b, m, n, k) -> (b, n, k)>, affine_map<(b, m, n, k) -> (b, m, n)>] ins(%q3, %k3 : tensor<4x8x16xf32>, tensor<4x8x16xf32>) outs(%f : tensor<4x8x8xf32>) -> tensor<4x8x8xf32>
+  %c = arith.constant dense<0.25> : tensor<4x8x8xf32>
+  %sc = arith.mulf %s, %c : tensor<4x8x8xf32>
+  %p = linalg.softmax dimension(2) ins(%sc : tensor<4x8x8xf32>) outs(%e : tensor<4x8x8xf32>) -> tensor<4x8x8xf32>
+  %eo = tensor.empty() : tensor<4x8x16xf32>
+  %fo = linalg.fill ins(%zero : f32) outs(%eo : tensor<4x8x16xf32>) -> tensor<4x8x16xf32>
+  %o = linalg.batch_matmul ins(%p, %v3 : tensor<4x8x8xf32>, tensor<4x8x16xf32>) outs(%fo : tensor<4x8x16xf32>) -> tensor<4x8x16xf32>
+  %o4 = tensor.expand_shape %o [[0, 1], [2], [3]] output_shape [1, 4, 8, 16] : tensor<4x8x16xf32> into tensor<1x4x8x16xf32>
+  return %o4 : tensor<1x4x8x16xf32>
+}
+
+// -----
+
 // The gating MLP as torch-mlir lowers two nn.Linear layers with an exact
 // gelu: W1^T by linalg.transpose, a 3-D x 2-D contraction generic, the bias
 // broadcast by a generic, gelu as x * ((erf(x / sqrt(2)) + 1) * 0.5), the

@@ -66,6 +66,7 @@ CASES = [
     ("generate_mask", "sieve.attention", [], None),
     ("torch_is_causal_dynamic", "sieve.attention", [24, 24, 24], None),
     ("iree_exp2", "sieve.attention", [], None),
+    ("repeat_outer", "sieve.attention", [], None),
     ("gate_gelu", "sieve.gate", [], 0.3),
     ("gate_tosa_relu", "sieve.gate", [], 0.5),
     ("gate_silu_dynamic", "sieve.gate", [24], 0.75),
