@@ -80,7 +80,8 @@ def SieveFuseAttention : Pass<"sieve-fuse-attention"> {
       K/V heads (`linalg.broadcast`, a broadcasting copy `linalg.generic`,
       `tosa.add` of zeros, `tosa.tile` of a unit dimension) that gives query
       head `h` the key/value head `h / rep` becomes grouped-query attention
-      (`Hkv = Hq / rep`).
+      (`Hkv = Hq / rep`); other repeats (a tile: `h % Hkv`) keep the
+      repeated tensors.
     * The scale is any product of multiplications or divisions by constants,
       on the scores or on Q or K; it is left implicit when it is `1/sqrt(D)`.
     * The softmax (over the key dimension only) is `linalg.softmax`; a
