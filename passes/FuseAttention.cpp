@@ -89,6 +89,7 @@ struct Read {
   bool operator==(const Read &other) const {
     return value == other.value && owner == other.owner && dims == other.dims;
   }
+  bool operator!=(const Read &other) const { return !(*this == other); }
 };
 
 /// The scalar operation a node applies.
@@ -2315,13 +2316,25 @@ static Value buildHeads(OpBuilder &b, Location loc, const HeadsView &view,
     t = expandTo(b, loc, t, {{0, 1, 2}, {3}},
                  {b.getIndexAttr(1), b.getIndexAttr(1), dimOf(b, loc, t, 0),
                   dimOf(b, loc, t, 1)});
-  } else if (natural && lead == 2) {
-    // Already [B, H, S, D] (units first, so a unit B stays in front).
+  } else if (lead == 2 && (natural || !view.units.empty())) {
+    // Already [B, H, S, D] (units first, so a unit B stays in front; with a
+    // unit B it is also the flat [1, B*H, S, D]).
   } else if (natural && lead > 2) {
     ReassociationIndices first;
     for (int64_t d = 0; d < lead - 1; ++d)
       first.push_back(d);
     SmallVector<ReassociationIndices> groups = {first, {lead - 1}};
+    groups.append(tail(lead));
+    t = tensor::CollapseShapeOp::create(b, loc, t, groups);
+  } else if (!view.units.empty() && lead > 2) {
+    // [units..., batch..., S, D] -> [1, FB, S, D].
+    int64_t units = view.units.size();
+    ReassociationIndices unitGroup, batchGroup;
+    for (int64_t d = 0; d < units; ++d)
+      unitGroup.push_back(d);
+    for (int64_t d = units; d < lead; ++d)
+      batchGroup.push_back(d);
+    SmallVector<ReassociationIndices> groups = {unitGroup, batchGroup};
     groups.append(tail(lead));
     t = tensor::CollapseShapeOp::create(b, loc, t, groups);
   } else {
@@ -2352,11 +2365,9 @@ static Value truncatingUser(Value value) {
   if (user->getNumResults() != 1 ||
       user->getResult(0).getType() == value.getType())
     return nullptr;
-  Read read = Read::of(user->getResult(0));
-  Node node = getNode(read);
+  Node node = getNode(Read::of(user->getResult(0)));
   if (node.kind != Kind::TruncF ||
-      !(node.operands[0] == read ||
-        canonical(node.operands[0]) == Read::of(value)))
+      canonical(node.operands[0]) != Read::of(value))
     return nullptr;
   return user->getResult(0);
 }
@@ -2831,7 +2842,8 @@ struct GateMatch {
   std::optional<Read> b1, b2;
   Activation activation;
   double threshold = 0.0;
-  Value mask;  ///< the comparison's result
+  std::optional<double> capacity; ///< top-k routing instead of a threshold
+  Value mask;                     ///< the comparison's result
   Value score; ///< the sigmoid's result, when it is a tensor of its own
   Type elementType;
 };
@@ -2892,6 +2904,65 @@ static bool hasTokensThenN(const Contraction &c) {
          isIota(c.resM, nb) && (c.resN.empty() || c.resN[0] == nb + nm);
 }
 
+/// A top-k routing mask: `mask[b, s] = any_g(positions[b, g] == s)` over the
+/// positions `sieve.select_global` picks (a linalg reduction over g of
+/// `or(cmpi eq(positions, index s), acc)`, starting from false). Returns the
+/// scores and the count.
+static std::optional<std::pair<Value, int64_t>> matchTopKMask(Operation *root) {
+  auto generic = dyn_cast<linalg::GenericOp>(root);
+  if (!generic || generic.getNumDpsInputs() != 1 ||
+      generic.getNumDpsInits() != 1 || generic.getNumLoops() != 3 ||
+      generic.getNumReductionLoops() != 1 ||
+      generic.getIteratorTypesArray()[2] != utils::IteratorType::reduction)
+    return std::nullopt;
+  auto select =
+      generic.getDpsInputOperand(0)->get().getDefiningOp<SelectGlobalOp>();
+  if (!select)
+    return std::nullopt;
+  MLIRContext *ctx = root->getContext();
+  AffineExpr b = getAffineDimExpr(0, ctx), s = getAffineDimExpr(1, ctx),
+             g = getAffineDimExpr(2, ctx);
+  SmallVector<AffineMap> maps = generic.getIndexingMapsArray();
+  if (maps[0] != AffineMap::get(3, 0, {b, g}, ctx) ||
+      maps[1] != AffineMap::get(3, 0, {b, s}, ctx))
+    return std::nullopt;
+  std::optional<double> init =
+      evalConstant(Read::of(generic.getDpsInitOperand(0)->get()));
+  if (!init || *init != 0.0)
+    return std::nullopt;
+  // Payload: yield or(eq(position, index 1), acc).
+  Block *body = generic.getBlock();
+  Value in = body->getArgument(0), acc = body->getArgument(1);
+  auto orOp =
+      body->getTerminator()->getOperand(0).getDefiningOp<arith::OrIOp>();
+  if (!orOp)
+    return std::nullopt;
+  Value eqValue = orOp.getLhs() == acc ? orOp.getRhs() : orOp.getLhs();
+  if (orOp.getLhs() != acc && orOp.getRhs() != acc)
+    return std::nullopt;
+  auto eq = eqValue.getDefiningOp<arith::CmpIOp>();
+  if (!eq || eq.getPredicate() != arith::CmpIPredicate::eq)
+    return std::nullopt;
+  auto strip = [](Value v) {
+    while (Operation *def = v.getDefiningOp()) {
+      if (!isa<arith::IndexCastOp, arith::IndexCastUIOp, arith::ExtSIOp>(def))
+        break;
+      v = def->getOperand(0);
+    }
+    return v;
+  };
+  auto isTokenIndex = [&](Value v) {
+    auto index = strip(v).getDefiningOp<linalg::IndexOp>();
+    return index && index.getDim() == 1;
+  };
+  Value lhs = strip(eq.getLhs()), rhs = strip(eq.getRhs());
+  if (!((lhs == in && isTokenIndex(eq.getRhs())) ||
+        (rhs == in && isTokenIndex(eq.getLhs()))))
+    return std::nullopt;
+  return std::make_pair(select.getScores(),
+                        static_cast<int64_t>(select.getCount()));
+}
+
 /// Matches the gate whose final comparison is `root`. `looksLikeGate` is set
 /// once a comparison of a sigmoid with a constant was found.
 static FailureOr<GateMatch> matchGate(Operation *root, std::string &why,
@@ -2903,24 +2974,45 @@ static FailureOr<GateMatch> matchGate(Operation *root, std::string &why,
   if (!maskType || !maskType.getElementType().isInteger(1))
     return failure();
   m.mask = root->getResult(0);
-  Node cmp = getNode(Read::of(m.mask));
-  if (cmp.kind != Kind::CmpF)
-    return failure();
-  using P = arith::CmpFPredicate;
-  auto pred = static_cast<P>(cmp.predicate);
   Read score;
   std::optional<double> threshold;
-  if (pred == P::OGT) {
-    score = cmp.operands[0];
-    threshold = evalConstant(cmp.operands[1]);
-  } else if (pred == P::OLT) {
-    score = cmp.operands[1];
-    threshold = evalConstant(cmp.operands[0]);
+  // The op computing the mask, before any reshape of it.
+  Operation *producer = root;
+  while (producer &&
+         isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp, tosa::ReshapeOp>(
+             producer))
+    producer = producer->getOperand(0).getDefiningOp();
+  if (auto topK = producer ? matchTopKMask(producer) : std::nullopt) {
+    // Top-k routing: the k = count highest scores of each row of S.
+    score = Read::of(topK->first);
+    auto rows = cast<RankedTensorType>(producer->getResult(0).getType());
+    int64_t tokens = rows.getShape().back();
+    if (rows.getRank() != 2 || ShapedType::isDynamic(tokens)) {
+      looksLikeGate = true;
+      why = "a top-k mask over a dynamic sequence length has no constant "
+            "capacity";
+      return failure();
+    }
+    m.capacity = static_cast<double>(topK->second) / tokens;
+    threshold = 0.0;
   } else {
-    return failure();
+    Node cmp = getNode(Read::of(m.mask));
+    if (cmp.kind != Kind::CmpF)
+      return failure();
+    using P = arith::CmpFPredicate;
+    auto pred = static_cast<P>(cmp.predicate);
+    if (pred == P::OGT) {
+      score = cmp.operands[0];
+      threshold = evalConstant(cmp.operands[1]);
+    } else if (pred == P::OLT) {
+      score = cmp.operands[1];
+      threshold = evalConstant(cmp.operands[0]);
+    } else {
+      return failure();
+    }
+    if (!threshold)
+      return failure();
   }
-  if (!threshold)
-    return failure();
 
   // The score: sigmoid(z), compared in f32.
   SmallVector<Type> scoreTypes, types;
@@ -2952,7 +3044,7 @@ static FailureOr<GateMatch> matchGate(Operation *root, std::string &why,
   if (!z)
     return failure();
   looksLikeGate = true;
-  if (*threshold < 0.0 || *threshold > 1.0) {
+  if (!m.capacity && (*threshold < 0.0 || *threshold > 1.0)) {
     why = "the threshold is outside [0, 1]";
     return failure();
   }
@@ -3127,7 +3219,12 @@ static FailureOr<GateMatch> matchGate(Operation *root, std::string &why,
             "; sieve.gate computes it in f32";
       return failure();
     }
-  if (m.score && elementTypeOf(m.score) != f32)
+  // The score is replaced too when it is f32 and all its other users are in
+  // the comparison's block (the gate then goes before the first of them).
+  if (m.score && (elementTypeOf(m.score) != f32 ||
+                  llvm::any_of(m.score.getUsers(), [&](Operation *user) {
+                    return user->getBlock() != root->getBlock();
+                  })))
     m.score = nullptr;
 
   // The results must be reshapeable from sieve.gate's [B, S].
@@ -3273,7 +3370,12 @@ static Value splatVector(OpBuilder &b, Location loc, double value,
 static void rewriteGate(PatternRewriter &rewriter, Operation *root,
                         const GateMatch &m) {
   Location loc = root->getLoc();
-  rewriter.setInsertionPoint(root);
+  Operation *insertionPoint = root;
+  if (m.score)
+    for (Operation *user : m.score.getUsers())
+      if (user->isBeforeInBlock(insertionPoint))
+        insertionPoint = user;
+  rewriter.setInsertionPoint(insertionPoint);
   Type t = m.elementType;
   Type f32 = rewriter.getF32Type();
 
@@ -3345,7 +3447,10 @@ static void rewriteGate(PatternRewriter &rewriter, Operation *root,
   auto gate = GateOp::create(
       rewriter, loc, x, w1, b1, w2, b2,
       ActivationAttr::get(rewriter.getContext(), m.activation),
-      rewriter.getF32FloatAttr(static_cast<float>(m.threshold)), FloatAttr());
+      m.capacity ? FloatAttr()
+                 : rewriter.getF32FloatAttr(static_cast<float>(m.threshold)),
+      m.capacity ? rewriter.getF32FloatAttr(static_cast<float>(*m.capacity))
+                 : FloatAttr());
 
   Value mask = reshapeTokens(rewriter, loc, gate.getMask(),
                              cast<RankedTensorType>(m.mask.getType()));

@@ -80,7 +80,8 @@ def SieveFuseAttention : Pass<"sieve-fuse-attention"> {
       K/V heads (`linalg.broadcast`, a broadcasting copy `linalg.generic`,
       `tosa.add` of zeros, `tosa.tile` of a unit dimension) that gives query
       head `h` the key/value head `h / rep` becomes grouped-query attention
-      (`Hkv = Hq / rep`).
+      (`Hkv = Hq / rep`); other repeats (a tile: `h % Hkv`) keep the
+      repeated tensors.
     * The scale is any product of multiplications or divisions by constants,
       on the scores or on Q or K; it is left implicit when it is `1/sqrt(D)`.
     * The softmax (over the key dimension only) is `linalg.softmax`; a
@@ -103,11 +104,16 @@ def SieveFuseAttention : Pass<"sieve-fuse-attention"> {
       wider. f16/bf16 graphs that compute the softmax in f32, and graphs that
       accumulate in f16, are raised (the op accumulates in f32).
 
-    The token-gating MLP `sigmoid(act(x . W1^T + b1) . w2 + b2) > threshold`
-    (`act` is relu, silu or exact-erf gelu, the comparison `arith.cmpf ogt`
-    or `tosa.greater` against a constant in [0, 1]) becomes `sieve.gate`,
-    with the weights transposed/reshaped to the contract's layouts
-    (`w1` `[Dh, Dm]`, `w2` `[Dh]`, `b2` a 0-D tensor).
+    The token-gating MLP `sigmoid(act(x . W1^T + b1) . w2 + b2)` (`act` is
+    relu, silu or exact-erf gelu) followed by a comparison with a constant
+    threshold in [0, 1] (`arith.cmpf ogt`, `tosa.greater`) or by top-k
+    routing becomes `sieve.gate`, with the weights transposed/reshaped to the
+    contract's layouts (`w1` `[Dh, Dm]`, `w2` `[Dh]`, `b2` a 0-D tensor). No
+    upstream dialect has a top-k op, so top-k is recognised as the positions
+    of `sieve.select_global` scattered into a mask by a one-hot reduction
+    (`mask[b, s] = any_g(positions[b, g] == s)`, static S), which becomes
+    `capacity = k / S`. The MLP must accumulate in the gate's element type or
+    wider, and the score be computed and compared in f32.
 
     Near misses (a softmax over another dimension, a reduction with another
     combiner, a maximum of another tensor, a contraction over the wrong

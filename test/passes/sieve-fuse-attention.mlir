@@ -1,5 +1,7 @@
 // RUN: sieve-opt %s -split-input-file --sieve-fuse-attention | FileCheck %s
 // RUN: sieve-opt %s -split-input-file --sieve-fuse-attention -verify-diagnostics -o /dev/null
+// RUN: sieve-opt %s -split-input-file --sieve-fuse-attention=attention=false 2>/dev/null | FileCheck %s --check-prefix=NOATT
+// RUN: sieve-opt %s -split-input-file --sieve-fuse-attention=gate=false 2>/dev/null | FileCheck %s --check-prefix=NOGATE
 
 // sieve-fuse-attention raises attention and the token-gating MLP written as
 // separate ops, in the op sequences exporters emit, into sieve.attention and
@@ -21,6 +23,12 @@
 //       CHECK:   %[[O:.+]] = tensor.collapse_shape %[[A]] {{\[\[}}0, 1], [2], [3]] : tensor<1x8x16x32xf32> into tensor<8x16x32xf32>
 //       CHECK:   return %[[O]]
 //   CHECK-NOT:   linalg.
+// The options turn either raising off.
+// NOATT-LABEL: func.func @named_ops(
+//   NOATT-NOT:   sieve.attention
+//       NOATT:   linalg.softmax
+// NOGATE-LABEL: func.func @named_ops(
+//       NOGATE:   sieve.attention
 func.func @named_ops(%q: tensor<8x16x32xf32>, %k: tensor<8x16x32xf32>, %v: tensor<8x16x32xf32>) -> tensor<8x16x32xf32> {
   %zero = arith.constant 0.0 : f32
   %e = tensor.empty() : tensor<8x16x16xf32>
@@ -916,6 +924,43 @@ func.func @iree_exp2(%query: tensor<4x16x64xf32>, %key: tensor<4x24x64xf32>, %va
 
 // -----
 
+// K/V heads repeated as a tile (torch's .repeat(1, rep, 1, 1)): the repeat
+// dimension is outside the key/value heads, so query head h reads key/value
+// head h % 2, which is not sieve.attention's GQA; the repeated tensors are
+// used as they are (Hkv = Hq).
+// CHECK-LABEL: func.func @repeat_outer(
+//  CHECK-SAME:   %[[Q:.+]]: tensor<1x4x8x16xf32>, %[[K:.+]]: tensor<1x2x8x16xf32>, %[[V:.+]]: tensor<1x2x8x16xf32>)
+//       CHECK:   %[[KB:.+]] = linalg.broadcast ins(%[[K]] : tensor<1x2x8x16xf32>) outs(%{{.+}} : tensor<1x2x2x8x16xf32>) dimensions = [1]
+//       CHECK:   %[[VB:.+]] = linalg.broadcast ins(%[[V]]
+//       CHECK:   %[[K4:.+]] = tensor.collapse_shape %[[KB]] {{\[\[}}0], [1, 2], [3], [4]]
+//       CHECK:   %[[V4:.+]] = tensor.collapse_shape %[[VB]] {{\[\[}}0], [1, 2], [3], [4]]
+//       CHECK:   %[[A:.+]] = sieve.attention %[[Q]], %[[K4]], %[[V4]] : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x8x16xf32>
+//  CHECK-NEXT:   return %[[A]]
+func.func @repeat_outer(%q: tensor<1x4x8x16xf32>, %k: tensor<1x2x8x16xf32>, %v: tensor<1x2x8x16xf32>) -> tensor<1x4x8x16xf32> {
+  %zero = arith.constant 0.0 : f32
+  %b0 = tensor.empty() : tensor<1x2x2x8x16xf32>
+  %kb = linalg.broadcast ins(%k : tensor<1x2x8x16xf32>) outs(%b0 : tensor<1x2x2x8x16xf32>) dimensions = [1]
+  %kr = tensor.collapse_shape %kb [[0], [1, 2], [3], [4]] : tensor<1x2x2x8x16xf32> into tensor<1x4x8x16xf32>
+  %vb = linalg.broadcast ins(%v : tensor<1x2x8x16xf32>) outs(%b0 : tensor<1x2x2x8x16xf32>) dimensions = [1]
+  %vr = tensor.collapse_shape %vb [[0], [1, 2], [3], [4]] : tensor<1x2x2x8x16xf32> into tensor<1x4x8x16xf32>
+  %q3 = tensor.collapse_shape %q [[0, 1], [2], [3]] : tensor<1x4x8x16xf32> into tensor<4x8x16xf32>
+  %k3 = tensor.collapse_shape %kr [[0, 1], [2], [3]] : tensor<1x4x8x16xf32> into tensor<4x8x16xf32>
+  %v3 = tensor.collapse_shape %vr [[0, 1], [2], [3]] : tensor<1x4x8x16xf32> into tensor<4x8x16xf32>
+  %e = tensor.empty() : tensor<4x8x8xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<4x8x8xf32>) -> tensor<4x8x8xf32>
+  %s = linalg.batch_matmul indexing_maps = [affine_map<(b, m, n, k) -> (b, m, k)>, affine_map<(b, m, n, k) -> (b, n, k)>, affine_map<(b, m, n, k) -> (b, m, n)>] ins(%q3, %k3 : tensor<4x8x16xf32>, tensor<4x8x16xf32>) outs(%f : tensor<4x8x8xf32>) -> tensor<4x8x8xf32>
+  %c = arith.constant dense<0.25> : tensor<4x8x8xf32>
+  %sc = arith.mulf %s, %c : tensor<4x8x8xf32>
+  %p = linalg.softmax dimension(2) ins(%sc : tensor<4x8x8xf32>) outs(%e : tensor<4x8x8xf32>) -> tensor<4x8x8xf32>
+  %eo = tensor.empty() : tensor<4x8x16xf32>
+  %fo = linalg.fill ins(%zero : f32) outs(%eo : tensor<4x8x16xf32>) -> tensor<4x8x16xf32>
+  %o = linalg.batch_matmul ins(%p, %v3 : tensor<4x8x8xf32>, tensor<4x8x16xf32>) outs(%fo : tensor<4x8x16xf32>) -> tensor<4x8x16xf32>
+  %o4 = tensor.expand_shape %o [[0, 1], [2], [3]] output_shape [1, 4, 8, 16] : tensor<4x8x16xf32> into tensor<1x4x8x16xf32>
+  return %o4 : tensor<1x4x8x16xf32>
+}
+
+// -----
+
 // The gating MLP as torch-mlir lowers two nn.Linear layers with an exact
 // gelu: W1^T by linalg.transpose, a 3-D x 2-D contraction generic, the bias
 // broadcast by a generic, gelu as x * ((erf(x / sqrt(2)) + 1) * 0.5), the
@@ -927,6 +972,11 @@ func.func @iree_exp2(%query: tensor<4x16x64xf32>, %key: tensor<4x24x64xf32>, %va
 //   CHECK-DAG:   %[[B2S:.+]] = tensor.collapse_shape %[[B2]] [] : tensor<1xf32> into tensor<f32>
 //       CHECK:   %{{.+}}, %[[MASK:.+]] = sieve.gate %[[X]], %[[W1]], %[[B1]], %[[W2V]], %[[B2S]] activation(gelu) threshold(3.000000e-01)
 //  CHECK-NEXT:   return %[[MASK]] : tensor<2x16xi1>
+// NOGATE-LABEL: func.func @gate_gelu(
+//   NOGATE-NOT:   sieve.gate
+//       NOGATE:   arith.cmpf ogt
+// NOATT-LABEL: func.func @gate_gelu(
+//       NOATT:   sieve.gate
 #x = affine_map<(b, s, h, k) -> (b, s, k)>
 #w = affine_map<(b, s, h, k) -> (k, h)>
 #o = affine_map<(b, s, h, k) -> (b, s, h)>
@@ -1132,6 +1182,69 @@ func.func @gate_f16(%x: tensor<1x16x32xf16>, %w1: tensor<8x32xf16>, %b1: tensor<
   %s2 = tensor.collapse_shape %sg [[0, 1]] : tensor<16x1xf32> into tensor<16xf32>
   %s3 = tensor.expand_shape %s2 [[0, 1]] output_shape [1, 16] : tensor<16xf32> into tensor<1x16xf32>
   return %m3, %s3 : tensor<1x16xi1>, tensor<1x16xf32>
+}
+
+// -----
+
+// Top-k routing (Mixture-of-Depths): the 4 best of 16 tokens per row, as
+// sieve.select_global positions scattered into a mask by a one-hot "any"
+// reduction (no upstream dialect has a top-k op); silu written as
+// u / (1 + exp(-u)), the sigmoid as tosa.sigmoid.
+// CHECK-LABEL: func.func @gate_top_k(
+//  CHECK-SAME:   %[[X:.+]]: tensor<2x16x32xf32>, %[[W1:.+]]: tensor<8x32xf32>, %[[B1:.+]]: tensor<8xf32>, %[[W2:.+]]: tensor<8xf32>)
+//       CHECK:   %[[SCORE:.+]], %[[MASK:.+]] = sieve.gate %[[X]], %[[W1]], %[[B1]], %[[W2]], %{{.+}} activation(silu) capacity(2.500000e-01)
+//       CHECK:   %[[POS:.+]] = sieve.select_global %[[SCORE]] count(4)
+//       CHECK:   return %[[MASK]], %[[POS]]
+#x = affine_map<(b, s, h, k) -> (b, s, k)>
+#w = affine_map<(b, s, h, k) -> (h, k)>
+#o = affine_map<(b, s, h, k) -> (b, s, h)>
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#bias = affine_map<(d0, d1, d2) -> (d2)>
+#mvw = affine_map<(b, s, k) -> (k)>
+#mvo = affine_map<(b, s, k) -> (b, s)>
+#mvx = affine_map<(b, s, k) -> (b, s, k)>
+func.func @gate_top_k(%x: tensor<2x16x32xf32>, %w1: tensor<8x32xf32>, %b1: tensor<8xf32>, %w2: tensor<8xf32>) -> (tensor<2x16xi1>, tensor<2x4xi32>) {
+  %zero = arith.constant 0.0 : f32
+  %one = arith.constant 1.0 : f32
+  %false = arith.constant false
+  %he = tensor.empty() : tensor<2x16x8xf32>
+  %hf = linalg.fill ins(%zero : f32) outs(%he : tensor<2x16x8xf32>) -> tensor<2x16x8xf32>
+  %h0 = linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%x, %w1 : tensor<2x16x32xf32>, tensor<8x32xf32>) outs(%hf : tensor<2x16x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %0 = arith.mulf %a, %b : f32
+    %1 = arith.addf %acc, %0 : f32
+    linalg.yield %1 : f32
+  } -> tensor<2x16x8xf32>
+  %h = linalg.generic {indexing_maps = [#id3, #bias, #id3], iterator_types = ["parallel", "parallel", "parallel"]} ins(%h0, %b1 : tensor<2x16x8xf32>, tensor<8xf32>) outs(%he : tensor<2x16x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %out: f32):
+    %0 = arith.addf %a, %b : f32
+    %1 = arith.negf %0 : f32
+    %2 = math.exp %1 : f32
+    %3 = arith.addf %2, %one : f32
+    %4 = arith.divf %0, %3 : f32
+    linalg.yield %4 : f32
+  } -> tensor<2x16x8xf32>
+  %ze = tensor.empty() : tensor<2x16xf32>
+  %zf = linalg.fill ins(%zero : f32) outs(%ze : tensor<2x16xf32>) -> tensor<2x16xf32>
+  %z = linalg.generic {indexing_maps = [#mvx, #mvw, #mvo], iterator_types = ["parallel", "parallel", "reduction"]} ins(%h, %w2 : tensor<2x16x8xf32>, tensor<8xf32>) outs(%zf : tensor<2x16xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %0 = arith.mulf %a, %b : f32
+    %1 = arith.addf %acc, %0 : f32
+    linalg.yield %1 : f32
+  } -> tensor<2x16xf32>
+  %score = tosa.sigmoid %z : (tensor<2x16xf32>) -> tensor<2x16xf32>
+  %pos = sieve.select_global %score count(4) : tensor<2x16xf32> -> tensor<2x4xi32>
+  %me = tensor.empty() : tensor<2x16xi1>
+  %mf = linalg.fill ins(%false : i1) outs(%me : tensor<2x16xi1>) -> tensor<2x16xi1>
+  %mask = linalg.generic {indexing_maps = [affine_map<(b, s, g) -> (b, g)>, affine_map<(b, s, g) -> (b, s)>], iterator_types = ["parallel", "parallel", "reduction"]} ins(%pos : tensor<2x4xi32>) outs(%mf : tensor<2x16xi1>) {
+  ^bb0(%p: i32, %acc: i1):
+    %s = linalg.index 1 : index
+    %si = arith.index_cast %s : index to i32
+    %eq = arith.cmpi eq, %p, %si : i32
+    %r = arith.ori %acc, %eq : i1
+    linalg.yield %r : i1
+  } -> tensor<2x16xi1>
+  return %mask, %pos : tensor<2x16xi1>, tensor<2x4xi32>
 }
 
 // -----

@@ -66,10 +66,12 @@ CASES = [
     ("generate_mask", "sieve.attention", [], None),
     ("torch_is_causal_dynamic", "sieve.attention", [24, 24, 24], None),
     ("iree_exp2", "sieve.attention", [], None),
+    ("repeat_outer", "sieve.attention", [], None),
     ("gate_gelu", "sieve.gate", [], 0.3),
     ("gate_tosa_relu", "sieve.gate", [], 0.5),
     ("gate_silu_dynamic", "sieve.gate", [24], 0.75),
     ("gate_f16", "sieve.gate", [], 0.5),
+    ("gate_top_k", "sieve.gate", [], None),
 ]
 
 DECOMPOSE_SOFTMAX = """
