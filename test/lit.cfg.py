@@ -26,3 +26,7 @@ config.substitutions.append(("%python", config.python_executable))
 
 llvm_config.add_tool_substitutions(["sieve-opt", "sieve-run"],
                                   [config.sieve_tools_dir])
+
+if config.sieve_runtime_tests:
+    config.available_features.add("runtime-tests")
+config.substitutions.append(("%ctest", config.ctest_command))
