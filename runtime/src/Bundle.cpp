@@ -46,8 +46,8 @@ Status resolveFile(const std::string &directory, const std::string &name,
     if (errno == ENOENT)
       return invalidBundle("'" + name + "' is missing from the bundle ('" +
                            joined + "')");
-    return Status(SIEVE_ERROR_IO, "cannot resolve '" + joined + "': " +
-                                      getErrnoText());
+    return Status(SIEVE_ERROR_IO,
+                  "cannot resolve '" + joined + "': " + getErrnoText());
   }
   path = resolved;
   if (path.compare(0, directory.size() + 1, directory + "/") != 0)
@@ -55,8 +55,8 @@ Status resolveFile(const std::string &directory, const std::string &name,
                          "', outside the bundle directory");
   struct stat info;
   if (stat(path.c_str(), &info) != 0)
-    return Status(SIEVE_ERROR_IO, "cannot stat '" + path + "': " +
-                                      getErrnoText());
+    return Status(SIEVE_ERROR_IO,
+                  "cannot stat '" + path + "': " + getErrnoText());
   if (!S_ISREG(info.st_mode))
     return invalidBundle("'" + name + "' is not a regular file");
   size = static_cast<uint64_t>(info.st_size);
@@ -71,8 +71,8 @@ template <typename Container>
 Status readFile(const std::string &path, uint64_t size, Container &contents) {
   std::ifstream file(path, std::ios::binary);
   if (!file)
-    return Status(SIEVE_ERROR_IO, "cannot open '" + path + "': " +
-                                      getErrnoText());
+    return Status(SIEVE_ERROR_IO,
+                  "cannot open '" + path + "': " + getErrnoText());
   contents.resize(size);
   file.read(reinterpret_cast<char *>(contents.data()),
             static_cast<std::streamsize>(size));
@@ -88,17 +88,21 @@ uint16_t readLittle16(const uint8_t *p) {
 /// Checks the ELF identification and header fields of a kernel image.
 Status checkElf(const std::string &name, const uint8_t *data, uint64_t size,
                 uint16_t machine, bool sharedObject) {
-  if (size < 64 || std::memcmp(data, "\x7f" "ELF", 4) != 0)
+  if (size < 64 || std::memcmp(data,
+                               "\x7f"
+                               "ELF",
+                               4) != 0)
     return invalidBundle("'" + name + "' is not an ELF file");
   if (data[4] != kElfClass64 || data[5] != kElfLittleEndian)
-    return invalidBundle("'" + name + "' is not a 64-bit little-endian ELF file");
-  uint16_t type = readLittle16(data + 16), fileMachine = readLittle16(data + 18);
+    return invalidBundle("'" + name +
+                         "' is not a 64-bit little-endian ELF file");
+  uint16_t type = readLittle16(data + 16),
+           fileMachine = readLittle16(data + 18);
   if (machine != 0 && fileMachine != machine)
-    return invalidBundle("'" + name + "' is an ELF file for machine " +
-                         std::to_string(fileMachine) + ", expected " +
-                         std::to_string(machine) +
-                         (machine == kElfMachineCuda ? " (CUDA)"
-                                                     : " (this host)"));
+    return invalidBundle(
+        "'" + name + "' is an ELF file for machine " +
+        std::to_string(fileMachine) + ", expected " + std::to_string(machine) +
+        (machine == kElfMachineCuda ? " (CUDA)" : " (this host)"));
   if (sharedObject && type != kElfTypeShared)
     return invalidBundle("'" + name + "' is not a shared library (ELF type " +
                          std::to_string(type) + ")");
@@ -138,10 +142,11 @@ std::vector<std::string> getDirectiveArguments(const std::string &text,
        pos = text.find(directive, pos + 1)) {
     std::size_t end = pos + directive.size();
     // A whole directive: not ".entryx", not "x.entry".
-    if ((pos > 0 && isPtxIdentifierChar(text[pos - 1])) ||
-        end >= text.size() || !std::isspace(static_cast<unsigned char>(text[end])))
+    if ((pos > 0 && isPtxIdentifierChar(text[pos - 1])) || end >= text.size() ||
+        !std::isspace(static_cast<unsigned char>(text[end])))
       continue;
-    while (end < text.size() && std::isspace(static_cast<unsigned char>(text[end])))
+    while (end < text.size() &&
+           std::isspace(static_cast<unsigned char>(text[end])))
       ++end;
     std::size_t start = end;
     while (end < text.size() && isPtxIdentifierChar(text[end]))
@@ -206,8 +211,8 @@ Status Bundle::open(const std::string &path,
   std::set<std::string> entrySet(entries.begin(), entries.end());
   for (const KernelSpec &kernel : manifest.kernels)
     if (!entrySet.count(kernel.name))
-      return invalidBundle("kernel '" + kernel.name + "' is not an .entry of '" +
-                           manifest.ptxFile + "'");
+      return invalidBundle("kernel '" + kernel.name +
+                           "' is not an .entry of '" + manifest.ptxFile + "'");
 
   if (manifest.cubinFile) {
     SIEVE_RETURN_IF_ERROR(resolveFile(bundle->directory, *manifest.cubinFile,

@@ -87,9 +87,8 @@ void printStats(runtime::Session &session, const runtime::Bundle &bundle,
                   info.grid[2], info.block[0], info.block[1], info.block[2],
                   info.dynamic_shared_bytes, time.c_str());
     if (device.getKind() == SIEVE_DEVICE_EMULATOR && !info.skipped)
-      out << format(", blocks %" PRIu64 " threads %" PRIu64
-                    " barriers %" PRIu64 " collectives %" PRIu64
-                    " work_units %" PRIu64,
+      out << format(", blocks %" PRIu64 " threads %" PRIu64 " barriers %" PRIu64
+                    " collectives %" PRIu64 " work_units %" PRIu64,
                     info.emulator_blocks, info.emulator_threads,
                     info.emulator_barriers, info.emulator_collectives,
                     info.emulator_work_units);
@@ -111,7 +110,9 @@ void printStats(runtime::Session &session, const runtime::Bundle &bundle,
 std::string sieve::getBundleRunUsage(const std::string &tool) {
   return tool +
          ": run a Sieve kernel bundle on a CUDA GPU or the SIMT emulator\n\n"
-         "  " + tool + " BUNDLE_DIR [--device cuda[:N]|emulator]\n"
+         "  " +
+         tool +
+         " BUNDLE_DIR [--device cuda[:N]|emulator]\n"
          "      (--input A.npy --input B.npy ... | --random-inputs SEED "
          "[--dynamic-size N])\n"
          "      [--output-dir DIR] [--print-summary] [--repeat N] [--stats] "
@@ -119,7 +120,8 @@ std::string sieve::getBundleRunUsage(const std::string &tool) {
          "Inputs bind positionally to the bundle's inputs and are checked "
          "against its manifest; dynamic dimensions take their sizes from the "
          "inputs. Results are written as DIR/out0.npy, DIR/out1.npy, ...\n\n"
-         "  --device D          cuda (the default, GPU 0), cuda:N, or emulator\n"
+         "  --device D          cuda (the default, GPU 0), cuda:N, or "
+         "emulator\n"
          "  --input FILE        a .npy file per input, in order\n"
          "  --random-inputs S   reproducible random inputs from seed S, as "
          "sieve-run makes them\n"
@@ -184,8 +186,8 @@ bool sieve::parseBundleRunArguments(const std::vector<std::string> &arguments,
       if (!value(text))
         return false;
       if (!parseUnsigned(text, target)) {
-        error = "--" + name + " expects a non-negative integer, got '" + text +
-                "'";
+        error =
+            "--" + name + " expects a non-negative integer, got '" + text + "'";
         return false;
       }
       return true;
@@ -262,8 +264,8 @@ int sieve::runBundle(const std::string &tool, const BundleRunOptions &options,
     bool ok = options.randomSeed
                   ? makeRandomInputs(specs, *options.randomSeed,
                                      options.dynamicSize, inputs, error)
-                  : readInputFiles(bundle.getEntry(), options.inputFiles,
-                                   specs, inputs, error);
+                  : readInputFiles(bundle.getEntry(), options.inputFiles, specs,
+                                   inputs, error);
     if (!ok)
       return fail(error);
 

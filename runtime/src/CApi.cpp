@@ -42,22 +42,21 @@ sieve_status fail(const char *function, const Status &status) {
 }
 
 /// Runs `body` (returning Status) as the C function `function`.
-template <typename Body>
-sieve_status guard(const char *function, Body &&body) {
+template <typename Body> sieve_status guard(const char *function, Body &&body) {
   try {
     Status status = body();
     if (!status.isOk())
       return fail(function, status);
     return SIEVE_OK;
   } catch (const std::bad_alloc &) {
-    return fail(function, Status(SIEVE_ERROR_OUT_OF_MEMORY, "out of host memory"));
-  } catch (const std::exception &error) {
-    return fail(function, Status(SIEVE_ERROR_INTERNAL,
-                                 std::string("unexpected exception: ") +
-                                     error.what()));
-  } catch (...) {
     return fail(function,
-                Status(SIEVE_ERROR_INTERNAL, "unexpected exception"));
+                Status(SIEVE_ERROR_OUT_OF_MEMORY, "out of host memory"));
+  } catch (const std::exception &error) {
+    return fail(function,
+                Status(SIEVE_ERROR_INTERNAL,
+                       std::string("unexpected exception: ") + error.what()));
+  } catch (...) {
+    return fail(function, Status(SIEVE_ERROR_INTERNAL, "unexpected exception"));
   }
 }
 
@@ -177,25 +176,27 @@ const char *sieve_bundle_producer(const sieve_bundle *bundle) {
 }
 
 int64_t sieve_bundle_num_inputs(const sieve_bundle *bundle) {
-  return bundle ? static_cast<int64_t>(bundle->bundle->getManifest().inputs.size())
-                : 0;
+  return bundle
+             ? static_cast<int64_t>(bundle->bundle->getManifest().inputs.size())
+             : 0;
 }
 
 int64_t sieve_bundle_num_outputs(const sieve_bundle *bundle) {
-  return bundle
-             ? static_cast<int64_t>(bundle->bundle->getManifest().outputs.size())
-             : 0;
+  return bundle ? static_cast<int64_t>(
+                      bundle->bundle->getManifest().outputs.size())
+                : 0;
 }
 
 int64_t sieve_bundle_num_launches(const sieve_bundle *bundle) {
-  return bundle
-             ? static_cast<int64_t>(bundle->bundle->getManifest().launches.size())
-             : 0;
+  return bundle ? static_cast<int64_t>(
+                      bundle->bundle->getManifest().launches.size())
+                : 0;
 }
 
 int64_t sieve_bundle_num_gates(const sieve_bundle *bundle) {
-  return bundle ? static_cast<int64_t>(bundle->bundle->getManifest().gates.size())
-                : 0;
+  return bundle
+             ? static_cast<int64_t>(bundle->bundle->getManifest().gates.size())
+             : 0;
 }
 
 sieve_status sieve_bundle_get_input(const sieve_bundle *bundle, int64_t index,
@@ -243,8 +244,8 @@ sieve_status sieve_bundle_get_random_hint(const sieve_bundle *bundle,
     std::vector<int64_t> symbols(manifest.symbols.size(), dynamic_size);
     auto evaluate = [&](const Expr &expr, int64_t &value) -> Status {
       std::string what = "input '" + input.name + "' (#" +
-                          std::to_string(index) + "): random '" +
-                          expr.getText() + "'";
+                         std::to_string(index) + "): random '" +
+                         expr.getText() + "'";
       if (dynamic_size < 0 && !expr.getSymbols().empty())
         return invalidArgument(what + " depends on the sizes; give a dynamic "
                                       "size");
@@ -289,7 +290,8 @@ sieve_status sieve_device_open(const char *spec,
       return null("spec");
     sieve_device_options defaults = {};
     std::shared_ptr<Device> opened;
-    SIEVE_RETURN_IF_ERROR(openDevice(spec, options ? *options : defaults, opened));
+    SIEVE_RETURN_IF_ERROR(
+        openDevice(spec, options ? *options : defaults, opened));
     *device = wrapDevice(std::move(opened));
     return Status();
   });
@@ -350,8 +352,7 @@ sieve_status sieve_session_bind_input_host(sieve_session *session,
 
 sieve_status sieve_session_bind_input_device(sieve_session *session,
                                              int64_t index, sieve_dtype dtype,
-                                             int32_t rank,
-                                             const int64_t *shape,
+                                             int32_t rank, const int64_t *shape,
                                              const int64_t *strides,
                                              uint64_t device_pointer) {
   return guard(__func__, [&]() -> Status {
@@ -394,7 +395,8 @@ sieve_status sieve_session_get_output_shape(sieve_session *session,
     if (dims.size() > static_cast<std::size_t>(std::max(capacity, 0)))
       return invalidArgument("output " + std::to_string(index) + " has rank " +
                              std::to_string(dims.size()) +
-                             ", shape has room for " + std::to_string(capacity));
+                             ", shape has room for " +
+                             std::to_string(capacity));
     if (!dims.empty() && !shape)
       return null("shape");
     std::copy(dims.begin(), dims.end(), shape);
@@ -446,7 +448,8 @@ sieve_status sieve_session_get_launch_info(sieve_session *session,
     if (!info)
       return null("info");
     const Manifest &manifest = session->session->getBundle().getManifest();
-    SIEVE_RETURN_IF_ERROR(checkIndex(index, manifest.launches.size(), "launch"));
+    SIEVE_RETURN_IF_ERROR(
+        checkIndex(index, manifest.launches.size(), "launch"));
     const LaunchPlan *plan;
     const LaunchRecord *record;
     SIEVE_RETURN_IF_ERROR(session->session->getLaunchRecord(
@@ -482,8 +485,7 @@ sieve_status sieve_session_get_run_time(sieve_session *session,
   });
 }
 
-sieve_status sieve_session_get_gate_stats(sieve_session *session,
-                                          int64_t index,
+sieve_status sieve_session_get_gate_stats(sieve_session *session, int64_t index,
                                           sieve_gate_stats *stats) {
   return guard(__func__, [&]() -> Status {
     if (!session)

@@ -76,21 +76,20 @@ public:
     if (count == 0)
       return unavailable(what + ": no CUDA device");
     if (ordinal < 0 || ordinal >= count)
-      return invalidArgument(what + ": there " +
-                             (count == 1 ? std::string("is 1 CUDA device")
-                                         : "are " + std::to_string(count) +
-                                               " CUDA devices") +
-                             " (cuda:0" +
-                             (count > 1 ? " to cuda:" + std::to_string(count - 1)
-                                        : std::string()) +
-                             ")");
+      return invalidArgument(
+          what + ": there " +
+          (count == 1 ? std::string("is 1 CUDA device")
+                      : "are " + std::to_string(count) + " CUDA devices") +
+          " (cuda:0" +
+          (count > 1 ? " to cuda:" + std::to_string(count - 1)
+                     : std::string()) +
+          ")");
     SIEVE_RETURN_IF_ERROR(
         SIEVE_CU(*api, cuDeviceGet, (&device, ordinal)).withContext(what));
     char deviceName[256] = {0};
-    SIEVE_RETURN_IF_ERROR(
-        SIEVE_CU(*api, cuDeviceGetName, (deviceName, sizeof(deviceName) - 1,
-                                         device))
-            .withContext(what));
+    SIEVE_RETURN_IF_ERROR(SIEVE_CU(*api, cuDeviceGetName,
+                                   (deviceName, sizeof(deviceName) - 1, device))
+                              .withContext(what));
     struct {
       CUdevice_attribute attribute;
       int *value;
@@ -220,8 +219,9 @@ public:
   Status download(void *dst, DeviceAddress src, uint64_t bytes) override {
     ScopedContext scope(api, device->getContext());
     SIEVE_RETURN_IF_ERROR(scope.getStatus());
-    SIEVE_RETURN_IF_ERROR(SIEVE_CU(
-        api, cuMemcpyDtoHAsync, (dst, src, static_cast<size_t>(bytes), stream)));
+    SIEVE_RETURN_IF_ERROR(
+        SIEVE_CU(api, cuMemcpyDtoHAsync,
+                 (dst, src, static_cast<size_t>(bytes), stream)));
     return SIEVE_CU(api, cuStreamSynchronize, (stream));
   }
 
@@ -234,14 +234,10 @@ private:
   Status checkLimits(const LaunchPlan &plan);
   /// Queues the launches on `target`; with `timed`, records an event after
   /// each one.
-  Status launchAll(std::vector<LaunchPlan> &plans, CUstream target,
-                   bool timed);
+  Status launchAll(std::vector<LaunchPlan> &plans, CUstream target, bool timed);
   Status captureGraph(std::vector<LaunchPlan> &plans);
   std::string describe(const LaunchPlan &plan) const {
-    const Manifest &manifest = bundle->getManifest();
-    return "launch " + std::to_string(plan.launch) + " (" +
-           manifest.launches[plan.launch].op + "), kernel '" +
-           manifest.kernels[plan.kernel].name + "'";
+    return describeLaunch(bundle->getManifest(), plan.launch);
   }
 
   std::shared_ptr<CudaDevice> device;
@@ -290,8 +286,8 @@ Status CudaDevice::createExecutor(std::shared_ptr<const Bundle> bundle,
       (flags & SIEVE_SESSION_SYNC_EACH_LAUNCH))
     return invalidArgument("SIEVE_SESSION_CUDA_GRAPH and "
                            "SIEVE_SESSION_SYNC_EACH_LAUNCH exclude each other");
-  auto result =
-      std::make_unique<CudaExecutor>(shared_from_this(), std::move(bundle), flags);
+  auto result = std::make_unique<CudaExecutor>(shared_from_this(),
+                                               std::move(bundle), flags);
   SIEVE_RETURN_IF_ERROR(result->init());
   executor = std::move(result);
   return Status();
@@ -304,7 +300,8 @@ Status CudaExecutor::init() {
       SIEVE_CU(api, cuStreamCreate, (&stream, CU_STREAM_NON_BLOCKING)));
   SIEVE_RETURN_IF_ERROR(
       SIEVE_CU(api, cuEventCreate, (&startEvent, CU_EVENT_DEFAULT)));
-  SIEVE_RETURN_IF_ERROR(SIEVE_CU(api, cuEventCreate, (&endEvent, CU_EVENT_DEFAULT)));
+  SIEVE_RETURN_IF_ERROR(
+      SIEVE_CU(api, cuEventCreate, (&endEvent, CU_EVENT_DEFAULT)));
   SIEVE_RETURN_IF_ERROR(loadModule());
 
   const Manifest &manifest = bundle->getManifest();
@@ -312,9 +309,9 @@ Status CudaExecutor::init() {
     Kernel kernel;
     std::string what = "kernel '" + spec.name + "'";
     CUresult result;
-    Status status = SIEVE_CU_RESULT(
-        api, cuModuleGetFunction, (&kernel.function, module, spec.name.c_str()),
-        result);
+    Status status =
+        SIEVE_CU_RESULT(api, cuModuleGetFunction,
+                        (&kernel.function, module, spec.name.c_str()), result);
     if (result == CUDA_ERROR_NOT_FOUND)
       return invalidBundle(what + " is not in the module loaded from the " +
                            source);
@@ -332,10 +329,10 @@ Status CudaExecutor::init() {
     // The emulator gives a kernel exactly the manifest's static shared
     // memory; a kernel declaring more would overrun it there.
     if (kernel.staticShared > spec.staticSharedBytes)
-      return invalidBundle(what + " declares " +
-                           std::to_string(kernel.staticShared) +
-                           " bytes of static shared memory, the manifest says " +
-                           std::to_string(spec.staticSharedBytes));
+      return invalidBundle(
+          what + " declares " + std::to_string(kernel.staticShared) +
+          " bytes of static shared memory, the manifest says " +
+          std::to_string(spec.staticSharedBytes));
     kernel.dynamicSharedLimit =
         static_cast<int>(kDefaultSharedBytesLimit) - kernel.staticShared;
     kernels.push_back(kernel);
@@ -348,19 +345,17 @@ Status CudaExecutor::loadImage(const void *image, CUresult &result) {
   // tells a user why a PTX module does not load.
   char errorLog[16384] = {0};
   char infoLog[4096] = {0};
-  CUjit_option options[] = {CU_JIT_ERROR_LOG_BUFFER,
-                            CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES,
-                            CU_JIT_INFO_LOG_BUFFER,
-                            CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES};
-  void *values[] = {errorLog,
-                    reinterpret_cast<void *>(uintptr_t{sizeof(errorLog) - 1}),
-                    infoLog,
-                    reinterpret_cast<void *>(uintptr_t{sizeof(infoLog) - 1})};
-  Status status = SIEVE_CU_RESULT(
-      api, cuModuleLoadDataEx,
-      (&module, image, static_cast<unsigned>(std::size(options)), options,
-       values),
-      result);
+  CUjit_option options[] = {
+      CU_JIT_ERROR_LOG_BUFFER, CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES,
+      CU_JIT_INFO_LOG_BUFFER, CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES};
+  void *values[] = {
+      errorLog, reinterpret_cast<void *>(uintptr_t{sizeof(errorLog) - 1}),
+      infoLog, reinterpret_cast<void *>(uintptr_t{sizeof(infoLog) - 1})};
+  Status status = SIEVE_CU_RESULT(api, cuModuleLoadDataEx,
+                                  (&module, image,
+                                   static_cast<unsigned>(std::size(options)),
+                                   options, values),
+                                  result);
   if (status.isOk())
     return status;
   errorLog[sizeof(errorLog) - 1] = 0;
@@ -388,8 +383,8 @@ Status CudaExecutor::loadModule() {
       // architecture than the manifest claims) still leaves the PTX.
       if (result != CUDA_ERROR_NO_BINARY_FOR_GPU &&
           result != CUDA_ERROR_INVALID_IMAGE)
-        return std::move(status).withContext("loading '" +
-                                             *manifest.cubinFile + "'");
+        return std::move(status).withContext("loading '" + *manifest.cubinFile +
+                                             "'");
       fallback = "; the cubin was rejected: " + describeCudaResult(api, result);
     } else {
       fallback = "; the cubin is for " + manifest.targetName;
@@ -420,9 +415,9 @@ Status CudaExecutor::checkDeviceRange(DeviceAddress address, uint64_t bytes) {
                 static_cast<unsigned long long>(address));
   std::string what = std::string("device pointer ") + text;
   unsigned memoryType = 0;
-  Status status = SIEVE_CU(api, cuPointerGetAttribute,
-                           (&memoryType, CU_POINTER_ATTRIBUTE_MEMORY_TYPE,
-                            address));
+  Status status =
+      SIEVE_CU(api, cuPointerGetAttribute,
+               (&memoryType, CU_POINTER_ATTRIBUTE_MEMORY_TYPE, address));
   if (!status.isOk())
     return invalidArgument(what + " is not CUDA memory (" +
                            status.getMessage() + ")");
@@ -434,7 +429,8 @@ Status CudaExecutor::checkDeviceRange(DeviceAddress address, uint64_t bytes) {
                (&ordinal, CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL, address))
           .withContext(what));
   if (ordinal != device->getOrdinal())
-    return invalidArgument(what + " belongs to cuda:" + std::to_string(ordinal) +
+    return invalidArgument(what +
+                           " belongs to cuda:" + std::to_string(ordinal) +
                            ", the session runs on " + device->getName());
   CUdeviceptr start = 0;
   size_t size = 0;
@@ -442,9 +438,10 @@ Status CudaExecutor::checkDeviceRange(DeviceAddress address, uint64_t bytes) {
       SIEVE_CU(api, cuPointerGetAttribute,
                (&start, CU_POINTER_ATTRIBUTE_RANGE_START_ADDR, address))
           .withContext(what));
-  SIEVE_RETURN_IF_ERROR(SIEVE_CU(api, cuPointerGetAttribute,
-                                 (&size, CU_POINTER_ATTRIBUTE_RANGE_SIZE, address))
-                            .withContext(what));
+  SIEVE_RETURN_IF_ERROR(
+      SIEVE_CU(api, cuPointerGetAttribute,
+               (&size, CU_POINTER_ATTRIBUTE_RANGE_SIZE, address))
+          .withContext(what));
   if (address < start || address - start + bytes > size)
     return invalidArgument(what + ": the tensor's " + std::to_string(bytes) +
                            " bytes extend past its allocation of " +
@@ -475,15 +472,14 @@ Status CudaExecutor::checkLimits(const LaunchPlan &plan) {
                        " threads; the kernel runs at most " +
                        std::to_string(kernel.maxThreads) + " per block on " +
                        device->getName() + " (registers)");
-  uint64_t shared = static_cast<uint64_t>(kernel.staticShared) +
-                    plan.dynamicSharedBytes;
+  uint64_t shared =
+      static_cast<uint64_t>(kernel.staticShared) + plan.dynamicSharedBytes;
   if (shared > static_cast<uint64_t>(limits.maxSharedOptin))
-    return unsupported(where + ": needs " + std::to_string(kernel.staticShared) +
-                       " bytes of static and " +
-                       std::to_string(plan.dynamicSharedBytes) +
-                       " of dynamic shared memory; " + device->getName() +
-                       " allows " + std::to_string(limits.maxSharedOptin) +
-                       " per block");
+    return unsupported(
+        where + ": needs " + std::to_string(kernel.staticShared) +
+        " bytes of static and " + std::to_string(plan.dynamicSharedBytes) +
+        " of dynamic shared memory; " + device->getName() + " allows " +
+        std::to_string(limits.maxSharedOptin) + " per block");
   // Beyond 48 KiB a kernel must opt in to its dynamic shared memory.
   if (plan.dynamicSharedBytes >
       static_cast<uint64_t>(kernel.dynamicSharedLimit)) {
@@ -532,18 +528,21 @@ Status CudaExecutor::captureGraph(std::vector<LaunchPlan> &plans) {
     graphExec = nullptr;
   }
   graphKey.clear();
-  SIEVE_RETURN_IF_ERROR(SIEVE_CU(
-      api, cuStreamBeginCapture, (stream, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL)));
+  SIEVE_RETURN_IF_ERROR(
+      SIEVE_CU(api, cuStreamBeginCapture,
+               (stream, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL)));
   Status launched = launchAll(plans, stream, /*timed=*/false);
   CUgraph graph = nullptr;
   // Capture must end even after a failed launch, or the stream stays in
   // capture mode.
   Status ended = SIEVE_CU(api, cuStreamEndCapture, (stream, &graph));
   if (launched.isOk() && ended.isOk())
-    launched = SIEVE_CU(api, cuGraphInstantiateWithFlags, (&graphExec, graph, 0));
+    launched =
+        SIEVE_CU(api, cuGraphInstantiateWithFlags, (&graphExec, graph, 0));
   if (graph)
     (void)SIEVE_CU(api, cuGraphDestroy, (graph));
-  SIEVE_RETURN_IF_ERROR(std::move(launched).withContext("capturing a CUDA graph"));
+  SIEVE_RETURN_IF_ERROR(
+      std::move(launched).withContext("capturing a CUDA graph"));
   return std::move(ended).withContext("capturing a CUDA graph");
 }
 
@@ -580,7 +579,8 @@ Status CudaExecutor::execute(std::vector<LaunchPlan> &plans, void *userStream) {
   if (timedLaunches) {
     while (launchEvents.size() < plans.size()) {
       CUevent event;
-      SIEVE_RETURN_IF_ERROR(SIEVE_CU(api, cuEventCreate, (&event, CU_EVENT_DEFAULT)));
+      SIEVE_RETURN_IF_ERROR(
+          SIEVE_CU(api, cuEventCreate, (&event, CU_EVENT_DEFAULT)));
       launchEvents.push_back(event);
     }
   }
@@ -588,8 +588,8 @@ Status CudaExecutor::execute(std::vector<LaunchPlan> &plans, void *userStream) {
   SIEVE_RETURN_IF_ERROR(SIEVE_CU(api, cuEventRecord, (startEvent, target)));
   pending = true;
   if (useGraph)
-    SIEVE_RETURN_IF_ERROR(
-        SIEVE_CU(api, cuGraphLaunch, (graphExec, target)).withContext("the schedule's CUDA graph"));
+    SIEVE_RETURN_IF_ERROR(SIEVE_CU(api, cuGraphLaunch, (graphExec, target))
+                              .withContext("the schedule's CUDA graph"));
   else
     SIEVE_RETURN_IF_ERROR(launchAll(plans, target, timedLaunches));
   return SIEVE_CU(api, cuEventRecord, (endEvent, target));
@@ -607,8 +607,8 @@ Status CudaExecutor::wait() {
                        "asynchronously; SIEVE_SESSION_SYNC_EACH_LAUNCH names "
                        "the launch)"));
   float milliseconds = 0;
-  SIEVE_RETURN_IF_ERROR(SIEVE_CU(api, cuEventElapsedTime,
-                                 (&milliseconds, startEvent, endEvent)));
+  SIEVE_RETURN_IF_ERROR(
+      SIEVE_CU(api, cuEventElapsedTime, (&milliseconds, startEvent, endEvent)));
   runMilliseconds = milliseconds;
   if (!timedLaunches)
     return Status();

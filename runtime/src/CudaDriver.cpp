@@ -15,8 +15,8 @@ Status sieve::rt::loadCudaApi(const char *library, CudaApi &api) {
                        " not found)");
   CudaApi result;
 #define SIEVE_CUDA_SYMBOL(name, exported, params)                              \
-  result.name = reinterpret_cast<decltype(result.name)>(                       \
-      dlsym(handle, #exported));                                               \
+  result.name =                                                                \
+      reinterpret_cast<decltype(result.name)>(dlsym(handle, #exported));       \
   if (!result.name) {                                                          \
     dlclose(handle);                                                           \
     return unavailable(std::string("the CUDA driver ") + library +             \
@@ -53,8 +53,7 @@ std::string sieve::rt::describeCudaResult(const CudaApi &api, CUresult result) {
     name = nullptr;
   if (api.cuGetErrorString(result, &text) != CUDA_SUCCESS || !text)
     text = nullptr;
-  std::string description =
-      name ? name : "CUresult " + std::to_string(result);
+  std::string description = name ? name : "CUresult " + std::to_string(result);
   if (text)
     description += std::string(" (") + text + ")";
   return description;

@@ -37,7 +37,8 @@ struct CudaApi {
   using CUpointer_attribute = cuda::CUpointer_attribute;
   using CUstreamCaptureMode = cuda::CUstreamCaptureMode;
 
-#define SIEVE_CUDA_SYMBOL(name, exported, params) CUresult(*name) params = nullptr;
+#define SIEVE_CUDA_SYMBOL(name, exported, params)                              \
+  CUresult(*name) params = nullptr;
 #include "CudaSymbols.def"
 #undef SIEVE_CUDA_SYMBOL
 };

@@ -69,8 +69,8 @@ constexpr CUdevice_attribute
 // CUfunction_attribute
 constexpr CUfunction_attribute CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK = 0;
 constexpr CUfunction_attribute CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES = 1;
-constexpr CUfunction_attribute
-    CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8;
+constexpr CUfunction_attribute CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES =
+    8;
 
 // CUjit_option
 constexpr CUjit_option CU_JIT_INFO_LOG_BUFFER = 3;

@@ -19,8 +19,9 @@ Status sieve::rt::openDevice(const std::string &spec,
              spec.size() <= 5 + 9) {
     ordinal = 0;
     for (std::size_t i = 5; i < spec.size() && ordinal >= 0; ++i)
-      ordinal = spec[i] >= '0' && spec[i] <= '9' ? ordinal * 10 + (spec[i] - '0')
-                                                 : -1;
+      ordinal = spec[i] >= '0' && spec[i] <= '9'
+                    ? ordinal * 10 + (spec[i] - '0')
+                    : -1;
   }
   if (ordinal < 0)
     return invalidArgument("unknown device '" + spec +

@@ -48,6 +48,15 @@ struct LaunchPlan {
   std::vector<void *> params;
 };
 
+/// "launch 2 (sieve.gate at g.mlir:5:8), kernel 'gate_f32'": how every
+/// error about a launch names it.
+inline std::string describeLaunch(const Manifest &manifest,
+                                  std::size_t launch) {
+  const LaunchSpec &spec = manifest.launches[launch];
+  return "launch " + std::to_string(launch) + " (" + spec.op + "), kernel '" +
+         manifest.kernels[spec.kernel].name + "'";
+}
+
 /// What one launch of the last run measured.
 struct LaunchRecord {
   double milliseconds = std::numeric_limits<double>::quiet_NaN();

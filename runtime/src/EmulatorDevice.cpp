@@ -22,8 +22,8 @@ constexpr std::size_t kErrorCapacity = 4096;
 
 class EmulatorExecutor : public Executor {
 public:
-  EmulatorExecutor(std::shared_ptr<const Bundle> bundle, EmulatorLaunchFn launch,
-                   const sieve_device_options &options)
+  EmulatorExecutor(std::shared_ptr<const Bundle> bundle,
+                   EmulatorLaunchFn launch, const sieve_device_options &options)
       : bundle(std::move(bundle)), launchFn(launch), options(options) {}
 
   ~EmulatorExecutor() override {
@@ -39,8 +39,8 @@ public:
     library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!library) {
       const char *why = dlerror();
-      return invalidBundle("cannot load '" + fileName + "': " +
-                           (why ? why : "unknown dlopen error"));
+      return invalidBundle("cannot load '" + fileName +
+                           "': " + (why ? why : "unknown dlopen error"));
     }
     for (const KernelSpec &kernel : bundle->getManifest().kernels) {
       std::string symbol = getEmulatorKernelSymbol(kernel.name);
@@ -63,9 +63,9 @@ public:
                     "cannot allocate " + std::to_string(bytes) + " bytes");
     void *memory = std::aligned_alloc(kAlignment, static_cast<size_t>(rounded));
     if (!memory)
-      return Status(SIEVE_ERROR_OUT_OF_MEMORY,
-                    "cannot allocate " + std::to_string(bytes) +
-                        " bytes of emulator memory");
+      return Status(SIEVE_ERROR_OUT_OF_MEMORY, "cannot allocate " +
+                                                   std::to_string(bytes) +
+                                                   " bytes of emulator memory");
     std::memset(memory, 0xFF, static_cast<size_t>(rounded));
     address = reinterpret_cast<uintptr_t>(memory);
     return Status();
@@ -106,9 +106,7 @@ public:
     for (std::size_t i = 0; i < plans.size(); ++i) {
       LaunchPlan &plan = plans[i];
       const KernelSpec &kernel = manifest.kernels[plan.kernel];
-      const LaunchSpec &launch = manifest.launches[plan.launch];
-      std::string where = "launch " + std::to_string(plan.launch) + " (" +
-                          launch.op + "), kernel '" + kernel.name + "'";
+      std::string where = describeLaunch(manifest, plan.launch);
       if (plan.skipped) {
         records[i].milliseconds = 0;
         continue;
@@ -129,7 +127,8 @@ public:
         desc.grid[d] = plan.grid[d];
         desc.block[d] = plan.block[d];
       }
-      desc.static_shared_bytes = static_cast<uint64_t>(kernel.staticSharedBytes);
+      desc.static_shared_bytes =
+          static_cast<uint64_t>(kernel.staticSharedBytes);
       desc.dynamic_shared_bytes = plan.dynamicSharedBytes;
       desc.schedule_seed = options.emulator_schedule_seed;
       desc.check_races = options.emulator_check_races;
@@ -142,8 +141,9 @@ public:
       if (failed) {
         error[sizeof(error) - 1] = 0;
         return deviceError(where + ": " +
-                           (error[0] ? error : "the emulator reported a failure "
-                                               "without a message"));
+                           (error[0] ? error
+                                     : "the emulator reported a failure "
+                                       "without a message"));
       }
       LaunchRecord &record = records[i];
       record.milliseconds =

@@ -8,7 +8,8 @@
 //   sum        := product (('+'|'-') product)*
 //   product    := unary (('*'|'/'|'%') unary)*
 //   unary      := '-' unary | primary
-//   primary    := INTEGER | SYMBOL | ('ceildiv'|'min'|'max') '(' top ',' top ')'
+//   primary    := INTEGER | SYMBOL | ('ceildiv'|'min'|'max') '(' top ',' top
+//   ')'
 //               | '(' top ')'
 //
 // where `top` is `predicate` in Mode::Predicate and `sum` otherwise.
@@ -53,8 +54,8 @@ enum class Op {
 
 struct Expr::Node {
   Op op = Op::Constant;
-  int64_t value = 0;       // Op::Constant
-  std::size_t symbol = 0;  // Op::Symbol
+  int64_t value = 0;      // Op::Constant
+  std::size_t symbol = 0; // Op::Symbol
   std::shared_ptr<const Node> lhs, rhs;
 };
 
@@ -194,8 +195,8 @@ private:
       result = makeBinary(op, result, rhs);
       // "a < b < c" reads as a chain but would compare a boolean with c.
       skipSpace();
-      if (pos < text.size() && std::string("=!<>").find(text[pos]) !=
-                                   std::string::npos)
+      if (pos < text.size() &&
+          std::string("=!<>").find(text[pos]) != std::string::npos)
         return error("comparisons do not chain; use &&");
       return Status();
     }
@@ -268,9 +269,11 @@ private:
       while (pos < text.size() &&
              std::isdigit(static_cast<unsigned char>(text[pos]))) {
         value = value * 10 + static_cast<uint64_t>(text[pos++] - '0');
-        // A literal may be -INT64_MIN's magnitude only as "-9223372036854775808",
-        // which this grammar reads as a negation; keep literals in range.
-        if (value > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+        // A literal may be -INT64_MIN's magnitude only as
+        // "-9223372036854775808", which this grammar reads as a negation; keep
+        // literals in range.
+        if (value >
+            static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
           pos = start;
           return error("integer literal out of the 64-bit range");
         }
@@ -485,10 +488,10 @@ Status Expr::evaluate(const std::vector<int64_t> &values,
                                     : "divides by zero");
   std::string bindings;
   for (std::size_t symbol : symbols)
-    bindings += (bindings.empty() ? "" : ", ") +
-                (symbol < names.size() ? names[symbol]
-                                       : "#" + std::to_string(symbol)) +
-                " = " + std::to_string(values[symbol]);
+    bindings +=
+        (bindings.empty() ? "" : ", ") +
+        (symbol < names.size() ? names[symbol] : "#" + std::to_string(symbol)) +
+        " = " + std::to_string(values[symbol]);
   if (!bindings.empty())
     message += " with " + bindings;
   return invalidArgument(message);

@@ -57,8 +57,7 @@ public:
   /// remainder by zero are errors whose message quotes the expression and
   /// the values of the symbols it uses (`names` gives their names).
   Status evaluate(const std::vector<int64_t> &values,
-                  const std::vector<std::string> &names,
-                  int64_t &result) const;
+                  const std::vector<std::string> &names, int64_t &result) const;
 
   struct Node;
 

@@ -109,8 +109,8 @@ int64_t Target::getMaxSharedBytesPerBlock() const {
 
 namespace {
 bool isIdentifier(const std::string &name) {
-  if (name.empty() || !(std::isalpha(static_cast<unsigned char>(name[0])) ||
-                        name[0] == '_'))
+  if (name.empty() ||
+      !(std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_'))
     return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
@@ -165,8 +165,9 @@ private:
     if (!value.is_object())
       return fail(path, "expected an object, found " + describe(value));
     for (const auto &item : value.items()) {
-      bool known = std::any_of(allowed.begin(), allowed.end(),
-                               [&](const char *key) { return item.key() == key; });
+      bool known =
+          std::any_of(allowed.begin(), allowed.end(),
+                      [&](const char *key) { return item.key() == key; });
       if (!known)
         return fail(path, "unknown field '" + item.key() + "'");
     }
@@ -265,8 +266,9 @@ private:
       return Status();
     }
     if (*value < lo || *value > hi)
-      return fail(path, "is " + std::to_string(*value) + ", expected a value in [" +
-                            std::to_string(lo) + ", " + std::to_string(hi) + "]");
+      return fail(path, "is " + std::to_string(*value) +
+                            ", expected a value in [" + std::to_string(lo) +
+                            ", " + std::to_string(hi) + "]");
     return Status();
   }
 
@@ -281,7 +283,8 @@ private:
     return Status();
   }
 
-  Status getDType(const json &object, const std::string &path, DType &dtype) const {
+  Status getDType(const json &object, const std::string &path,
+                  DType &dtype) const {
     std::string name;
     SIEVE_RETURN_IF_ERROR(getString(object, path, "dtype", name));
     std::optional<DType> parsed = parseDTypeName(name);
@@ -327,7 +330,8 @@ Status Validator::run(const json &root) {
   const json *symbols;
   SIEVE_RETURN_IF_ERROR(parseSymbolNames(root, symbols));
   SIEVE_RETURN_IF_ERROR(parseBuffers(root));
-  SIEVE_RETURN_IF_ERROR(parseTensors(root, "inputs", BufferKind::Input, m.inputs));
+  SIEVE_RETURN_IF_ERROR(
+      parseTensors(root, "inputs", BufferKind::Input, m.inputs));
   SIEVE_RETURN_IF_ERROR(
       parseTensors(root, "outputs", BufferKind::Output, m.outputs));
   SIEVE_RETURN_IF_ERROR(bindSymbols(*symbols));
@@ -353,8 +357,9 @@ Status Validator::parseHeader(const json &root) {
   SIEVE_RETURN_IF_ERROR(getString(root, "", "producer", m.producer));
   SIEVE_RETURN_IF_ERROR(getString(root, "", "target", m.targetName));
   if (!Target::parse(m.targetName, m.target))
-    return fail("target", "'" + m.targetName +
-                              "' is not a GPU architecture like sm_90 or sm_90a");
+    return fail("target",
+                "'" + m.targetName +
+                    "' is not a GPU architecture like sm_90 or sm_90a");
   return getNonEmptyString(root, "", "entry", m.entry);
 }
 
@@ -407,9 +412,9 @@ Status Validator::parseBuffers(const json &root) {
                   "is '" + kind + "', expected input, output or temporary");
     SIEVE_RETURN_IF_ERROR(getExprField(entry, path, "bytes",
                                        Expr::Mode::Arithmetic, buffer.bytes));
-    SIEVE_RETURN_IF_ERROR(checkConstantRange(
-        buffer.bytes, member(path, "bytes"), 0,
-        std::numeric_limits<int64_t>::max()));
+    SIEVE_RETURN_IF_ERROR(
+        checkConstantRange(buffer.bytes, member(path, "bytes"), 0,
+                           std::numeric_limits<int64_t>::max()));
     bufferIndex[buffer.name] = m.buffers.size();
     m.buffers.push_back(std::move(buffer));
   }
@@ -436,9 +441,9 @@ Status Validator::parseTensors(const json &root, const char *key,
     TensorSpec tensor;
     SIEVE_RETURN_IF_ERROR(getNonEmptyString(entry, path, "name", tensor.name));
     if (!names.insert(tensor.name).second)
-      return fail(member(path, "name"),
-                  std::string("duplicate ") + (isInput ? "input" : "output") +
-                      " '" + tensor.name + "'");
+      return fail(member(path, "name"), std::string("duplicate ") +
+                                            (isInput ? "input" : "output") +
+                                            " '" + tensor.name + "'");
     SIEVE_RETURN_IF_ERROR(getDType(entry, path, tensor.dtype));
 
     const json *shape;
@@ -480,9 +485,9 @@ Status Validator::parseTensors(const json &root, const char *key,
     SIEVE_RETURN_IF_ERROR(lookupBuffer(entry, path, "buffer", tensor.buffer));
     const BufferSpec &buffer = m.buffers[tensor.buffer];
     if (buffer.kind != kind)
-      return fail(member(path, "buffer"),
-                  "buffer '" + buffer.name + "' is not of kind " +
-                      (isInput ? "input" : "output"));
+      return fail(member(path, "buffer"), "buffer '" + buffer.name +
+                                              "' is not of kind " +
+                                              (isInput ? "input" : "output"));
     if (!buffersUsed.insert(tensor.buffer).second)
       return fail(member(path, "buffer"),
                   "buffer '" + buffer.name + "' holds another " +
@@ -516,8 +521,8 @@ Status Validator::parseRandom(const json &value, const std::string &path,
       return fail(path, "'min' and 'max' apply to integer inputs (i64, i32, "
                         "i8, i4), not " +
                             std::string(getDTypeName(tensor.dtype)));
-    SIEVE_RETURN_IF_ERROR(getExprField(value, path, "min",
-                                       Expr::Mode::Arithmetic, tensor.random.min));
+    SIEVE_RETURN_IF_ERROR(getExprField(
+        value, path, "min", Expr::Mode::Arithmetic, tensor.random.min));
     return getExprField(value, path, "max", Expr::Mode::Arithmetic,
                         tensor.random.max);
   }
@@ -552,10 +557,10 @@ Status Validator::bindSymbols(const json &symbols) {
     SIEVE_RETURN_IF_ERROR(getInteger(*field, member(path, "dim"), dim));
     const TensorSpec &tensor = m.inputs[input];
     if (dim < 0 || static_cast<std::size_t>(dim) >= tensor.shape.size())
-      return fail(member(path, "dim"),
-                  "input '" + tensor.name + "' has rank " +
-                      std::to_string(tensor.shape.size()) + ", no dimension " +
-                      std::to_string(dim));
+      return fail(member(path, "dim"), "input '" + tensor.name + "' has rank " +
+                                           std::to_string(tensor.shape.size()) +
+                                           ", no dimension " +
+                                           std::to_string(dim));
     const DimSpec &spec = tensor.shape[dim];
     if (spec.size || spec.expr.getText() != symbol.name)
       return fail(path, "dimension " + std::to_string(dim) + " of input '" +
@@ -577,7 +582,8 @@ Status Validator::parseChecks(const json &root) {
     CheckSpec check;
     SIEVE_RETURN_IF_ERROR(
         getExprField(entry, path, "expr", Expr::Mode::Predicate, check.expr));
-    SIEVE_RETURN_IF_ERROR(getNonEmptyString(entry, path, "message", check.message));
+    SIEVE_RETURN_IF_ERROR(
+        getNonEmptyString(entry, path, "message", check.message));
     m.checks.push_back(std::move(check));
   }
   return Status();
@@ -602,7 +608,8 @@ Status Validator::parseKernels(const json &root) {
                   "duplicate kernel '" + kernel.name + "'");
     const json *shared;
     SIEVE_RETURN_IF_ERROR(getField(entry, path, "static_shared_bytes", shared));
-    SIEVE_RETURN_IF_ERROR(getInteger(*shared, member(path, "static_shared_bytes"),
+    SIEVE_RETURN_IF_ERROR(getInteger(*shared,
+                                     member(path, "static_shared_bytes"),
                                      kernel.staticSharedBytes));
     if (kernel.staticSharedBytes < 0 ||
         kernel.staticSharedBytes > kMaxStaticSharedBytes)
@@ -639,10 +646,9 @@ Status Validator::parseKernels(const json &root) {
       kernel.params.push_back(kind);
     }
     if (paramBytes > kMaxParamBytes)
-      return fail(member(path, "params"),
-                  "take " + std::to_string(paramBytes) +
-                      " bytes; CUDA passes at most " +
-                      std::to_string(kMaxParamBytes));
+      return fail(member(path, "params"), "take " + std::to_string(paramBytes) +
+                                              " bytes; CUDA passes at most " +
+                                              std::to_string(kMaxParamBytes));
     kernelIndex[kernel.name] = m.kernels.size();
     m.kernels.push_back(std::move(kernel));
   }
@@ -679,9 +685,8 @@ Status Validator::parseLaunch(const json &entry, const std::string &path,
     const json *dims;
     SIEVE_RETURN_IF_ERROR(getArray(entry, path, key, dims));
     if (dims->size() != 3)
-      return fail(member(path, key),
-                  "expected 3 sizes (x, y, z), found " +
-                      std::to_string(dims->size()));
+      return fail(member(path, key), "expected 3 sizes (x, y, z), found " +
+                                         std::to_string(dims->size()));
     bool isGrid = std::string(key) == "grid";
     std::array<Expr, 3> &target = isGrid ? launch.grid : launch.block;
     for (int d = 0; d < 3; ++d) {
@@ -690,19 +695,19 @@ Status Validator::parseLaunch(const json &entry, const std::string &path,
           getExpr((*dims)[d], dimPath, Expr::Mode::Arithmetic, target[d]));
       // An empty grid (a zero size) is a launch with nothing to do; an
       // empty block is an error.
-      SIEVE_RETURN_IF_ERROR(checkConstantRange(
-          target[d], dimPath, isGrid ? 0 : 1,
-          isGrid ? kMaxGridDims[d] : kMaxBlockDims[d]));
+      SIEVE_RETURN_IF_ERROR(
+          checkConstantRange(target[d], dimPath, isGrid ? 0 : 1,
+                             isGrid ? kMaxGridDims[d] : kMaxBlockDims[d]));
     }
   }
   std::optional<int64_t> bx = launch.block[0].getConstant(),
                          by = launch.block[1].getConstant(),
                          bz = launch.block[2].getConstant();
   if (bx && by && bz && *bx * *by * *bz > kMaxThreadsPerBlock)
-    return fail(member(path, "block"),
-                "has " + std::to_string(*bx * *by * *bz) +
-                    " threads; a block holds at most " +
-                    std::to_string(kMaxThreadsPerBlock));
+    return fail(member(path, "block"), "has " +
+                                           std::to_string(*bx * *by * *bz) +
+                                           " threads; a block holds at most " +
+                                           std::to_string(kMaxThreadsPerBlock));
 
   SIEVE_RETURN_IF_ERROR(getExprField(entry, path, "dynamic_shared_bytes",
                                      Expr::Mode::Arithmetic,
@@ -714,11 +719,11 @@ Status Validator::parseLaunch(const json &entry, const std::string &path,
   const json *args;
   SIEVE_RETURN_IF_ERROR(getArray(entry, path, "args", args));
   if (args->size() != kernel.params.size())
-    return fail(member(path, "args"),
-                "kernel '" + kernel.name + "' takes " +
-                    std::to_string(kernel.params.size()) +
-                    " parameters, the launch gives " +
-                    std::to_string(args->size()) + " arguments");
+    return fail(member(path, "args"), "kernel '" + kernel.name + "' takes " +
+                                          std::to_string(kernel.params.size()) +
+                                          " parameters, the launch gives " +
+                                          std::to_string(args->size()) +
+                                          " arguments");
   for (std::size_t a = 0; a < args->size(); ++a) {
     ArgSpec arg;
     SIEVE_RETURN_IF_ERROR(parseArg((*args)[a], indexed(member(path, "args"), a),
@@ -793,9 +798,9 @@ Status Validator::parseGates(const json &root) {
     SIEVE_RETURN_IF_ERROR(lookupBuffer(entry, path, "mask", gate.mask));
     SIEVE_RETURN_IF_ERROR(getExprField(entry, path, "tokens",
                                        Expr::Mode::Arithmetic, gate.tokens));
-    SIEVE_RETURN_IF_ERROR(checkConstantRange(
-        gate.tokens, member(path, "tokens"), 0,
-        std::numeric_limits<int64_t>::max()));
+    SIEVE_RETURN_IF_ERROR(
+        checkConstantRange(gate.tokens, member(path, "tokens"), 0,
+                           std::numeric_limits<int64_t>::max()));
     m.gates.push_back(std::move(gate));
   }
   return Status();
@@ -804,13 +809,15 @@ Status Validator::parseGates(const json &root) {
 Status Validator::parseFiles(const json &root) {
   const json *files;
   SIEVE_RETURN_IF_ERROR(getField(root, "", "files", files));
-  SIEVE_RETURN_IF_ERROR(expectObject(*files, "files", {"ptx", "cubin", "emulator"}));
+  SIEVE_RETURN_IF_ERROR(
+      expectObject(*files, "files", {"ptx", "cubin", "emulator"}));
   auto getFileName = [&](const char *key, std::string &name) -> Status {
     SIEVE_RETURN_IF_ERROR(getString(*files, "files", key, name));
     if (!isPlainFileName(name))
       return fail(member("files", key),
-                  "'" + name + "' is not a plain file name in the bundle "
-                               "directory (no '/', '..' or '\\')");
+                  "'" + name +
+                      "' is not a plain file name in the bundle "
+                      "directory (no '/', '..' or '\\')");
     return Status();
   };
   SIEVE_RETURN_IF_ERROR(getFileName("ptx", m.ptxFile));
@@ -831,9 +838,9 @@ Status sieve::rt::parseManifest(const std::string &text, Manifest &manifest) {
     // what() is "[json.exception.parse_error.101] parse error at line 1, ...".
     std::string what = error.what();
     std::size_t start = what.find("] ");
-    return invalidBundle("manifest.json: not valid JSON: " +
-                         (start == std::string::npos ? what
-                                                     : what.substr(start + 2)));
+    return invalidBundle(
+        "manifest.json: not valid JSON: " +
+        (start == std::string::npos ? what : what.substr(start + 2)));
   }
   Manifest result;
   try {

@@ -33,7 +33,8 @@ constexpr int64_t kMaxThreadsPerBlock = 1024;
 constexpr int64_t kMaxGridDims[3] = {2147483647, 65535, 65535};
 /// Static shared memory a kernel can declare (CUDA's limit without opt-in).
 constexpr int64_t kMaxStaticSharedBytes = 48 * 1024;
-/// Above this total a launch needs CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES.
+/// Above this total a launch needs
+/// CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES.
 constexpr int64_t kDefaultSharedBytesLimit = 48 * 1024;
 
 /// A GPU architecture, "sm_90" or "sm_90a".

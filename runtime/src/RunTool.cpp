@@ -123,7 +123,8 @@ bool sieve::writeOutputs(const std::string &directory,
   return true;
 }
 
-std::string sieve::formatOutputSummaries(const std::vector<HostTensor> &outputs) {
+std::string
+sieve::formatOutputSummaries(const std::vector<HostTensor> &outputs) {
   std::string text;
   for (std::size_t index = 0; index < outputs.size(); ++index)
     text += "out" + std::to_string(index) + ": " +

@@ -9,6 +9,8 @@
 
 #include "Session.h"
 
+#include "sieve/RunTool.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -20,14 +22,8 @@ using namespace sieve::rt;
 namespace {
 constexpr uint64_t kBufferAlignment = 256;
 
-std::string formatShape(const std::vector<int64_t> &shape) {
-  std::string text = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i)
-    text += (i ? "x" : "") + std::to_string(shape[i]);
-  return text + "]";
-}
-
-std::string formatShape(const TensorSpec &spec) {
+/// "[1x8xs0x64]": a shape as the manifest gives it.
+std::string formatExpectedShape(const TensorSpec &spec) {
   std::string text = "[";
   for (std::size_t i = 0; i < spec.shape.size(); ++i)
     text += (i ? "x" : "") + spec.shape[i].expr.getText();
@@ -141,10 +137,10 @@ Status Session::create(std::shared_ptr<const Bundle> bundle,
   result->bundle = bundle;
   result->device = device;
   result->flags = flags;
-  SIEVE_RETURN_IF_ERROR(
-      device->createExecutor(bundle, flags, result->executor)
-          .withContext("preparing bundle '" + bundle->getDirectory() +
-                       "' on " + device->getName()));
+  SIEVE_RETURN_IF_ERROR(device->createExecutor(bundle, flags, result->executor)
+                            .withContext("preparing bundle '" +
+                                         bundle->getDirectory() + "' on " +
+                                         device->getName()));
   result->bindings.resize(bundle->getManifest().inputs.size());
   result->buffers.resize(bundle->getManifest().buffers.size());
   session = std::move(result);
@@ -170,10 +166,6 @@ Status Session::checkBinding(std::size_t index, DType dtype,
                              const std::vector<int64_t> &shape,
                              uint64_t &bytes) const {
   const Manifest &manifest = bundle->getManifest();
-  if (index >= manifest.inputs.size())
-    return invalidArgument("input index " + std::to_string(index) +
-                           " is out of range (the bundle has " +
-                           std::to_string(manifest.inputs.size()) + " inputs)");
   const TensorSpec &spec = manifest.inputs[index];
   std::string what = describeInput(index);
   if (dtype != spec.dtype)
@@ -188,7 +180,7 @@ Status Session::checkBinding(std::size_t index, DType dtype,
     matches = !spec.shape[d].size || *spec.shape[d].size == shape[d];
   if (!matches)
     return invalidArgument(what + ": shape " + formatShape(shape) +
-                           ", the bundle expects " + formatShape(spec));
+                           ", the bundle expects " + formatExpectedShape(spec));
 
   SIEVE_RETURN_IF_ERROR(checkSymbols(index, shape, /*sinceLastRun=*/true));
   if (!getTensorBytes(shape, dtype, bytes))
@@ -228,9 +220,9 @@ Status Session::checkSymbols(std::size_t index,
         else if (!sinceLastRun && bindings[index].epoch != runsStarted)
           stale = describeInput(index);
         return invalidArgument(
-            describeInput(index) + ": dimension " + std::to_string(d) +
-            " is " + std::to_string(shape[d]) + ", but symbol " + symbol +
-            " is " + std::to_string(otherShape[e]) + " from " +
+            describeInput(index) + ": dimension " + std::to_string(d) + " is " +
+            std::to_string(shape[d]) + ", but symbol " + symbol + " is " +
+            std::to_string(otherShape[e]) + " from " +
             (other == index ? std::string("its") : describeInput(other)) +
             " dimension " + std::to_string(e) +
             (stale.empty() ? std::string()
@@ -305,10 +297,9 @@ Status Session::getSymbolValues(std::vector<int64_t> &values) const {
   for (const SymbolSpec &symbol : manifest.symbols) {
     const Binding &binding = bindings[symbol.input];
     if (!binding.bound)
-      return failedPrecondition(describeInput(symbol.input) +
-                                " is not bound; symbol " + symbol.name +
-                                " is its dimension " +
-                                std::to_string(symbol.dim));
+      return failedPrecondition(
+          describeInput(symbol.input) + " is not bound; symbol " + symbol.name +
+          " is its dimension " + std::to_string(symbol.dim));
     values.push_back(binding.shape[symbol.dim]);
   }
   return Status();
@@ -326,7 +317,8 @@ Status Session::evaluateOutputShape(std::size_t index,
   for (std::size_t d = 0; d < spec.shape.size(); ++d) {
     int64_t size;
     SIEVE_RETURN_IF_ERROR(
-        spec.shape[d].expr.evaluate(symbols, manifest.symbolNames, size)
+        spec.shape[d]
+            .expr.evaluate(symbols, manifest.symbolNames, size)
             .withContext(what + " dimension " + std::to_string(d)));
     if (size < 0)
       return invalidBundle(what + ": dimension " + std::to_string(d) + " ('" +
@@ -343,11 +335,6 @@ Status Session::evaluateOutputShape(std::size_t index,
 
 Status Session::getOutputShape(std::size_t index,
                                std::vector<int64_t> &shape) const {
-  if (index >= bundle->getManifest().outputs.size())
-    return invalidArgument("output index " + std::to_string(index) +
-                           " is out of range (the bundle has " +
-                           std::to_string(bundle->getManifest().outputs.size()) +
-                           " outputs)");
   std::vector<int64_t> symbols;
   SIEVE_RETURN_IF_ERROR(getSymbolValues(symbols));
   uint64_t bytes;
@@ -478,7 +465,8 @@ Status Session::prepareBuffers(void *stream) {
       // The caller may have changed its memory since the last run.
       if (binding.bytes)
         SIEVE_RETURN_IF_ERROR(
-            executor->copy(buffer.address, binding.device, binding.bytes, stream)
+            executor
+                ->copy(buffer.address, binding.device, binding.bytes, stream)
                 .withContext(what));
     } else {
       if (binding.uploaded && binding.uploadedGeneration == buffer.generation)
@@ -509,7 +497,7 @@ Status Session::planLaunches() {
     LaunchPlan &plan = plans[l];
     plan.launch = l;
     plan.kernel = launch.kernel;
-    std::string where = "launch " + std::to_string(l) + " (" + launch.op + ")";
+    std::string where = describeLaunch(manifest, l);
     auto evaluate = [&](const Expr &expr, const std::string &what,
                         int64_t &value) -> Status {
       return expr.evaluate(runSymbols, manifest.symbolNames, value)
@@ -533,7 +521,8 @@ Status Session::planLaunches() {
       SIEVE_RETURN_IF_ERROR(evaluate(launch.block[d], blockName, block));
       if (grid < 0 || grid > kMaxGridDims[d])
         return outOfRange(gridName, launch.grid[d], grid,
-                          "CUDA allows 0 to " + std::to_string(kMaxGridDims[d]));
+                          "CUDA allows 0 to " +
+                              std::to_string(kMaxGridDims[d]));
       if (block < 1 || block > kMaxBlockDims[d])
         return outOfRange(blockName, launch.block[d], block,
                           "CUDA allows 1 to " +
@@ -545,11 +534,10 @@ Status Session::planLaunches() {
         plan.skipped = true;
     }
     if (threads > kMaxThreadsPerBlock)
-      return invalidArgument(where + ": a block of " + std::to_string(threads) +
-                             " threads for " +
-                             formatSymbols(manifest, runSymbols) +
-                             "; CUDA allows at most " +
-                             std::to_string(kMaxThreadsPerBlock));
+      return invalidArgument(
+          where + ": a block of " + std::to_string(threads) + " threads for " +
+          formatSymbols(manifest, runSymbols) + "; CUDA allows at most " +
+          std::to_string(kMaxThreadsPerBlock));
     int64_t shared;
     SIEVE_RETURN_IF_ERROR(
         evaluate(launch.dynamicSharedBytes, "dynamic_shared_bytes", shared));
@@ -591,8 +579,9 @@ Status Session::planLaunches() {
         SIEVE_RETURN_IF_ERROR(evaluate(arg.value, what, wide));
         if (wide < std::numeric_limits<int32_t>::min() ||
             wide > std::numeric_limits<int32_t>::max())
-          return outOfRange(what, arg.value, wide, "an i32 argument must fit "
-                                                   "in 32 bits");
+          return outOfRange(what, arg.value, wide,
+                            "an i32 argument must fit "
+                            "in 32 bits");
         value.i32 = static_cast<int32_t>(wide);
         break;
       }
@@ -625,22 +614,20 @@ Status Session::waitForRun() {
 
 Status Session::readOutput(std::size_t index, void *data, uint64_t bytes) {
   const Manifest &manifest = bundle->getManifest();
-  if (index >= manifest.outputs.size())
-    return invalidArgument("output index " + std::to_string(index) +
-                           " is out of range (the bundle has " +
-                           std::to_string(manifest.outputs.size()) +
-                           " outputs)");
   SIEVE_RETURN_IF_ERROR(waitForRun());
   std::vector<int64_t> shape;
   uint64_t expected;
-  SIEVE_RETURN_IF_ERROR(evaluateOutputShape(index, runSymbols, shape, expected));
+  SIEVE_RETURN_IF_ERROR(
+      evaluateOutputShape(index, runSymbols, shape, expected));
   const TensorSpec &spec = manifest.outputs[index];
   if (bytes != expected)
     return invalidArgument("output '" + spec.name + "' (#" +
                            std::to_string(index) + ") is " +
                            getDTypeName(spec.dtype) + formatShape(shape) +
-                           ", " + std::to_string(expected) + " bytes; got room "
-                           "for " + std::to_string(bytes));
+                           ", " + std::to_string(expected) +
+                           " bytes; got room "
+                           "for " +
+                           std::to_string(bytes));
   if (!bytes)
     return Status();
   if (!data)
@@ -652,11 +639,6 @@ Status Session::readOutput(std::size_t index, void *data, uint64_t bytes) {
 Status Session::getOutputAddress(std::size_t index, DeviceAddress &address,
                                  uint64_t &bytes) const {
   const Manifest &manifest = bundle->getManifest();
-  if (index >= manifest.outputs.size())
-    return invalidArgument("output index " + std::to_string(index) +
-                           " is out of range (the bundle has " +
-                           std::to_string(manifest.outputs.size()) +
-                           " outputs)");
   if (!hasRun)
     return failedPrecondition("the session has not run (or its last run "
                               "failed)");
@@ -668,16 +650,11 @@ Status Session::getOutputAddress(std::size_t index, DeviceAddress &address,
 
 Status Session::getLaunchRecord(std::size_t index, const LaunchPlan *&plan,
                                 const LaunchRecord *&record) {
-  if (index >= bundle->getManifest().launches.size())
-    return invalidArgument("launch index " + std::to_string(index) +
-                           " is out of range (the bundle has " +
-                           std::to_string(bundle->getManifest().launches.size()) +
-                           " launches)");
   SIEVE_RETURN_IF_ERROR(waitForRun());
   const std::vector<LaunchRecord> &records = executor->getLaunchRecords();
   if (index >= records.size() || index >= plans.size())
-    return Status(SIEVE_ERROR_INTERNAL, "no record of launch " +
-                                            std::to_string(index));
+    return Status(SIEVE_ERROR_INTERNAL,
+                  "no record of launch " + std::to_string(index));
   plan = &plans[index];
   record = &records[index];
   return Status();
@@ -691,10 +668,6 @@ Status Session::getRunMilliseconds(double &milliseconds) {
 
 Status Session::getGateStats(std::size_t index, GateStats &stats) {
   const Manifest &manifest = bundle->getManifest();
-  if (index >= manifest.gates.size())
-    return invalidArgument("gate index " + std::to_string(index) +
-                           " is out of range (the bundle has " +
-                           std::to_string(manifest.gates.size()) + " gates)");
   SIEVE_RETURN_IF_ERROR(waitForRun());
   const GateSpec &gate = manifest.gates[index];
   std::string what = "gate " + std::to_string(index) + " (" + gate.op + ")";
@@ -703,9 +676,8 @@ Status Session::getGateStats(std::size_t index, GateStats &stats) {
       gate.tokens.evaluate(runSymbols, manifest.symbolNames, tokens)
           .withContext(what + ": tokens"));
   uint64_t scoreBytes, maskBytes;
-  if (tokens < 0 ||
-      __builtin_mul_overflow(static_cast<uint64_t>(tokens), uint64_t{4},
-                             &scoreBytes))
+  if (tokens < 0 || __builtin_mul_overflow(static_cast<uint64_t>(tokens),
+                                           uint64_t{4}, &scoreBytes))
     return invalidBundle(what + ": tokens '" + gate.tokens.getText() + "' is " +
                          std::to_string(tokens));
   maskBytes = static_cast<uint64_t>(tokens);
@@ -729,11 +701,10 @@ Status Session::getGateStats(std::size_t index, GateStats &stats) {
                   what + ": cannot allocate host memory for the statistics");
   }
   if (tokens) {
-    SIEVE_RETURN_IF_ERROR(executor
-                              ->download(scores.data(),
-                                         buffers[gate.score].address,
-                                         scoreBytes)
-                              .withContext(what + ": reading scores"));
+    SIEVE_RETURN_IF_ERROR(
+        executor
+            ->download(scores.data(), buffers[gate.score].address, scoreBytes)
+            .withContext(what + ": reading scores"));
     SIEVE_RETURN_IF_ERROR(
         executor->download(mask.data(), buffers[gate.mask].address, maskBytes)
             .withContext(what + ": reading the mask"));

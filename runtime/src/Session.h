@@ -33,6 +33,8 @@ struct GateStats {
 GateStats computeGateStats(const float *scores, const uint8_t *mask,
                            int64_t tokens);
 
+/// Indices of inputs, outputs, launches and gates must be in range: the C
+/// API checks them at the boundary.
 class Session {
 public:
   static Status create(std::shared_ptr<const Bundle> bundle,

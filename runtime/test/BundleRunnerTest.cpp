@@ -15,14 +15,6 @@ using namespace sieve;
 using namespace sieve::test;
 
 namespace {
-/// The toy bundle's inputs as a run tool sees them.
-std::vector<ArgumentSpec> getToySpecs() {
-  ArgumentSpec spec;
-  spec.dtype = DType::F32;
-  spec.shape = {-1};
-  spec.typeText = "tensor<?xf32>";
-  return {spec, spec};
-}
 
 struct RunResult {
   int code;
@@ -44,11 +36,11 @@ RunResult run(const std::vector<std::string> &arguments) {
 TEST(BundleRunnerTest, ParsesArguments) {
   BundleRunOptions options;
   std::string error;
-  ASSERT_TRUE(parseBundleRunArguments(
-      {"dir", "--device=emulator", "-input", "a.npy", "--input", "b.npy",
-       "--output-dir", "out", "--print-summary", "--repeat=3", "--stats",
-       "--cuda-graph"},
-      options, error))
+  ASSERT_TRUE(parseBundleRunArguments({"dir", "--device=emulator", "-input",
+                                       "a.npy", "--input", "b.npy",
+                                       "--output-dir", "out", "--print-summary",
+                                       "--repeat=3", "--stats", "--cuda-graph"},
+                                      options, error))
       << error;
   EXPECT_EQ(options.bundle, "dir");
   EXPECT_EQ(options.device, "emulator");
@@ -106,8 +98,8 @@ TEST(BundleRunnerTest, RandomInputsOnTheEmulator) {
     EXPECT_EQ(static_cast<float>(y.getAsDouble(i)), 2.0f * (a + b) + 1.0f);
     EXPECT_EQ(mask.getAsDouble(i), 1.0f / (1.0f + std::exp(-a)) > 0.5f ? 1 : 0);
   }
-  EXPECT_EQ(result.out,
-            "out0: " + formatSummary(y) + "\nout1: " + formatSummary(mask) + "\n");
+  EXPECT_EQ(result.out, "out0: " + formatSummary(y) +
+                            "\nout1: " + formatSummary(mask) + "\n");
 
   // The outputs fed back as inputs.
   result = run({getToyBundle(), "--device=emulator", "--input",
@@ -146,9 +138,9 @@ TEST(BundleRunnerTest, RandomHintsFromTheManifest) {
                "sieve_bundle_get_random_hint: input 'a' (#0): random 'n' "
                "depends on the sizes; give a dynamic size");
 
-  RunResult result = run({bundle, "--device", "emulator", "--random-inputs",
-                          "3", "--dynamic-size", "64", "--output-dir",
-                          dir.getPath() + "/out"});
+  RunResult result =
+      run({bundle, "--device", "emulator", "--random-inputs", "3",
+           "--dynamic-size", "64", "--output-dir", dir.getPath() + "/out"});
   ASSERT_EQ(result.code, 0) << result.err;
   HostTensor y;
   std::string error;

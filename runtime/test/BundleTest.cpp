@@ -17,16 +17,6 @@ Status open(const std::string &path) {
   return Bundle::open(path, bundle);
 }
 
-/// A 64-byte ELF header for `machine` and ELF type `type`.
-std::string makeElfHeader(uint16_t machine, uint16_t type) {
-  std::string header(64, '\0');
-  header.replace(0, 4, "\x7f" "ELF");
-  header[4] = 2; // 64-bit
-  header[5] = 1; // little-endian
-  header[16] = static_cast<char>(type & 0xff);
-  header[18] = static_cast<char>(machine & 0xff);
-  return header;
-}
 } // namespace
 
 TEST(BundleTest, OpensTheToyBundle) {
@@ -78,9 +68,9 @@ TEST(BundleTest, MissingFiles) {
   fs::remove(bundle + "/kernels.emu.so");
   Status status = open(bundle);
   EXPECT_EQ(status.getCode(), SIEVE_ERROR_INVALID_BUNDLE);
-  EXPECT_EQ(status.getMessage(), "'kernels.emu.so' is missing from the bundle ('" +
-                                     fs::canonical(bundle).string() +
-                                     "/kernels.emu.so')");
+  EXPECT_EQ(status.getMessage(),
+            "'kernels.emu.so' is missing from the bundle ('" +
+                fs::canonical(bundle).string() + "/kernels.emu.so')");
   bundle = makeToyVariant(dir, "c", [](nlohmann::json &m) {
     m["files"]["cubin"] = "kernels.cubin";
   });
@@ -153,8 +143,9 @@ TEST(BundleTest, KernelImagesAreChecked) {
   writeText(bundle + "/kernels.cubin", "text, not ELF");
   EXPECT_EQ(open(bundle).getMessage(), "'kernels.cubin' is not an ELF file");
   writeText(bundle + "/kernels.cubin", makeElfHeader(62, 2));
-  EXPECT_EQ(open(bundle).getMessage(),
-            "'kernels.cubin' is an ELF file for machine 62, expected 190 (CUDA)");
+  EXPECT_EQ(
+      open(bundle).getMessage(),
+      "'kernels.cubin' is an ELF file for machine 62, expected 190 (CUDA)");
   writeText(bundle + "/kernels.cubin", makeElfHeader(190, 2));
   std::shared_ptr<const Bundle> opened;
   Status status = Bundle::open(bundle, opened);
@@ -169,9 +160,10 @@ TEST(BundleTest, KernelImagesAreChecked) {
   EXPECT_EQ(open(bundle).getMessage(),
             "'kernels.emu.so' is not a shared library (ELF type 2)");
   writeText(bundle + "/kernels.emu.so", makeElfHeader(190, 3));
-  EXPECT_EQ(open(bundle).getMessage(),
-            "'kernels.emu.so' is an ELF file for machine 190, expected 62 (this "
-            "host)");
+  EXPECT_EQ(
+      open(bundle).getMessage(),
+      "'kernels.emu.so' is an ELF file for machine 190, expected 62 (this "
+      "host)");
 #endif
 }
 

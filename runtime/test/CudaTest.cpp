@@ -25,50 +25,7 @@ using namespace sieve::rt;
 using namespace sieve::test;
 using namespace sieve::cuda;
 
-#define ASSERT_SIEVE_OK(call)                                                  \
-  do {                                                                         \
-    sieve_status status_ = (call);                                             \
-    ASSERT_EQ(status_, SIEVE_OK) << sieve_last_error();                        \
-  } while (false)
-
 namespace {
-struct Closer {
-  void operator()(sieve_bundle *b) const { sieve_bundle_close(b); }
-  void operator()(sieve_device *d) const { sieve_device_close(d); }
-  void operator()(sieve_session *s) const { sieve_session_destroy(s); }
-};
-template <typename T> using Handle = std::unique_ptr<T, Closer>;
-
-struct ToyInputs {
-  std::vector<float> a, b;
-  explicit ToyInputs(int64_t n) {
-    for (int64_t i = 0; i < n; ++i) {
-      a.push_back(static_cast<float>(i - n / 2) * 0.25f + 0.125f);
-      b.push_back(0.5f * static_cast<float>(i));
-    }
-  }
-};
-
-/// Binds the toy inputs for `n` as host tensors, runs on `stream`, and
-/// checks the outputs.
-void runAndCheck(sieve_session *session, int64_t n, void *stream = nullptr) {
-  ToyInputs inputs(n);
-  int64_t shape[1] = {n};
-  ASSERT_SIEVE_OK(sieve_session_bind_input_host(
-      session, 0, SIEVE_DTYPE_F32, 1, shape, nullptr, inputs.a.data()));
-  ASSERT_SIEVE_OK(sieve_session_bind_input_host(
-      session, 1, SIEVE_DTYPE_F32, 1, shape, nullptr, inputs.b.data()));
-  ASSERT_SIEVE_OK(sieve_session_run(session, stream));
-  std::vector<float> y(n);
-  std::vector<uint8_t> mask(n);
-  ASSERT_SIEVE_OK(sieve_session_read_output(session, 0, y.data(), 4 * n));
-  ASSERT_SIEVE_OK(sieve_session_read_output(session, 1, mask.data(), n));
-  for (int64_t i = 0; i < n; ++i) {
-    ASSERT_EQ(y[i], 2.0f * (inputs.a[i] + inputs.b[i]) + 1.0f) << i;
-    ASSERT_EQ(mask[i], inputs.a[i] > 0 ? 1 : 0) << i;
-  }
-}
-
 class CudaTest : public ::testing::Test {
 protected:
   void SetUp() override {
@@ -126,22 +83,11 @@ protected:
   std::shared_ptr<const CudaApi> api;
 };
 
-/// A 64-byte ELF header of a CUDA binary (what Bundle::open checks).
-std::string makeCubin() {
-  std::string header(64, '\0');
-  header.replace(0, 4, "\x7f" "ELF");
-  header[4] = 2;
-  header[5] = 1;
-  header[16] = 2;
-  header[18] = static_cast<char>(190);
-  return header;
-}
-
 std::string withCubin(const TempDir &dir, const std::string &name) {
   std::string bundle = makeToyVariant(dir, name, [](nlohmann::json &m) {
     m["files"]["cubin"] = "kernels.cubin";
   });
-  writeText(bundle + "/kernels.cubin", makeCubin());
+  writeText(bundle + "/kernels.cubin", makeElfHeader(190, 2));
   return bundle;
 }
 } // namespace
@@ -163,7 +109,8 @@ TEST_F(CudaTest, DeviceErrors) {
   fakeCuda().initResult = CUDA_ERROR_STUB_LIBRARY;
   status = openDeviceStatus();
   EXPECT_EQ(status.getCode(), SIEVE_ERROR_UNAVAILABLE);
-  EXPECT_EQ(status.getMessage(), "cuda:0: cuInit failed: CUDA_ERROR_STUB_LIBRARY");
+  EXPECT_EQ(status.getMessage(),
+            "cuda:0: cuInit failed: CUDA_ERROR_STUB_LIBRARY");
   fakeCuda().initResult = CUDA_SUCCESS;
   fakeCuda().deviceCount = 0;
   status = openDeviceStatus();
@@ -186,7 +133,7 @@ TEST_F(CudaTest, RunsTheToyBundle) {
   // sm_80 PTX on an sm_90 device: JIT-compiled.
   EXPECT_STREQ(sieve_session_kernel_source(session.get()), "ptx (JIT)");
   EXPECT_EQ(fakeCuda().imagesLoaded, std::vector<std::string>{"ptx"});
-  runAndCheck(session.get(), 100);
+  runToyAndCheck(session.get(), 100);
 
   const std::vector<FakeLaunch> &launches = fakeCuda().launches;
   ASSERT_EQ(launches.size(), 3u);
@@ -223,19 +170,19 @@ TEST_F(CudaTest, RunsTheToyBundle) {
   EXPECT_TRUE(fakeCuda().allocations.count(address));
 
   // The same sizes again: no new allocation, no new upload needed.
-  runAndCheck(session.get(), 100);
+  runToyAndCheck(session.get(), 100);
   EXPECT_EQ(fakeCuda().allocationCount, 6);
   // Larger: the buffers grow.
-  runAndCheck(session.get(), 1000);
+  runToyAndCheck(session.get(), 1000);
   EXPECT_EQ(fakeCuda().allocationCount, 12);
 }
 
 TEST_F(CudaTest, LaunchTimings) {
   Handle<sieve_device> device = openDevice();
-  Handle<sieve_session> session = openSession(device.get(), getToyBundle(),
-                                              SIEVE_SESSION_LAUNCH_TIMINGS);
+  Handle<sieve_session> session =
+      openSession(device.get(), getToyBundle(), SIEVE_SESSION_LAUNCH_TIMINGS);
   ASSERT_TRUE(session);
-  runAndCheck(session.get(), 10);
+  runToyAndCheck(session.get(), 10);
   for (int64_t l = 0; l < 3; ++l) {
     sieve_launch_info info;
     ASSERT_SIEVE_OK(sieve_session_get_launch_info(session.get(), l, &info));
@@ -329,7 +276,7 @@ TEST_F(CudaTest, CubinWhenItMatches) {
   ASSERT_TRUE(session);
   EXPECT_STREQ(sieve_session_kernel_source(session.get()), "cubin");
   EXPECT_EQ(fakeCuda().imagesLoaded, std::vector<std::string>{"cubin"});
-  runAndCheck(session.get(), 70);
+  runToyAndCheck(session.get(), 70);
 }
 
 TEST_F(CudaTest, PtxWhenTheCubinDoesNotMatch) {
@@ -344,7 +291,7 @@ TEST_F(CudaTest, PtxWhenTheCubinDoesNotMatch) {
     EXPECT_STREQ(sieve_session_kernel_source(session.get()),
                  "ptx (JIT; the cubin is for sm_80)");
     EXPECT_EQ(fakeCuda().imagesLoaded, std::vector<std::string>{"ptx"});
-    runAndCheck(session.get(), 3);
+    runToyAndCheck(session.get(), 3);
   }
   {
     // The driver rejects the cubin: fall back to the PTX.
@@ -398,14 +345,14 @@ TEST_F(CudaTest, DynamicSharedMemoryAbove48KiB) {
   Handle<sieve_session> session = openSession(device.get(), bundle);
   ASSERT_TRUE(session);
   using Set = std::tuple<std::string, int, int>;
-  runAndCheck(session.get(), 40); // 40 KiB: below the default limit
+  runToyAndCheck(session.get(), 40); // 40 KiB: below the default limit
   EXPECT_TRUE(fakeCuda().attributesSet.empty());
-  runAndCheck(session.get(), 60); // 60 KiB: the kernel must opt in
+  runToyAndCheck(session.get(), 60); // 60 KiB: the kernel must opt in
   EXPECT_EQ(fakeCuda().attributesSet,
-            (std::vector<Set>{
-                {"gate_f32", CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
-                 61440}}));
-  runAndCheck(session.get(), 50); // below what was set: nothing to do
+            (std::vector<Set>{{"gate_f32",
+                               CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                               61440}}));
+  runToyAndCheck(session.get(), 50); // below what was set: nothing to do
   EXPECT_EQ(fakeCuda().attributesSet.size(), 1u);
   EXPECT_EQ(fakeCuda().launches.back().sharedBytes, 51200u);
 
@@ -449,28 +396,28 @@ TEST_F(CudaTest, CudaGraphs) {
   Handle<sieve_session> session =
       openSession(device.get(), getToyBundle(), SIEVE_SESSION_CUDA_GRAPH);
   ASSERT_TRUE(session);
-  runAndCheck(session.get(), 100);
+  runToyAndCheck(session.get(), 100);
   EXPECT_EQ(fakeCuda().graphsInstantiated, 1);
   EXPECT_EQ(fakeCuda().graphLaunches, 1);
   ASSERT_EQ(fakeCuda().launches.size(), 3u);
   EXPECT_TRUE(fakeCuda().launches[0].fromGraph);
   // Same sizes and buffers: the graph is replayed.
-  runAndCheck(session.get(), 100);
+  runToyAndCheck(session.get(), 100);
   EXPECT_EQ(fakeCuda().graphsInstantiated, 1);
   EXPECT_EQ(fakeCuda().graphLaunches, 2);
   // New sizes change the launches: captured again.
-  runAndCheck(session.get(), 50);
+  runToyAndCheck(session.get(), 50);
   EXPECT_EQ(fakeCuda().graphsInstantiated, 2);
   sieve_launch_info info;
   ASSERT_SIEVE_OK(sieve_session_get_launch_info(session.get(), 0, &info));
   EXPECT_TRUE(std::isnan(info.milliseconds));
 
   sieve_session *both = nullptr;
-  EXPECT_EQ(createSession(device.get(), getToyBundle(),
-                          SIEVE_SESSION_CUDA_GRAPH |
-                              SIEVE_SESSION_SYNC_EACH_LAUNCH,
-                          &both),
-            SIEVE_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(
+      createSession(device.get(), getToyBundle(),
+                    SIEVE_SESSION_CUDA_GRAPH | SIEVE_SESSION_SYNC_EACH_LAUNCH,
+                    &both),
+      SIEVE_ERROR_INVALID_ARGUMENT);
   EXPECT_NE(std::string(sieve_last_error())
                 .find("SIEVE_SESSION_CUDA_GRAPH and "
                       "SIEVE_SESSION_SYNC_EACH_LAUNCH exclude each other"),
@@ -492,12 +439,10 @@ TEST_F(CudaTest, DeviceInputs) {
   ASSERT_EQ(api->cuMemcpyHtoDAsync(b + 4, inputs.b.data(), 4 * n, nullptr),
             CUDA_SUCCESS);
   int64_t shape[1] = {n};
-  ASSERT_SIEVE_OK(sieve_session_bind_input_device(session.get(), 0,
-                                                  SIEVE_DTYPE_F32, 1, shape,
-                                                  nullptr, a));
-  ASSERT_SIEVE_OK(sieve_session_bind_input_device(session.get(), 1,
-                                                  SIEVE_DTYPE_F32, 1, shape,
-                                                  nullptr, b + 4));
+  ASSERT_SIEVE_OK(sieve_session_bind_input_device(
+      session.get(), 0, SIEVE_DTYPE_F32, 1, shape, nullptr, a));
+  ASSERT_SIEVE_OK(sieve_session_bind_input_device(
+      session.get(), 1, SIEVE_DTYPE_F32, 1, shape, nullptr, b + 4));
   int before = fakeCuda().allocationCount;
   ASSERT_SIEVE_OK(sieve_session_run(session.get(), nullptr));
   // a is used in place; b and the four other buffers are allocated.
@@ -539,10 +484,11 @@ TEST_F(CudaTest, DeviceInputs) {
   EXPECT_EQ(sieve_session_bind_input_device(session.get(), 1, SIEVE_DTYPE_F32,
                                             1, half, strides, b),
             SIEVE_ERROR_UNSUPPORTED);
-  EXPECT_STREQ(sieve_last_error(),
-               "sieve_session_bind_input_device: input 'b' (#1): strided device "
-               "tensors are not supported yet; pass a contiguous row-major "
-               "tensor");
+  EXPECT_STREQ(
+      sieve_last_error(),
+      "sieve_session_bind_input_device: input 'b' (#1): strided device "
+      "tensors are not supported yet; pass a contiguous row-major "
+      "tensor");
   session.reset();
   EXPECT_EQ(api->cuMemFree(a), CUDA_SUCCESS);
   EXPECT_EQ(api->cuMemFree(b), CUDA_SUCCESS);
@@ -554,7 +500,7 @@ TEST_F(CudaTest, CallerStream) {
   ASSERT_TRUE(session);
   CUstream stream = nullptr;
   ASSERT_EQ(api->cuStreamCreate(&stream, 0), CUDA_SUCCESS);
-  runAndCheck(session.get(), 20, stream);
+  runToyAndCheck(session.get(), 20, stream);
   ASSERT_EQ(fakeCuda().launches.size(), 3u);
   for (const FakeLaunch &launch : fakeCuda().launches)
     EXPECT_EQ(launch.stream, stream);
@@ -587,8 +533,8 @@ TEST_F(CudaTest, AsynchronousErrors) {
               SIEVE_ERROR_FAILED_PRECONDITION);
   }
   {
-    Handle<sieve_session> session = openSession(
-        device.get(), getToyBundle(), SIEVE_SESSION_SYNC_EACH_LAUNCH);
+    Handle<sieve_session> session = openSession(device.get(), getToyBundle(),
+                                                SIEVE_SESSION_SYNC_EACH_LAUNCH);
     ASSERT_TRUE(session);
     ToyInputs inputs(10);
     int64_t shape[1] = {10};
@@ -684,10 +630,11 @@ TEST(CudaDriverTest, ToyBundleOnARealGpu) {
     ASSERT_SIEVE_OK(sieve_bundle_open(getToyBundle().c_str(), &bundle));
     Handle<sieve_bundle> owned(bundle);
     sieve_session *session = nullptr;
-    ASSERT_SIEVE_OK(sieve_session_create(bundle, device.get(), flags, &session));
+    ASSERT_SIEVE_OK(
+        sieve_session_create(bundle, device.get(), flags, &session));
     Handle<sieve_session> owner(session);
     for (int64_t n : {1, 100, 100, 4097})
-      runAndCheck(session, n);
+      runToyAndCheck(session, n);
     sieve_launch_info info;
     ASSERT_SIEVE_OK(sieve_session_get_launch_info(session, 2, &info));
     if (flags == SIEVE_SESSION_LAUNCH_TIMINGS) {

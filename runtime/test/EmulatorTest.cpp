@@ -18,37 +18,10 @@
 
 using namespace sieve::test;
 
-#define ASSERT_SIEVE_OK(call)                                                  \
-  do {                                                                         \
-    sieve_status status_ = (call);                                             \
-    ASSERT_EQ(status_, SIEVE_OK) << sieve_last_error();                        \
-  } while (false)
-
 namespace {
-struct BundleCloser {
-  void operator()(sieve_bundle *b) const { sieve_bundle_close(b); }
-};
-struct DeviceCloser {
-  void operator()(sieve_device *d) const { sieve_device_close(d); }
-};
-struct SessionCloser {
-  void operator()(sieve_session *s) const { sieve_session_destroy(s); }
-};
-using BundlePtr = std::unique_ptr<sieve_bundle, BundleCloser>;
-using DevicePtr = std::unique_ptr<sieve_device, DeviceCloser>;
-using SessionPtr = std::unique_ptr<sieve_session, SessionCloser>;
-
-/// The toy graph's inputs for `n` elements: a avoids 0 (where the gate's
-/// decision would hinge on rounding), b is a ramp.
-struct ToyInputs {
-  std::vector<float> a, b;
-  explicit ToyInputs(int64_t n) {
-    for (int64_t i = 0; i < n; ++i) {
-      a.push_back(static_cast<float>(i - n / 2) * 0.25f + 0.125f);
-      b.push_back(0.5f * static_cast<float>(i));
-    }
-  }
-};
+using BundlePtr = Handle<sieve_bundle>;
+using DevicePtr = Handle<sieve_device>;
+using SessionPtr = Handle<sieve_session>;
 
 class EmulatorTest : public ::testing::Test {
 protected:
@@ -66,7 +39,8 @@ protected:
     BundlePtr bundle(rawBundle);
     sieve_session *session = nullptr;
     if (bundle) {
-      status = sieve_session_create(bundle.get(), device.get(), flags, &session);
+      status =
+          sieve_session_create(bundle.get(), device.get(), flags, &session);
       EXPECT_EQ(status, SIEVE_OK) << sieve_last_error();
     }
     // The session keeps the bundle alive.
@@ -82,20 +56,8 @@ protected:
                                          shape, strides, data.data());
   }
 
-  /// Binds the toy inputs for `n`, runs, and checks both outputs.
-  void runAndCheck(sieve_session *session, int64_t n) {
-    ToyInputs inputs(n);
-    ASSERT_SIEVE_OK(bind(session, 0, inputs.a));
-    ASSERT_SIEVE_OK(bind(session, 1, inputs.b));
-    ASSERT_SIEVE_OK(sieve_session_run(session, nullptr));
-    std::vector<float> y(n);
-    std::vector<uint8_t> mask(n);
-    ASSERT_SIEVE_OK(sieve_session_read_output(session, 0, y.data(), 4 * n));
-    ASSERT_SIEVE_OK(sieve_session_read_output(session, 1, mask.data(), n));
-    for (int64_t i = 0; i < n; ++i) {
-      ASSERT_EQ(y[i], 2.0f * (inputs.a[i] + inputs.b[i]) + 1.0f) << i;
-      ASSERT_EQ(mask[i], inputs.a[i] > 0 ? 1 : 0) << i;
-    }
+  static void runAndCheck(sieve_session *session, int64_t n) {
+    runToyAndCheck(session, n);
   }
 
   DevicePtr device;
@@ -225,9 +187,8 @@ TEST_F(EmulatorTest, StridedHostInputsArePacked) {
   ASSERT_SIEVE_OK(bind(session.get(), 1, wide, two, n));
   std::vector<float> reversed(inputs.a.rbegin(), inputs.a.rend());
   int64_t shape[1] = {n}, minusOne[1] = {-1};
-  ASSERT_SIEVE_OK(sieve_session_bind_input_host(session.get(), 0,
-                                                SIEVE_DTYPE_F32, 1, shape,
-                                                minusOne, &reversed[n - 1]));
+  ASSERT_SIEVE_OK(sieve_session_bind_input_host(
+      session.get(), 0, SIEVE_DTYPE_F32, 1, shape, minusOne, &reversed[n - 1]));
   ASSERT_SIEVE_OK(sieve_session_run(session.get(), nullptr));
   std::vector<float> y(n);
   ASSERT_SIEVE_OK(sieve_session_read_output(session.get(), 0, y.data(), 4 * n));
@@ -341,8 +302,9 @@ TEST_F(EmulatorTest, ChecksFailBeforeAnyLaunch) {
 
 TEST_F(EmulatorTest, EmptyGridsAreSkipped) {
   TempDir dir;
-  SessionPtr session = open(makeToyVariant(
-      dir, "b", [](nlohmann::json &m) { m["checks"] = nlohmann::json::array(); }));
+  SessionPtr session = open(makeToyVariant(dir, "b", [](nlohmann::json &m) {
+    m["checks"] = nlohmann::json::array();
+  }));
   ASSERT_TRUE(session);
   std::vector<float> empty;
   ASSERT_SIEVE_OK(bind(session.get(), 0, empty));
@@ -366,10 +328,9 @@ TEST_F(EmulatorTest, KernelErrorsNameTheLaunch) {
   TempDir dir;
   // The add kernel is told about one element more than its buffers hold; its
   // bounds check ends the launch.
-  SessionPtr session =
-      open(makeToyVariant(dir, "b", [](nlohmann::json &m) {
-        m["launches"][0]["args"][3] = {{"i64", "n + 1"}};
-      }));
+  SessionPtr session = open(makeToyVariant(dir, "b", [](nlohmann::json &m) {
+    m["launches"][0]["args"][3] = {{"i64", "n + 1"}};
+  }));
   ASSERT_TRUE(session);
   std::vector<float> data(100, 1.0f);
   ASSERT_SIEVE_OK(bind(session.get(), 0, data));
@@ -409,7 +370,8 @@ TEST_F(EmulatorTest, SizeErrorsAtRunTime) {
       {"ragged-memref",
        [](nlohmann::json &m) { m["buffers"][2]["bytes"] = "4*n + 2"; },
        SIEVE_ERROR_INVALID_BUNDLE,
-       "sieve_session_run: launch 0 (arith.addf at toy.mlir:3:8): argument 2: "
+       "sieve_session_run: launch 0 (arith.addf at toy.mlir:3:8), kernel "
+       "'add_f32': argument 2: "
        "buffer 'sum' holds 402 bytes, not a whole number of f32 elements"},
       {"negative-buffer",
        [](nlohmann::json &m) { m["buffers"][2]["bytes"] = "n - 1000"; },
@@ -419,25 +381,33 @@ TEST_F(EmulatorTest, SizeErrorsAtRunTime) {
       {"grid",
        [](nlohmann::json &m) { m["launches"][0]["grid"][1] = "n * 1000"; },
        SIEVE_ERROR_INVALID_ARGUMENT,
-       "sieve_session_run: launch 0 (arith.addf at toy.mlir:3:8): grid.y "
+       "sieve_session_run: launch 0 (arith.addf at toy.mlir:3:8), kernel "
+       "'add_f32': grid.y "
        "'n * 1000' is 100000 for n = 100; CUDA allows 0 to 65535"},
       {"block",
-       [](nlohmann::json &m) { m["launches"][0]["block"] = {"n", 11, 1}; },
+       [](nlohmann::json &m) {
+         m["launches"][0]["block"] = {"n", 11, 1};
+       },
        SIEVE_ERROR_INVALID_ARGUMENT,
-       "sieve_session_run: launch 0 (arith.addf at toy.mlir:3:8): a block of "
+       "sieve_session_run: launch 0 (arith.addf at toy.mlir:3:8), kernel "
+       "'add_f32': a block of "
        "1100 threads for n = 100; CUDA allows at most 1024"},
       {"i32",
        [](nlohmann::json &m) {
          m["launches"][1]["args"][3] = {{"i32", "n * 100000000"}};
        },
        SIEVE_ERROR_INVALID_ARGUMENT,
-       "sieve_session_run: launch 1 (linalg.generic at toy.mlir:4:8): "
-       "argument 3 'n * 100000000' is 10000000000 for n = 100; an i32 "
+       "sieve_session_run: launch 1 (linalg.generic at toy.mlir:4:8), "
+       "kernel 'axpb_f32': argument 3 'n * 100000000' is 10000000000 for n = "
+       "100; an i32 "
        "argument must fit in 32 bits"},
       {"division",
-       [](nlohmann::json &m) { m["launches"][0]["grid"][0] = "1000 / (n - 100)"; },
+       [](nlohmann::json &m) {
+         m["launches"][0]["grid"][0] = "1000 / (n - 100)";
+       },
        SIEVE_ERROR_INVALID_ARGUMENT,
-       "sieve_session_run: launch 0 (arith.addf at toy.mlir:3:8): grid.x: "
+       "sieve_session_run: launch 0 (arith.addf at toy.mlir:3:8), kernel "
+       "'add_f32': grid.x: "
        "'1000 / (n - 100)' divides by zero with n = 100"},
       {"shared",
        [](nlohmann::json &m) {
@@ -506,8 +476,9 @@ TEST_F(EmulatorTest, UnloadableEmulatorLibrary) {
   sieve_session *session = nullptr;
   EXPECT_EQ(sieve_session_create(opened.get(), device.get(), 0, &session),
             SIEVE_ERROR_INVALID_BUNDLE);
-  EXPECT_NE(std::string(sieve_last_error()).find("cannot load 'kernels.emu.so'"),
-            std::string::npos)
+  EXPECT_NE(
+      std::string(sieve_last_error()).find("cannot load 'kernels.emu.so'"),
+      std::string::npos)
       << sieve_last_error();
 }
 
@@ -597,10 +568,11 @@ TEST(CApiTest, NullArgumentsAreErrors) {
 
 TEST(CApiTest, BundleErrorsNameThePath) {
   TempDir dir;
-  std::string bundle = makeToyVariant(
-      dir, "b", [](nlohmann::json &m) { m["version"] = 7; });
+  std::string bundle =
+      makeToyVariant(dir, "b", [](nlohmann::json &m) { m["version"] = 7; });
   sieve_bundle *raw = nullptr;
-  EXPECT_EQ(sieve_bundle_open(bundle.c_str(), &raw), SIEVE_ERROR_INVALID_BUNDLE);
+  EXPECT_EQ(sieve_bundle_open(bundle.c_str(), &raw),
+            SIEVE_ERROR_INVALID_BUNDLE);
   EXPECT_EQ(std::string(sieve_last_error()),
             "sieve_bundle_open: " + bundle +
                 ": manifest.json: version: is 7; this runtime reads version 1 "

@@ -122,9 +122,11 @@ TEST(ExprTest, SyntaxErrors) {
   EXPECT_EQ(parseError("1 +"),
             "expression '1 +': expected a number, a symbol or '(' at column 4");
   EXPECT_EQ(parseError("(1"), "expression '(1': expected ')' at column 3");
-  EXPECT_EQ(parseError("min(1)"), "expression 'min(1)': expected ',' at column 6");
+  EXPECT_EQ(parseError("min(1)"),
+            "expression 'min(1)': expected ',' at column 6");
   EXPECT_EQ(parseError("1 2"), "expression '1 2': unexpected '2' at column 3");
-  EXPECT_EQ(parseError("s0 $"), "expression 's0 $': unexpected '$' at column 4");
+  EXPECT_EQ(parseError("s0 $"),
+            "expression 's0 $': unexpected '$' at column 4");
   EXPECT_NE(parseError("9223372036854775808").find("out of the 64-bit range"),
             std::string::npos);
   EXPECT_EQ(value("9223372036854775807"), std::numeric_limits<int64_t>::max());
@@ -158,7 +160,8 @@ TEST(ExprTest, OverflowAndDivisionByZeroAreErrors) {
   EXPECT_NE(evaluationError("-9223372036854775807 - 2").find("overflows"),
             std::string::npos);
   int64_t min = std::numeric_limits<int64_t>::min();
-  EXPECT_NE(evaluationError("s0 / -1", min).find("overflows"), std::string::npos);
+  EXPECT_NE(evaluationError("s0 / -1", min).find("overflows"),
+            std::string::npos);
   EXPECT_NE(evaluationError("ceildiv(s0, -1)", min).find("overflows"),
             std::string::npos);
   EXPECT_NE(evaluationError("-s0", min).find("overflows"), std::string::npos);
@@ -174,13 +177,15 @@ TEST(ExprTest, ConstantsAndSymbols) {
   EXPECT_EQ(expr.getConstant(), 32);
   EXPECT_TRUE(expr.getSymbols().empty());
   ASSERT_TRUE(
-      Expr::parse("s1 * s0 + s1", kSymbols, Expr::Mode::Arithmetic, expr).isOk());
+      Expr::parse("s1 * s0 + s1", kSymbols, Expr::Mode::Arithmetic, expr)
+          .isOk());
   EXPECT_FALSE(expr.getConstant());
   EXPECT_EQ(expr.getSymbols(), (std::vector<std::size_t>{0, 1}));
   EXPECT_EQ(expr.getText(), "s1 * s0 + s1");
   EXPECT_EQ(Expr::constant(-5).getConstant(), -5);
   EXPECT_EQ(Expr::constant(-5).getText(), "-5");
   // A constant that cannot be evaluated has no value.
-  ASSERT_TRUE(Expr::parse("1 / 0", kSymbols, Expr::Mode::Arithmetic, expr).isOk());
+  ASSERT_TRUE(
+      Expr::parse("1 / 0", kSymbols, Expr::Mode::Arithmetic, expr).isOk());
   EXPECT_FALSE(expr.getConstant());
 }

@@ -80,8 +80,8 @@ bool findAllocation(uint64_t address, uint64_t bytes, uint64_t &start,
 }
 
 CUresult runKernel(FakeFunction *function, const unsigned grid[3],
-                   const unsigned block[3], unsigned sharedBytes,
-                   void **params, bool fromGraph, void *stream) {
+                   const unsigned block[3], unsigned sharedBytes, void **params,
+                   bool fromGraph, void *stream) {
   state.launches.push_back({function->name,
                             {grid[0], grid[1], grid[2]},
                             {block[0], block[1], block[2]},
@@ -255,7 +255,10 @@ CUresult fake_cuCtxPopCurrent(CUcontext *context) {
 CUresult fake_cuModuleLoadDataEx(CUmodule *module, const void *image,
                                  unsigned count, CUjit_option *options,
                                  void **values) {
-  bool cubin = std::memcmp(image, "\x7f" "ELF", 4) == 0;
+  bool cubin = std::memcmp(image,
+                           "\x7f"
+                           "ELF",
+                           4) == 0;
   state.imagesLoaded.push_back(cubin ? "cubin" : "ptx");
   CUresult result = cubin ? state.cubinLoadResult : state.ptxLoadResult;
   if (cubin && state.cubinPtx.empty())
@@ -277,7 +280,8 @@ CUresult fake_cuModuleLoadDataEx(CUmodule *module, const void *image,
   auto fake = std::make_unique<FakeModule>();
   fake->ptx = cubin ? state.cubinPtx : static_cast<const char *>(image);
   if (!state.emulatorLibrary.empty()) {
-    fake->library = dlopen(state.emulatorLibrary.c_str(), RTLD_NOW | RTLD_LOCAL);
+    fake->library =
+        dlopen(state.emulatorLibrary.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!fake->library)
       return CUDA_ERROR_INVALID_IMAGE;
   }
@@ -530,9 +534,9 @@ CUresult fake_cuGraphLaunch(CUgraphExec exec, CUstream stream) {
     std::vector<void *> params;
     for (uint64_t &value : node.params)
       params.push_back(&value);
-    if (CUresult result = runKernel(node.function, node.grid, node.block,
-                                    node.sharedBytes, params.data(), true,
-                                    stream))
+    if (CUresult result =
+            runKernel(node.function, node.grid, node.block, node.sharedBytes,
+                      params.data(), true, stream))
       return result;
   }
   return CUDA_SUCCESS;

@@ -17,10 +17,10 @@
 #include "CudaDriver.h"
 
 #include <cstdint>
-#include <tuple>
 #include <map>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace sieve::test {

@@ -116,9 +116,8 @@ uint32_t sieve_emu_vote(const char *site, int32_t kind, int32_t predicate) {
   return 0;
 }
 
-void sieve_emu_ldmatrix(const char *site, const void *row,
-                        int32_t num_matrices, int32_t transpose,
-                        uint32_t *fragment) {
+void sieve_emu_ldmatrix(const char *site, const void *row, int32_t num_matrices,
+                        int32_t transpose, uint32_t *fragment) {
   unsupported(__func__, site);
 }
 

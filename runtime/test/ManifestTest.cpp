@@ -58,10 +58,10 @@ TEST(ManifestTest, ParsesTheToyBundle) {
   EXPECT_EQ(m.buffers[5].bytes.getText(), "n");
   EXPECT_EQ(m.checks[0].message, "the toy graph needs at least one element");
   ASSERT_EQ(m.kernels.size(), 3u);
-  EXPECT_EQ(m.kernels[1].params,
-            (std::vector<ParamKind>{ParamKind::Memref, ParamKind::Memref,
-                                    ParamKind::F32, ParamKind::I32,
-                                    ParamKind::I64}));
+  EXPECT_EQ(
+      m.kernels[1].params,
+      (std::vector<ParamKind>{ParamKind::Memref, ParamKind::Memref,
+                              ParamKind::F32, ParamKind::I32, ParamKind::I64}));
   ASSERT_EQ(m.launches.size(), 3u);
   EXPECT_EQ(m.launches[1].kernel, 1u);
   EXPECT_EQ(m.launches[1].args[2].f32, 2.0f);
@@ -107,10 +107,9 @@ TEST(ManifestTest, FormatAndVersion) {
 }
 
 TEST(ManifestTest, MissingFields) {
-  for (const char *key :
-       {"format", "version", "producer", "target", "entry", "symbols",
-        "inputs", "outputs", "buffers", "checks", "kernels", "launches",
-        "gates", "files"})
+  for (const char *key : {"format", "version", "producer", "target", "entry",
+                          "symbols", "inputs", "outputs", "buffers", "checks",
+                          "kernels", "launches", "gates", "files"})
     EXPECT_EQ(errorAfter([&](json &m) { m.erase(key); }),
               std::string("manifest.json: missing field '") + key + "'");
   EXPECT_EQ(errorAfter([](json &m) { m["inputs"][1].erase("dtype"); }),
@@ -149,9 +148,10 @@ TEST(ManifestTest, WrongTypes) {
   EXPECT_EQ(errorAfter([](json &m) { m["kernels"][0]["params"][0] = 1; }),
             "manifest.json: kernels[0].params[0]: expected a string, found an "
             "integer");
-  EXPECT_EQ(errorAfter([](json &m) { m["launches"][1]["args"][2]["f32"] = "2"; }),
-            "manifest.json: launches[1].args[2].f32: expected a number, found a "
-            "string");
+  EXPECT_EQ(
+      errorAfter([](json &m) { m["launches"][1]["args"][2]["f32"] = "2"; }),
+      "manifest.json: launches[1].args[2].f32: expected a number, found a "
+      "string");
   EXPECT_EQ(errorAfter([](json &m) {
               m["buffers"][0]["bytes"] = 18446744073709551615ull;
             }),
@@ -159,8 +159,8 @@ TEST(ManifestTest, WrongTypes) {
 }
 
 TEST(ManifestTest, Targets) {
-  for (const char *target : {"sm_80", "sm_86", "sm_89", "sm_90", "sm_90a",
-                             "sm_100a", "sm_120"})
+  for (const char *target :
+       {"sm_80", "sm_86", "sm_89", "sm_90", "sm_90a", "sm_100a", "sm_120"})
     expectAccepted([&](json &m) { m["target"] = target; });
   for (const char *target : {"sm90", "compute_90", "sm_9", "sm_90b", "sm_"})
     EXPECT_EQ(errorAfter([&](json &m) { m["target"] = target; }),
@@ -180,11 +180,10 @@ TEST(ManifestTest, DTypes) {
   EXPECT_EQ(errorAfter([](json &m) { m["inputs"][0]["dtype"] = "f64"; }),
             "manifest.json: inputs[0].dtype: unknown dtype 'f64' (expected "
             "f32, f16, bf16, i64, i32, i8, i4 or i1)");
-  EXPECT_EQ(errorAfter([](json &m) {
-              m["launches"][0]["args"][0]["dtype"] = "u8";
-            }),
-            "manifest.json: launches[0].args[0].dtype: unknown dtype 'u8' "
-            "(expected f32, f16, bf16, i64, i32, i8, i4 or i1)");
+  EXPECT_EQ(
+      errorAfter([](json &m) { m["launches"][0]["args"][0]["dtype"] = "u8"; }),
+      "manifest.json: launches[0].args[0].dtype: unknown dtype 'u8' "
+      "(expected f32, f16, bf16, i64, i32, i8, i4 or i1)");
   expectAccepted([](json &m) {
     m["launches"][2]["args"][2]["dtype"] = "i4";
     m["outputs"][1]["dtype"] = "i4";
@@ -219,14 +218,13 @@ TEST(ManifestTest, Shapes) {
 }
 
 TEST(ManifestTest, Symbols) {
-  EXPECT_EQ(errorAfter([](json &m) { m["symbols"][0]["input"] = 5; }),
-            "manifest.json: symbols[0].input: input 5 does not exist (2 inputs)");
+  EXPECT_EQ(
+      errorAfter([](json &m) { m["symbols"][0]["input"] = 5; }),
+      "manifest.json: symbols[0].input: input 5 does not exist (2 inputs)");
   EXPECT_EQ(errorAfter([](json &m) { m["symbols"][0]["dim"] = 3; }),
             "manifest.json: symbols[0].dim: input 'a' has rank 1, no "
             "dimension 3");
-  EXPECT_EQ(errorAfter([](json &m) {
-              m["inputs"][0]["shape"] = {4};
-            }),
+  EXPECT_EQ(errorAfter([](json &m) { m["inputs"][0]["shape"] = {4}; }),
             "manifest.json: symbols[0]: dimension 0 of input 'a' is 4, not the "
             "symbol 'n'");
   EXPECT_EQ(errorAfter([](json &m) {
@@ -260,8 +258,9 @@ TEST(ManifestTest, Buffers) {
             "and && are only allowed in checks at column 3");
   EXPECT_EQ(errorAfter([](json &m) { m["inputs"][1]["buffer"] = "nope"; }),
             "manifest.json: inputs[1].buffer: unknown buffer 'nope'");
-  EXPECT_EQ(errorAfter([](json &m) { m["inputs"][1]["buffer"] = "sum"; }),
-            "manifest.json: inputs[1].buffer: buffer 'sum' is not of kind input");
+  EXPECT_EQ(
+      errorAfter([](json &m) { m["inputs"][1]["buffer"] = "sum"; }),
+      "manifest.json: inputs[1].buffer: buffer 'sum' is not of kind input");
   EXPECT_EQ(errorAfter([](json &m) { m["inputs"][1]["buffer"] = "a"; }),
             "manifest.json: inputs[1].buffer: buffer 'a' holds another input "
             "already");
@@ -283,12 +282,13 @@ TEST(ManifestTest, Buffers) {
 
 TEST(ManifestTest, Checks) {
   expectAccepted([](json &m) {
-    m["checks"].push_back({{"expr", "n % 2 == 0 && n < 100"},
-                           {"message", "even"}});
+    m["checks"].push_back(
+        {{"expr", "n % 2 == 0 && n < 100"}, {"message", "even"}});
   });
-  EXPECT_EQ(errorAfter([](json &m) { m["checks"][0]["expr"] = "n >= k"; }),
-            "manifest.json: checks[0].expr: expression 'n >= k': unknown symbol "
-            "'k' at column 6");
+  EXPECT_EQ(
+      errorAfter([](json &m) { m["checks"][0]["expr"] = "n >= k"; }),
+      "manifest.json: checks[0].expr: expression 'n >= k': unknown symbol "
+      "'k' at column 6");
   EXPECT_EQ(errorAfter([](json &m) { m["checks"][0].erase("message"); }),
             "manifest.json: checks[0]: missing field 'message'");
 }
@@ -317,24 +317,31 @@ TEST(ManifestTest, Kernels) {
 TEST(ManifestTest, Launches) {
   EXPECT_EQ(errorAfter([](json &m) { m["launches"][0]["kernel"] = "mul"; }),
             "manifest.json: launches[0].kernel: unknown kernel 'mul'");
-  EXPECT_EQ(errorAfter([](json &m) { m["launches"][0]["grid"] = {1, 1}; }),
+  EXPECT_EQ(errorAfter([](json &m) {
+              m["launches"][0]["grid"] = {1, 1};
+            }),
             "manifest.json: launches[0].grid: expected 3 sizes (x, y, z), "
             "found 2");
-  EXPECT_EQ(errorAfter([](json &m) { m["launches"][0]["block"][0] = 0; }),
-            "manifest.json: launches[0].block[0]: is 0, expected a value in [1, "
-            "1024]");
-  EXPECT_EQ(errorAfter([](json &m) { m["launches"][0]["block"][2] = 65; }),
-            "manifest.json: launches[0].block[2]: is 65, expected a value in [1, "
-            "64]");
-  EXPECT_EQ(errorAfter([](json &m) { m["launches"][0]["block"] = {64, 32, 1}; }),
+  EXPECT_EQ(
+      errorAfter([](json &m) { m["launches"][0]["block"][0] = 0; }),
+      "manifest.json: launches[0].block[0]: is 0, expected a value in [1, "
+      "1024]");
+  EXPECT_EQ(
+      errorAfter([](json &m) { m["launches"][0]["block"][2] = 65; }),
+      "manifest.json: launches[0].block[2]: is 65, expected a value in [1, "
+      "64]");
+  EXPECT_EQ(errorAfter([](json &m) {
+              m["launches"][0]["block"] = {64, 32, 1};
+            }),
             "manifest.json: launches[0].block: has 2048 threads; a block holds "
             "at most 1024");
   EXPECT_EQ(errorAfter([](json &m) { m["launches"][0]["grid"][1] = 70000; }),
             "manifest.json: launches[0].grid[1]: is 70000, expected a value in "
             "[0, 65535]");
-  EXPECT_EQ(errorAfter([](json &m) { m["launches"][0]["grid"][0] = -1; }),
-            "manifest.json: launches[0].grid[0]: is -1, expected a value in [0, "
-            "2147483647]");
+  EXPECT_EQ(
+      errorAfter([](json &m) { m["launches"][0]["grid"][0] = -1; }),
+      "manifest.json: launches[0].grid[0]: is -1, expected a value in [0, "
+      "2147483647]");
   // sm_80 allows 163 KiB of shared memory per block.
   EXPECT_EQ(errorAfter([](json &m) {
               m["launches"][0]["dynamic_shared_bytes"] = 200000;
@@ -364,9 +371,12 @@ TEST(ManifestTest, Arguments) {
             }),
             "manifest.json: launches[0].args[0]: parameter 0 of the kernel is "
             "memref, the argument is i64");
-  EXPECT_EQ(errorAfter([](json &m) { m["launches"][0]["args"][3] = {{"x", 1}}; }),
-            "manifest.json: launches[0].args[3]: expected {\"buffer\": ..., "
-            "\"dtype\": ...}, {\"i64\": ...}, {\"i32\": ...} or {\"f32\": ...}");
+  EXPECT_EQ(
+      errorAfter([](json &m) {
+        m["launches"][0]["args"][3] = {{"x", 1}};
+      }),
+      "manifest.json: launches[0].args[3]: expected {\"buffer\": ..., "
+      "\"dtype\": ...}, {\"i64\": ...}, {\"i32\": ...} or {\"f32\": ...}");
   EXPECT_EQ(errorAfter([](json &m) {
               m["launches"][0]["args"][2]["buffer"] = "nope";
             }),
@@ -380,11 +390,12 @@ TEST(ManifestTest, Arguments) {
               m["launches"][1]["args"][2] = {{"f32", 1e39}};
             }),
             "manifest.json: launches[1].args[2].f32: is outside the f32 range");
-  EXPECT_EQ(errorAfter([](json &m) {
-              m["launches"][0]["args"][3] = {{"i64", "n +"}};
-            }),
-            "manifest.json: launches[0].args[3].i64: expression 'n +': expected "
-            "a number, a symbol or '(' at column 4");
+  EXPECT_EQ(
+      errorAfter([](json &m) {
+        m["launches"][0]["args"][3] = {{"i64", "n +"}};
+      }),
+      "manifest.json: launches[0].args[3].i64: expression 'n +': expected "
+      "a number, a symbol or '(' at column 4");
 }
 
 TEST(ManifestTest, Gates) {

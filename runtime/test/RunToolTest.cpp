@@ -12,17 +12,6 @@
 using namespace sieve;
 using namespace sieve::test;
 
-namespace {
-std::vector<ArgumentSpec> getToySpecs() {
-  ArgumentSpec spec;
-  spec.dtype = DType::F32;
-  spec.shape = {-1};
-  spec.typeText = "tensor<?xf32>";
-  return {spec, spec};
-}
-
-} // namespace
-
 TEST(RunToolTest, Formatting) {
   EXPECT_EQ(formatShape({1, -1, 64}), "[1x?x64]");
   EXPECT_EQ(formatShape({}), "[]");
@@ -83,7 +72,8 @@ TEST(RunToolTest, InputFiles) {
   specs[1].shape = {4};
   specs[1].typeText = "tensor<4xf32>";
   HostTensor a(DType::F32, {3}), b(DType::F32, {5}), wrong(DType::F16, {4});
-  std::string error, pa = dir.getPath() + "/a.npy", pb = dir.getPath() + "/b.npy",
+  std::string error, pa = dir.getPath() + "/a.npy",
+                     pb = dir.getPath() + "/b.npy",
                      pw = dir.getPath() + "/w.npy";
   ASSERT_TRUE(writeNpy(pa, a, error));
   ASSERT_TRUE(writeNpy(pb, b, error));
@@ -96,8 +86,9 @@ TEST(RunToolTest, InputFiles) {
                        "' has shape [5], expected [4]");
   inputs.clear();
   EXPECT_FALSE(readInputFiles("toy", {pa, pw}, specs, inputs, error));
-  EXPECT_EQ(error, "argument 1 of @toy (tensor<4xf32>): '" + pw +
-                       "' holds float16 data ('<f2'), expected float32 ('<f4')");
+  EXPECT_EQ(error,
+            "argument 1 of @toy (tensor<4xf32>): '" + pw +
+                "' holds float16 data ('<f2'), expected float32 ('<f4')");
   inputs.clear();
   ASSERT_TRUE(writeNpy(pb, HostTensor(DType::F32, {4}), error));
   ASSERT_TRUE(readInputFiles("toy", {pa, pb}, specs, inputs, error)) << error;
@@ -117,7 +108,5 @@ TEST(RunToolTest, WriteOutputs) {
   EXPECT_EQ(error.rfind("cannot create '" + dir.getPath() + "/file/sub': ", 0),
             0u)
       << error;
-  EXPECT_EQ(formatOutputSummaries({t}),
-            "out0: " + formatSummary(t) + "\n");
+  EXPECT_EQ(formatOutputSummaries({t}), "out0: " + formatSummary(t) + "\n");
 }
-

@@ -1,4 +1,5 @@
-//===- BundleRunner.h - Run a bundle like sieve-run runs a graph -*- C++ -*-===//
+//===- BundleRunner.h - Run a bundle like sieve-run runs a graph -*- C++
+//-*-===//
 //
 // The command line logic of sieve-bundle-run, in the runtime library so that
 // other tools (sieve-run, for bundle directories) run bundles the same way:
@@ -47,10 +48,10 @@ bool parseBundleRunArguments(const std::vector<std::string> &arguments,
 
 /// Runs the bundle: binds the inputs (.npy files or random), runs
 /// `options.repeat` times, writes DIR/out<i>.npy, and prints to `out`:
-///   out0: f32[128] min=... max=... mean=... nan=0 checksum=0x...   (--print-summary)
-///   load: 12.3 ms                                      (--repeat N > 1)
-///   run: median 0.456 ms over N runs                   (--repeat N > 1)
-///   device, launch and gate lines                      (--stats)
+///   out0: f32[128] min=... max=... mean=... nan=0 checksum=0x...
+///   (--print-summary) load: 12.3 ms (--repeat N > 1) run: median 0.456 ms over
+///   N runs                   (--repeat N > 1) device, launch and gate lines
+///   (--stats)
 /// Every failure is one "<tool>: error: ..." line on `err` and exit code 1.
 int runBundle(const std::string &tool, const BundleRunOptions &options,
               std::ostream &out, std::ostream &err);

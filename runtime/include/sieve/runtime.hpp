@@ -79,27 +79,28 @@ public:
     return getTensors(sieve_bundle_num_inputs(get()), &sieve_bundle_get_input);
   }
   std::vector<TensorInfo> getOutputs() const {
-    return getTensors(sieve_bundle_num_outputs(get()), &sieve_bundle_get_output);
+    return getTensors(sieve_bundle_num_outputs(get()),
+                      &sieve_bundle_get_output);
   }
 
   sieve_bundle *get() const { return handle.get(); }
 
 private:
-  explicit Bundle(sieve_bundle *handle)
-      : handle(handle, &sieve_bundle_close) {}
+  explicit Bundle(sieve_bundle *handle) : handle(handle, &sieve_bundle_close) {}
 
   std::vector<TensorInfo>
-  getTensors(int64_t count, sieve_status (*getInfo)(const sieve_bundle *,
-                                                    int64_t,
-                                                    sieve_tensor_info *)) const {
+  getTensors(int64_t count,
+             sieve_status (*getInfo)(const sieve_bundle *, int64_t,
+                                     sieve_tensor_info *)) const {
     std::vector<TensorInfo> tensors;
     for (int64_t i = 0; i < count; ++i) {
       sieve_tensor_info info;
       detail::check(getInfo(get(), i, &info));
       TensorInfo tensor{info.name, static_cast<DType>(info.dtype), {}};
       for (int32_t d = 0; d < info.rank; ++d)
-        tensor.shape.push_back(
-            {info.dims[d].size, info.dims[d].symbol ? info.dims[d].symbol : ""});
+        tensor.shape.push_back({info.dims[d].size, info.dims[d].symbol
+                                                       ? info.dims[d].symbol
+                                                       : ""});
       tensors.push_back(std::move(tensor));
     }
     return tensors;
@@ -123,8 +124,7 @@ public:
   sieve_device *get() const { return handle.get(); }
 
 private:
-  explicit Device(sieve_device *handle)
-      : handle(handle, &sieve_device_close) {}
+  explicit Device(sieve_device *handle) : handle(handle, &sieve_device_close) {}
 
   std::shared_ptr<sieve_device> handle;
 };
@@ -194,8 +194,8 @@ public:
   std::pair<uint64_t, std::size_t> getOutputDevicePointer(int64_t index) {
     uint64_t pointer = 0;
     std::size_t bytes = 0;
-    detail::check(
-        sieve_session_get_output_device_pointer(get(), index, &pointer, &bytes));
+    detail::check(sieve_session_get_output_device_pointer(get(), index,
+                                                          &pointer, &bytes));
     return {pointer, bytes};
   }
 

@@ -37,7 +37,8 @@ static int64_t at(const char *site, const Memref *memref, int64_t i) {
 }
 
 static int64_t getGlobalId(void) {
-  return sieve_emu_block_id(0) * sieve_emu_block_dim(0) + sieve_emu_thread_id(0);
+  return sieve_emu_block_id(0) * sieve_emu_block_dim(0) +
+         sieve_emu_thread_id(0);
 }
 
 void sieve_emu_kernel_add_f32(void **params) {
@@ -74,8 +75,9 @@ void sieve_emu_kernel_gate_f32(void **params) {
   int64_t i = getGlobalId();
   if (i >= n)
     return;
-  float s = 1.0f / (1.0f + expf(-((float *)x.aligned)[at("toy.mlir:5:8 load",
-                                                        &x, i)]));
+  float s =
+      1.0f /
+      (1.0f + expf(-((float *)x.aligned)[at("toy.mlir:5:8 load", &x, i)]));
   ((float *)score.aligned)[at("toy.mlir:5:8 store score", &score, i)] = s;
   ((uint8_t *)mask.aligned)[at("toy.mlir:5:8 store mask", &mask, i)] = s > 0.5f;
   sieve_emu_count_work(1);
