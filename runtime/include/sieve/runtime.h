@@ -201,6 +201,7 @@ sieve_status sieve_device_open(const char *spec,
                                const sieve_device_options *options,
                                sieve_device **device);
 void sieve_device_close(sieve_device *device);
+/* The device's kind; SIEVE_DEVICE_EMULATOR for NULL. */
 sieve_device_kind sieve_device_get_kind(const sieve_device *device);
 /* "cuda:0 (NVIDIA H200, sm_90)" or "emulator"; valid while the device is
  * open. */
