@@ -331,19 +331,30 @@ sieve_status sieve_session_create(sieve_bundle *bundle, sieve_device *device,
 
 void sieve_session_destroy(sieve_session *session) { delete session; }
 
+namespace {
+/// The arguments both bind functions check: the session, the dtype, the
+/// shape, the input index.
+Status readBinding(sieve_session *session, int64_t index, sieve_dtype dtype,
+                   int32_t rank, const int64_t *shape,
+                   std::vector<int64_t> &dims) {
+  if (!session)
+    return null("session");
+  SIEVE_RETURN_IF_ERROR(readShape(dtype, rank, shape, dims));
+  return checkIndex(index,
+                    session->session->getBundle().getManifest().inputs.size(),
+                    "input");
+}
+} // namespace
+
 sieve_status sieve_session_bind_input_host(sieve_session *session,
                                            int64_t index, sieve_dtype dtype,
                                            int32_t rank, const int64_t *shape,
                                            const int64_t *strides,
                                            const void *data) {
   return guard(__func__, [&]() -> Status {
-    if (!session)
-      return null("session");
     std::vector<int64_t> dims;
-    SIEVE_RETURN_IF_ERROR(readShape(dtype, rank, shape, dims));
-    SIEVE_RETURN_IF_ERROR(checkIndex(
-        index, session->session->getBundle().getManifest().inputs.size(),
-        "input"));
+    SIEVE_RETURN_IF_ERROR(
+        readBinding(session, index, dtype, rank, shape, dims));
     return session->session->bindHost(static_cast<std::size_t>(index),
                                       static_cast<DType>(dtype), dims, strides,
                                       data);
@@ -356,13 +367,9 @@ sieve_status sieve_session_bind_input_device(sieve_session *session,
                                              const int64_t *strides,
                                              uint64_t device_pointer) {
   return guard(__func__, [&]() -> Status {
-    if (!session)
-      return null("session");
     std::vector<int64_t> dims;
-    SIEVE_RETURN_IF_ERROR(readShape(dtype, rank, shape, dims));
-    SIEVE_RETURN_IF_ERROR(checkIndex(
-        index, session->session->getBundle().getManifest().inputs.size(),
-        "input"));
+    SIEVE_RETURN_IF_ERROR(
+        readBinding(session, index, dtype, rank, shape, dims));
     return session->session->bindDevice(static_cast<std::size_t>(index),
                                         static_cast<DType>(dtype), dims,
                                         strides, device_pointer);

@@ -356,12 +356,8 @@ TEST_F(CudaTest, DynamicSharedMemoryAbove48KiB) {
   EXPECT_EQ(fakeCuda().attributesSet.size(), 1u);
   EXPECT_EQ(fakeCuda().launches.back().sharedBytes, 51200u);
 
-  ToyInputs inputs(120); // 120 KiB: more than the device has
-  int64_t shape[1] = {120};
-  ASSERT_SIEVE_OK(sieve_session_bind_input_host(
-      session.get(), 0, SIEVE_DTYPE_F32, 1, shape, nullptr, inputs.a.data()));
-  ASSERT_SIEVE_OK(sieve_session_bind_input_host(
-      session.get(), 1, SIEVE_DTYPE_F32, 1, shape, nullptr, inputs.b.data()));
+  // 120 KiB: more than the device has.
+  ASSERT_NO_FATAL_FAILURE(bindToyInputs(session.get(), 120));
   std::size_t launched = fakeCuda().launches.size();
   EXPECT_EQ(sieve_session_run(session.get(), nullptr), SIEVE_ERROR_UNSUPPORTED);
   EXPECT_STREQ(sieve_last_error(),
@@ -378,12 +374,7 @@ TEST_F(CudaTest, KernelThreadLimit) {
   Handle<sieve_device> device = openDevice();
   Handle<sieve_session> session = openSession(device.get(), getToyBundle());
   ASSERT_TRUE(session);
-  ToyInputs inputs(10);
-  int64_t shape[1] = {10};
-  ASSERT_SIEVE_OK(sieve_session_bind_input_host(
-      session.get(), 0, SIEVE_DTYPE_F32, 1, shape, nullptr, inputs.a.data()));
-  ASSERT_SIEVE_OK(sieve_session_bind_input_host(
-      session.get(), 1, SIEVE_DTYPE_F32, 1, shape, nullptr, inputs.b.data()));
+  ASSERT_NO_FATAL_FAILURE(bindToyInputs(session.get(), 10));
   EXPECT_EQ(sieve_session_run(session.get(), nullptr), SIEVE_ERROR_UNSUPPORTED);
   EXPECT_STREQ(sieve_last_error(),
                "sieve_session_run: launch 0 (arith.addf at toy.mlir:3:8), "
@@ -514,12 +505,7 @@ TEST_F(CudaTest, AsynchronousErrors) {
     Handle<sieve_session> session = openSession(device.get(), getToyBundle());
     ASSERT_TRUE(session);
     fakeCuda().eventSynchronizeResult = CUDA_ERROR_ILLEGAL_ADDRESS;
-    ToyInputs inputs(10);
-    int64_t shape[1] = {10};
-    ASSERT_SIEVE_OK(sieve_session_bind_input_host(
-        session.get(), 0, SIEVE_DTYPE_F32, 1, shape, nullptr, inputs.a.data()));
-    ASSERT_SIEVE_OK(sieve_session_bind_input_host(
-        session.get(), 1, SIEVE_DTYPE_F32, 1, shape, nullptr, inputs.b.data()));
+    ASSERT_NO_FATAL_FAILURE(bindToyInputs(session.get(), 10));
     EXPECT_EQ(sieve_session_run(session.get(), nullptr), SIEVE_ERROR_DEVICE);
     EXPECT_STREQ(sieve_last_error(),
                  "sieve_session_run: running the schedule (a kernel failed "
@@ -536,12 +522,7 @@ TEST_F(CudaTest, AsynchronousErrors) {
     Handle<sieve_session> session = openSession(device.get(), getToyBundle(),
                                                 SIEVE_SESSION_SYNC_EACH_LAUNCH);
     ASSERT_TRUE(session);
-    ToyInputs inputs(10);
-    int64_t shape[1] = {10};
-    ASSERT_SIEVE_OK(sieve_session_bind_input_host(
-        session.get(), 0, SIEVE_DTYPE_F32, 1, shape, nullptr, inputs.a.data()));
-    ASSERT_SIEVE_OK(sieve_session_bind_input_host(
-        session.get(), 1, SIEVE_DTYPE_F32, 1, shape, nullptr, inputs.b.data()));
+    ASSERT_NO_FATAL_FAILURE(bindToyInputs(session.get(), 10));
     fakeCuda().streamSynchronizeResult = CUDA_ERROR_ILLEGAL_ADDRESS;
     EXPECT_EQ(sieve_session_run(session.get(), nullptr), SIEVE_ERROR_DEVICE);
     EXPECT_STREQ(sieve_last_error(),
@@ -561,12 +542,7 @@ TEST_F(CudaTest, LaunchFailuresNameTheLaunch) {
   Handle<sieve_device> device = openDevice();
   Handle<sieve_session> session = openSession(device.get(), bundle);
   ASSERT_TRUE(session);
-  ToyInputs inputs(10);
-  int64_t shape[1] = {10};
-  ASSERT_SIEVE_OK(sieve_session_bind_input_host(
-      session.get(), 0, SIEVE_DTYPE_F32, 1, shape, nullptr, inputs.a.data()));
-  ASSERT_SIEVE_OK(sieve_session_bind_input_host(
-      session.get(), 1, SIEVE_DTYPE_F32, 1, shape, nullptr, inputs.b.data()));
+  ASSERT_NO_FATAL_FAILURE(bindToyInputs(session.get(), 10));
   EXPECT_EQ(sieve_session_run(session.get(), nullptr), SIEVE_ERROR_DEVICE);
   EXPECT_STREQ(sieve_last_error(),
                "sieve_session_run: launch 1 (linalg.generic at toy.mlir:4:8), "

@@ -109,17 +109,23 @@ struct ToyInputs {
   }
 };
 
-/// Binds the toy inputs for `n` as host tensors, runs on `stream`, and
-/// checks both outputs: y = 2 (a + b) + 1 and mask = sigmoid(a) > 0.5.
-inline void runToyAndCheck(sieve_session *session, int64_t n,
-                           void *stream = nullptr) {
+/// Binds the toy inputs for `n` as host tensors.
+inline void bindToyInputs(sieve_session *session, int64_t n) {
   ToyInputs inputs(n);
   int64_t shape[1] = {n};
   ASSERT_SIEVE_OK(sieve_session_bind_input_host(
       session, 0, SIEVE_DTYPE_F32, 1, shape, nullptr, inputs.a.data()));
   ASSERT_SIEVE_OK(sieve_session_bind_input_host(
       session, 1, SIEVE_DTYPE_F32, 1, shape, nullptr, inputs.b.data()));
+}
+
+/// Binds the toy inputs for `n`, runs on `stream`, and checks both
+/// outputs: y = 2 (a + b) + 1 and mask = sigmoid(a) > 0.5.
+inline void runToyAndCheck(sieve_session *session, int64_t n,
+                           void *stream = nullptr) {
+  ASSERT_NO_FATAL_FAILURE(bindToyInputs(session, n));
   ASSERT_SIEVE_OK(sieve_session_run(session, stream));
+  ToyInputs inputs(n);
   std::vector<float> y(n);
   std::vector<uint8_t> mask(n);
   ASSERT_SIEVE_OK(sieve_session_read_output(session, 0, y.data(), 4 * n));
