@@ -50,3 +50,7 @@ if ptxas:
         ("%cuda_root", os.path.dirname(os.path.dirname(os.path.realpath(ptxas)))))
 elif os.environ.get("SIEVE_REQUIRE_CUDA_TOOLKIT") == "1":
     lit_config.fatal("SIEVE_REQUIRE_CUDA_TOOLKIT=1 but no ptxas was found")
+
+if config.sieve_runtime_tests:
+    config.available_features.add("runtime-tests")
+config.substitutions.append(("%ctest", config.ctest_command))

@@ -8,10 +8,11 @@
 //===----------------------------------------------------------------------===//
 
 #include "tools/RegisterSieve.h"
-#include "tools/sieve-run/ReferenceExecutor.h"
 #include "tools/ToolSupport.h"
+#include "tools/sieve-run/ReferenceExecutor.h"
 
 #include "sieve/HostTensor.h"
+#include "sieve/RunTool.h"
 
 #include "dialects/sieve/SieveOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -22,14 +23,11 @@
 #include "mlir/Parser/Parser.h"
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/CommandLine.h"
-#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
-#include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
-#include <cmath>
 #include <chrono>
 
 using namespace mlir;
@@ -103,14 +101,6 @@ static int fail(const Twine &message) {
   return 1;
 }
 
-static std::string formatShape(ArrayRef<int64_t> shape) {
-  std::string text;
-  for (size_t i = 0; i < shape.size(); ++i)
-    text += (i ? "x" : "") +
-            (shape[i] < 0 ? std::string("?") : std::to_string(shape[i]));
-  return "[" + text + "]";
-}
-
 /// The key length bounding the values of an argument that is the `globals`
 /// of a hybrid attention, if it is one.
 static std::optional<int64_t> getGlobalsKeyLength(BlockArgument arg) {
@@ -132,9 +122,8 @@ static std::optional<double> getTypicalScale(BlockArgument arg) {
     auto type = cast<RankedTensorType>(values.getType());
     double qmax = type.getElementType().isInteger(4) ? 7.0 : 127.0;
     int64_t k = type.getShape().back();
-    if (ShapedType::isDynamic(k))
-      k = std::max<int64_t>(dynamicSize, 1);
-    return 3.0 / (qmax * std::sqrt(static_cast<double>(std::max<int64_t>(k, 1))));
+    return ::sieve::getTypicalQuantScale(
+        qmax, ShapedType::isDynamic(k) ? dynamicSize.getValue() : k);
   };
   for (OpOperand &use : arg.getUses()) {
     if (auto op = dyn_cast<QMatmulOp>(use.getOwner());
@@ -147,62 +136,27 @@ static std::optional<double> getTypicalScale(BlockArgument arg) {
   return std::nullopt;
 }
 
-static int makeRandomInputs(func::FuncOp entry, ArrayRef<TensorSpec> specs,
-                            std::vector<HostTensor> &inputs) {
-  ::sieve::RandomSource random(randomSeed);
+/// What the run tools need to know of each argument: its type, and how
+/// --random-inputs fills it (ranges and scales read off the graph).
+static std::vector<::sieve::ArgumentSpec>
+getArgumentSpecs(func::FuncOp entry, ArrayRef<TensorSpec> specs) {
+  std::vector<::sieve::ArgumentSpec> arguments;
   for (auto [index, spec] : llvm::enumerate(specs)) {
-    std::vector<int64_t> shape;
-    for (int64_t size : spec.shape) {
-      if (size < 0 && dynamicSize < 0)
-        return fail("argument " + Twine(index) + " (" + spec.typeText +
-                    ") has dynamic dimensions: give their size with "
-                    "--dynamic-size when using --random-inputs");
-      shape.push_back(size < 0 ? dynamicSize.getValue() : size);
-    }
-    HostTensor tensor(spec.dtype, shape);
-    int64_t lo = 0, hi = 15;
-    if (spec.dtype == DType::I8)
-      lo = -127, hi = 127;
-    else if (spec.dtype == DType::I4)
-      lo = -7, hi = 7;
+    ::sieve::ArgumentSpec argument;
+    argument.dtype = spec.dtype;
+    argument.shape.assign(spec.shape.begin(), spec.shape.end());
+    argument.typeText = spec.typeText;
+    ::sieve::getDefaultRandomRange(spec.dtype, argument.randomLo,
+                                   argument.randomHi);
     if (std::optional<int64_t> keyLen =
-            getGlobalsKeyLength(entry.getArgument(index)))
-      lo = 0, hi = std::max<int64_t>(*keyLen - 1, 0);
-    ::sieve::fillRandom(tensor, random, lo, hi);
-    if (std::optional<double> scale = getTypicalScale(entry.getArgument(index));
-        scale && spec.dtype == DType::F32) {
-      auto *values = reinterpret_cast<float *>(tensor.data.data());
-      for (int64_t i = 0, e = tensor.numElements(); i < e; ++i)
-        values[i] = static_cast<float>(*scale * random.uniform(0.5, 1.5));
+            getGlobalsKeyLength(entry.getArgument(index))) {
+      argument.randomLo = 0;
+      argument.randomHi = std::max<int64_t>(*keyLen - 1, 0);
     }
-    inputs.push_back(std::move(tensor));
+    argument.randomScale = getTypicalScale(entry.getArgument(index));
+    arguments.push_back(std::move(argument));
   }
-  return 0;
-}
-
-static int readInputs(func::FuncOp entry, ArrayRef<TensorSpec> specs,
-                      std::vector<HostTensor> &inputs) {
-  if (inputFiles.size() != specs.size())
-    return fail("@" + entry.getName() + " takes " + Twine(specs.size()) +
-                " argument(s), got " + Twine(inputFiles.size()) +
-                " --input file(s)");
-  for (auto [index, spec] : llvm::enumerate(specs)) {
-    std::string what = "argument " + std::to_string(index) + " of @" +
-                       entry.getName().str() + " (" + spec.typeText + ")";
-    HostTensor tensor;
-    std::string error;
-    if (!::sieve::readNpy(inputFiles[index], spec.dtype, tensor, error))
-      return fail(what + ": " + error);
-    bool matches = tensor.shape.size() == spec.shape.size();
-    for (size_t dim = 0; matches && dim < spec.shape.size(); ++dim)
-      matches = spec.shape[dim] < 0 || spec.shape[dim] == tensor.shape[dim];
-    if (!matches)
-      return fail(what + ": '" + inputFiles[index] + "' has shape " +
-                  formatShape(tensor.shape) + ", expected " +
-                  formatShape(spec.shape));
-    inputs.push_back(std::move(tensor));
-  }
-  return 0;
+  return arguments;
 }
 
 int main(int argc, char **argv) {
@@ -254,17 +208,24 @@ int main(int argc, char **argv) {
   }
 
   std::vector<HostTensor> inputs;
-  if (int status = randomInputs ? makeRandomInputs(*entry, argSpecs, inputs)
-                                : readInputs(*entry, argSpecs, inputs))
-    return status;
+  std::vector<::sieve::ArgumentSpec> arguments =
+      getArgumentSpecs(*entry, argSpecs);
+  std::string inputError;
+  if (!(randomInputs ? ::sieve::makeRandomInputs(arguments, randomSeed,
+                                                 dynamicSize, inputs,
+                                                 inputError)
+                     : ::sieve::readInputFiles(entrySymbol, inputFiles,
+                                               arguments, inputs, inputError)))
+    return fail(inputError);
 
   using Clock = std::chrono::steady_clock;
   auto compileStart = Clock::now();
   FailureOr<std::unique_ptr<ReferenceExecutor>> executor =
       ReferenceExecutor::compile(*module, entrySymbol);
   if (failed(executor))
-    return diagnostics.getErrorCount() ? 1
-                                       : fail("compiling @" + entrySymbol + " failed");
+    return diagnostics.getErrorCount()
+               ? 1
+               : fail("compiling @" + entrySymbol + " failed");
   double compileMs =
       std::chrono::duration<double, std::milli>(Clock::now() - compileStart)
           .count();
@@ -281,29 +242,17 @@ int main(int argc, char **argv) {
             .count());
   }
 
-  if (!outputDir.empty()) {
-    if (std::error_code ec = llvm::sys::fs::create_directories(outputDir))
-      return fail("cannot create '" + outputDir + "': " + ec.message());
-    for (auto [index, output] : llvm::enumerate(outputs)) {
-      SmallString<128> path(outputDir);
-      llvm::sys::path::append(path, "out" + std::to_string(index) + ".npy");
-      std::string error;
-      if (!::sieve::writeNpy(path.str().str(), output, error))
-        return fail(error);
-    }
-  }
+  std::string outputError;
+  if (!outputDir.empty() &&
+      !::sieve::writeOutputs(outputDir, outputs, outputError))
+    return fail(outputError);
   if (printSummary)
-    for (auto [index, output] : llvm::enumerate(outputs))
-      llvm::outs() << "out" << index << ": " << ::sieve::formatSummary(output)
-                   << "\n";
+    llvm::outs() << ::sieve::formatOutputSummaries(outputs);
   if (repeatCount > 1) {
-    std::sort(runMs.begin(), runMs.end());
-    double median = repeatCount % 2
-                        ? runMs[repeatCount / 2]
-                        : (runMs[repeatCount / 2 - 1] + runMs[repeatCount / 2]) / 2;
     llvm::outs() << llvm::formatv("jit-compile: {0:f1} ms\n", compileMs);
     llvm::outs() << llvm::formatv("run: median {0:f3} ms over {1} runs\n",
-                                  median, repeatCount.getValue());
+                                  ::sieve::getMedian(runMs),
+                                  repeatCount.getValue());
   }
   return 0;
 }

@@ -1,0 +1,32 @@
+//===- Device.cpp - Opening a device by name ------------------------------===//
+
+#include "Device.h"
+
+#include "CudaDevice.h"
+#include "EmulatorDevice.h"
+
+using namespace sieve::rt;
+
+Status sieve::rt::openDevice(const std::string &spec,
+                             const sieve_device_options &options,
+                             std::shared_ptr<Device> &device) {
+  if (spec == "emulator")
+    return openEmulatorDevice(findEmulatorLauncher(), options, device);
+  int ordinal = -1;
+  if (spec == "cuda") {
+    ordinal = 0;
+  } else if (spec.compare(0, 5, "cuda:") == 0 && spec.size() > 5 &&
+             spec.size() <= 5 + 9) {
+    ordinal = 0;
+    for (std::size_t i = 5; i < spec.size() && ordinal >= 0; ++i)
+      ordinal = spec[i] >= '0' && spec[i] <= '9'
+                    ? ordinal * 10 + (spec[i] - '0')
+                    : -1;
+  }
+  if (ordinal < 0)
+    return invalidArgument("unknown device '" + spec +
+                           "' (expected cuda, cuda:N or emulator)");
+  std::shared_ptr<const CudaApi> api;
+  SIEVE_RETURN_IF_ERROR(getCudaDriver(api));
+  return openCudaDevice(std::move(api), ordinal, device);
+}

@@ -1,0 +1,714 @@
+//===- Session.cpp - A bundle bound to a device ---------------------------===//
+//
+// Buffers persist across runs and grow when the sizes do, so repeated runs
+// with the same shapes neither allocate nor upload unchanged host inputs.
+// Kernels must treat input buffers as read-only (docs/bundle-format.md), so
+// an input uploaded once stays valid until it is bound again.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Session.h"
+
+#include "sieve/RunTool.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+using namespace sieve;
+using namespace sieve::rt;
+
+namespace {
+constexpr uint64_t kBufferAlignment = 256;
+
+/// "[1x8xs0x64]": a shape as the manifest gives it.
+std::string formatExpectedShape(const TensorSpec &spec) {
+  std::string text = "[";
+  for (std::size_t i = 0; i < spec.shape.size(); ++i)
+    text += (i ? "x" : "") + spec.shape[i].expr.getText();
+  return text + "]";
+}
+
+/// Elements x dtype size, or false on overflow.
+bool getTensorBytes(const std::vector<int64_t> &shape, DType dtype,
+                    uint64_t &bytes) {
+  uint64_t count = 1;
+  for (int64_t size : shape)
+    if (size < 0 ||
+        __builtin_mul_overflow(count, static_cast<uint64_t>(size), &count))
+      return false;
+  return !__builtin_mul_overflow(count, getDTypeSize(dtype), &bytes) &&
+         bytes <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+}
+
+/// True if `strides` (elements) describe the dense row-major layout of
+/// `shape`; the strides of size-1 dimensions do not matter, and an empty
+/// tensor has no layout.
+bool isRowMajor(const std::vector<int64_t> &shape, const int64_t *strides) {
+  if (!strides)
+    return true;
+  int64_t expected = 1;
+  for (std::size_t i = shape.size(); i-- > 0;) {
+    if (shape[i] == 0)
+      return true;
+    if (shape[i] != 1 && strides[i] != expected)
+      return false;
+    expected *= shape[i];
+  }
+  return true;
+}
+
+/// Copies the strided view at `src` into the dense row-major `dst`.
+void packStrided(uint8_t *dst, const uint8_t *src,
+                 const std::vector<int64_t> &shape, const int64_t *strides,
+                 std::size_t elementSize, std::size_t dim) {
+  int64_t size = shape[dim];
+  std::ptrdiff_t step = static_cast<std::ptrdiff_t>(strides[dim]) *
+                        static_cast<std::ptrdiff_t>(elementSize);
+  if (dim + 1 == shape.size()) {
+    if (strides[dim] == 1) {
+      std::memcpy(dst, src, static_cast<size_t>(size) * elementSize);
+      return;
+    }
+    for (int64_t i = 0; i < size; ++i)
+      std::memcpy(dst + i * elementSize, src + i * step, elementSize);
+    return;
+  }
+  std::size_t inner = elementSize;
+  for (std::size_t d = dim + 1; d < shape.size(); ++d)
+    inner *= static_cast<std::size_t>(shape[d]);
+  for (int64_t i = 0; i < size; ++i)
+    packStrided(dst + i * inner, src + i * step, shape, strides, elementSize,
+                dim + 1);
+}
+
+std::string formatSymbols(const Manifest &manifest,
+                          const std::vector<int64_t> &values) {
+  std::string text;
+  for (std::size_t i = 0; i < values.size(); ++i)
+    text += (i ? ", " : "") + manifest.symbolNames[i] + " = " +
+            std::to_string(values[i]);
+  return text;
+}
+} // namespace
+
+GateStats sieve::rt::computeGateStats(const float *scores, const uint8_t *mask,
+                                      int64_t tokens) {
+  GateStats stats;
+  stats.tokens = tokens;
+  double entropySum = 0;
+  int64_t counted = 0;
+  for (int64_t i = 0; i < tokens; ++i) {
+    if (mask[i] & 1)
+      ++stats.activeTokens;
+    double p = scores[i];
+    if (std::isnan(p)) {
+      ++stats.nanScores;
+      continue;
+    }
+    p = std::min(1.0, std::max(0.0, p));
+    double h = 0;
+    if (p > 0 && p < 1)
+      h = -p * std::log2(p) - (1 - p) * std::log2(1 - p);
+    entropySum += h;
+    ++counted;
+  }
+  double nan = std::numeric_limits<double>::quiet_NaN();
+  stats.activeTokenRatio =
+      tokens ? static_cast<double>(stats.activeTokens) / tokens : nan;
+  stats.meanScoreEntropyBits = counted ? entropySum / counted : nan;
+  return stats;
+}
+
+Status Session::create(std::shared_ptr<const Bundle> bundle,
+                       std::shared_ptr<Device> device, uint32_t flags,
+                       std::unique_ptr<Session> &session) {
+  constexpr uint32_t kKnownFlags = SIEVE_SESSION_LAUNCH_TIMINGS |
+                                   SIEVE_SESSION_CUDA_GRAPH |
+                                   SIEVE_SESSION_SYNC_EACH_LAUNCH;
+  if (flags & ~kKnownFlags)
+    return invalidArgument("unknown session flags 0x" + [&] {
+      char text[16];
+      std::snprintf(text, sizeof(text), "%x", flags & ~kKnownFlags);
+      return std::string(text);
+    }());
+  std::unique_ptr<Session> result(new Session());
+  result->bundle = bundle;
+  result->device = device;
+  result->flags = flags;
+  SIEVE_RETURN_IF_ERROR(device->createExecutor(bundle, flags, result->executor)
+                            .withContext("preparing bundle '" +
+                                         bundle->getDirectory() + "' on " +
+                                         device->getName()));
+  result->bindings.resize(bundle->getManifest().inputs.size());
+  result->buffers.resize(bundle->getManifest().buffers.size());
+  session = std::move(result);
+  return Status();
+}
+
+Session::~Session() {
+  if (!executor)
+    return;
+  if (hasRun && !waited)
+    (void)executor->wait();
+  for (Buffer &buffer : buffers)
+    if (buffer.owned)
+      executor->release(buffer.owned);
+}
+
+std::string Session::describeInput(std::size_t index) const {
+  return "input '" + bundle->getManifest().inputs[index].name + "' (#" +
+         std::to_string(index) + ")";
+}
+
+Status Session::checkBinding(std::size_t index, DType dtype,
+                             const std::vector<int64_t> &shape,
+                             uint64_t &bytes) const {
+  const Manifest &manifest = bundle->getManifest();
+  const TensorSpec &spec = manifest.inputs[index];
+  std::string what = describeInput(index);
+  if (dtype != spec.dtype)
+    return invalidArgument(what + ": dtype " + getDTypeName(dtype) +
+                           ", the bundle expects " + getDTypeName(spec.dtype));
+  for (std::size_t d = 0; d < shape.size(); ++d)
+    if (shape[d] < 0)
+      return invalidArgument(what + ": dimension " + std::to_string(d) +
+                             " is negative (" + std::to_string(shape[d]) + ")");
+  bool matches = shape.size() == spec.shape.size();
+  for (std::size_t d = 0; matches && d < shape.size(); ++d)
+    matches = !spec.shape[d].size || *spec.shape[d].size == shape[d];
+  if (!matches)
+    return invalidArgument(what + ": shape " + formatShape(shape) +
+                           ", the bundle expects " + formatExpectedShape(spec));
+
+  SIEVE_RETURN_IF_ERROR(checkSymbols(index, shape, /*sinceLastRun=*/true));
+  if (!getTensorBytes(shape, dtype, bytes))
+    return invalidArgument(what + ": shape " + formatShape(shape) +
+                           " is too large");
+  return Status();
+}
+
+Status Session::checkSymbols(std::size_t index,
+                             const std::vector<int64_t> &shape,
+                             bool sinceLastRun) const {
+  // A symbol must have one value across the bound inputs (and within one),
+  // whichever input the manifest binds it from.
+  const Manifest &manifest = bundle->getManifest();
+  const TensorSpec &spec = manifest.inputs[index];
+  for (std::size_t d = 0; d < shape.size(); ++d) {
+    if (spec.shape[d].size)
+      continue;
+    const std::string &symbol = spec.shape[d].expr.getText();
+    for (std::size_t other = 0; other < manifest.inputs.size(); ++other) {
+      const Binding &binding = bindings[other];
+      if (other != index &&
+          (!binding.bound || (sinceLastRun && binding.epoch != runsStarted)))
+        continue;
+      const std::vector<int64_t> &otherShape =
+          other == index ? shape : binding.shape;
+      const TensorSpec &otherSpec = manifest.inputs[other];
+      for (std::size_t e = 0; e < otherSpec.shape.size(); ++e) {
+        if (otherSpec.shape[e].size ||
+            otherSpec.shape[e].expr.getText() != symbol ||
+            otherShape[e] == shape[d])
+          continue;
+        // At run time, say which binding is left over from an earlier run.
+        std::string stale;
+        if (!sinceLastRun && binding.epoch != runsStarted)
+          stale = describeInput(other);
+        else if (!sinceLastRun && bindings[index].epoch != runsStarted)
+          stale = describeInput(index);
+        return invalidArgument(
+            describeInput(index) + ": dimension " + std::to_string(d) + " is " +
+            std::to_string(shape[d]) + ", but symbol " + symbol + " is " +
+            std::to_string(otherShape[e]) + " from " +
+            (other == index ? std::string("its") : describeInput(other)) +
+            " dimension " + std::to_string(e) +
+            (stale.empty() ? std::string()
+                           : " (" + stale +
+                                 " was bound before the last run; bind it "
+                                 "again for the new sizes)"));
+      }
+    }
+  }
+  return Status();
+}
+
+Status Session::bindHost(std::size_t index, DType dtype,
+                         const std::vector<int64_t> &shape,
+                         const int64_t *strides, const void *data) {
+  uint64_t bytes;
+  SIEVE_RETURN_IF_ERROR(checkBinding(index, dtype, shape, bytes));
+  if (!data && bytes)
+    return invalidArgument(describeInput(index) + ": null data pointer");
+  Binding binding;
+  binding.bound = true;
+  binding.epoch = runsStarted;
+  binding.shape = shape;
+  binding.bytes = bytes;
+  try {
+    binding.host.resize(static_cast<std::size_t>(bytes));
+  } catch (const std::bad_alloc &) {
+    return Status(SIEVE_ERROR_OUT_OF_MEMORY,
+                  describeInput(index) + ": cannot allocate " +
+                      std::to_string(bytes) + " bytes to stage it");
+  }
+  if (bytes) {
+    if (isRowMajor(shape, strides))
+      std::memcpy(binding.host.data(), data, static_cast<std::size_t>(bytes));
+    else
+      packStrided(binding.host.data(), static_cast<const uint8_t *>(data),
+                  shape, strides, getDTypeSize(dtype), 0);
+  }
+  bindings[index] = std::move(binding);
+  return Status();
+}
+
+Status Session::bindDevice(std::size_t index, DType dtype,
+                           const std::vector<int64_t> &shape,
+                           const int64_t *strides, DeviceAddress address) {
+  uint64_t bytes;
+  SIEVE_RETURN_IF_ERROR(checkBinding(index, dtype, shape, bytes));
+  std::string what = describeInput(index);
+  if (device->getKind() != SIEVE_DEVICE_CUDA)
+    return unsupported(what + ": the emulator has no device memory of its "
+                              "own; bind a host tensor");
+  if (!isRowMajor(shape, strides))
+    return unsupported(what + ": strided device tensors are not supported "
+                              "yet; pass a contiguous row-major tensor");
+  if (bytes)
+    SIEVE_RETURN_IF_ERROR(
+        executor->checkDeviceRange(address, bytes).withContext(what));
+  Binding binding;
+  binding.bound = true;
+  binding.epoch = runsStarted;
+  binding.shape = shape;
+  binding.bytes = bytes;
+  binding.onDevice = true;
+  binding.device = address;
+  bindings[index] = std::move(binding);
+  return Status();
+}
+
+Status Session::getSymbolValues(std::vector<int64_t> &values) const {
+  const Manifest &manifest = bundle->getManifest();
+  values.clear();
+  for (const SymbolSpec &symbol : manifest.symbols) {
+    const Binding &binding = bindings[symbol.input];
+    if (!binding.bound)
+      return failedPrecondition(
+          describeInput(symbol.input) + " is not bound; symbol " + symbol.name +
+          " is its dimension " + std::to_string(symbol.dim));
+    values.push_back(binding.shape[symbol.dim]);
+  }
+  return Status();
+}
+
+Status Session::evaluateOutputShape(std::size_t index,
+                                    const std::vector<int64_t> &symbols,
+                                    std::vector<int64_t> &shape,
+                                    uint64_t &bytes) const {
+  const Manifest &manifest = bundle->getManifest();
+  const TensorSpec &spec = manifest.outputs[index];
+  std::string what =
+      "output '" + spec.name + "' (#" + std::to_string(index) + ")";
+  shape.clear();
+  for (std::size_t d = 0; d < spec.shape.size(); ++d) {
+    int64_t size;
+    SIEVE_RETURN_IF_ERROR(
+        spec.shape[d]
+            .expr.evaluate(symbols, manifest.symbolNames, size)
+            .withContext(what + " dimension " + std::to_string(d)));
+    if (size < 0)
+      return invalidBundle(what + ": dimension " + std::to_string(d) + " ('" +
+                           spec.shape[d].expr.getText() + "') is " +
+                           std::to_string(size) + " for " +
+                           formatSymbols(manifest, symbols));
+    shape.push_back(size);
+  }
+  if (!getTensorBytes(shape, spec.dtype, bytes))
+    return invalidArgument(what + ": shape " + formatShape(shape) +
+                           " is too large");
+  return Status();
+}
+
+Status Session::getOutputShape(std::size_t index,
+                               std::vector<int64_t> &shape) const {
+  std::vector<int64_t> symbols;
+  SIEVE_RETURN_IF_ERROR(getSymbolValues(symbols));
+  uint64_t bytes;
+  return evaluateOutputShape(index, symbols, shape, bytes);
+}
+
+Status Session::run(void *stream) {
+  const Manifest &manifest = bundle->getManifest();
+  if (stream && device->getKind() != SIEVE_DEVICE_CUDA)
+    return invalidArgument("the emulator runs on no CUDA stream; pass NULL");
+  // The previous run may still use the buffers this one is about to change.
+  if (hasRun && !waited)
+    SIEVE_RETURN_IF_ERROR(waitForRun().withContext("the previous run failed"));
+  hasRun = false;
+
+  for (std::size_t i = 0; i < bindings.size(); ++i)
+    if (!bindings[i].bound)
+      return failedPrecondition(describeInput(i) + " is not bound");
+  for (std::size_t i = 0; i < bindings.size(); ++i)
+    SIEVE_RETURN_IF_ERROR(
+        checkSymbols(i, bindings[i].shape, /*sinceLastRun=*/false));
+  ++runsStarted;
+  SIEVE_RETURN_IF_ERROR(getSymbolValues(runSymbols));
+
+  for (const CheckSpec &check : manifest.checks) {
+    int64_t holds;
+    SIEVE_RETURN_IF_ERROR(
+        check.expr.evaluate(runSymbols, manifest.symbolNames, holds)
+            .withContext("check '" + check.expr.getText() + "'"));
+    if (!holds)
+      return failedPrecondition(check.message + " (check '" +
+                                check.expr.getText() + "' fails for " +
+                                formatSymbols(manifest, runSymbols) + ")");
+  }
+
+  SIEVE_RETURN_IF_ERROR(prepareBuffers(stream));
+  SIEVE_RETURN_IF_ERROR(planLaunches());
+  Status status = executor->execute(plans, stream);
+  if (!status.isOk()) {
+    // Drain what was queued before the failure; the buffers stay in use
+    // until it finishes.
+    (void)executor->wait();
+    return status;
+  }
+  hasRun = true;
+  waited = false;
+  if (!stream)
+    return waitForRun();
+  return Status();
+}
+
+Status Session::prepareBuffers(void *stream) {
+  const Manifest &manifest = bundle->getManifest();
+  for (std::size_t b = 0; b < manifest.buffers.size(); ++b) {
+    const BufferSpec &spec = manifest.buffers[b];
+    int64_t bytes;
+    SIEVE_RETURN_IF_ERROR(
+        spec.bytes.evaluate(runSymbols, manifest.symbolNames, bytes)
+            .withContext("buffer '" + spec.name + "' (bytes '" +
+                         spec.bytes.getText() + "')"));
+    if (bytes < 0)
+      return invalidBundle("buffer '" + spec.name + "' (bytes '" +
+                           spec.bytes.getText() + "') is " +
+                           std::to_string(bytes) + " bytes for " +
+                           formatSymbols(manifest, runSymbols));
+    buffers[b].bytes = static_cast<uint64_t>(bytes);
+  }
+
+  // Each input and output must fit its buffer.
+  auto checkFits = [&](const std::string &what, std::size_t buffer,
+                       uint64_t bytes) -> Status {
+    if (buffers[buffer].bytes >= bytes)
+      return Status();
+    return invalidBundle("buffer '" + manifest.buffers[buffer].name +
+                         "' holds " + std::to_string(buffers[buffer].bytes) +
+                         " bytes, " + what + " needs " + std::to_string(bytes) +
+                         " (" + formatSymbols(manifest, runSymbols) + ")");
+  };
+  for (std::size_t i = 0; i < manifest.inputs.size(); ++i)
+    SIEVE_RETURN_IF_ERROR(checkFits(describeInput(i), manifest.inputs[i].buffer,
+                                    bindings[i].bytes));
+  for (std::size_t o = 0; o < manifest.outputs.size(); ++o) {
+    std::vector<int64_t> shape;
+    uint64_t bytes;
+    SIEVE_RETURN_IF_ERROR(evaluateOutputShape(o, runSymbols, shape, bytes));
+    SIEVE_RETURN_IF_ERROR(checkFits("output '" + manifest.outputs[o].name + "'",
+                                    manifest.outputs[o].buffer, bytes));
+  }
+
+  // A device input that is its buffer exactly (and aligned as kernels may
+  // assume) is used in place; everything else lives in owned memory.
+  std::vector<int> inPlaceInput(manifest.buffers.size(), -1);
+  for (std::size_t i = 0; i < manifest.inputs.size(); ++i) {
+    const Binding &binding = bindings[i];
+    std::size_t b = manifest.inputs[i].buffer;
+    if (binding.onDevice && binding.device % kBufferAlignment == 0 &&
+        binding.bytes == buffers[b].bytes)
+      inPlaceInput[b] = static_cast<int>(i);
+  }
+  for (std::size_t b = 0; b < manifest.buffers.size(); ++b) {
+    Buffer &buffer = buffers[b];
+    if (inPlaceInput[b] >= 0) {
+      buffer.address = bindings[inPlaceInput[b]].device;
+      continue;
+    }
+    if (buffer.bytes > buffer.capacity) {
+      if (buffer.owned)
+        executor->release(buffer.owned);
+      buffer.owned = 0;
+      buffer.capacity = 0;
+      SIEVE_RETURN_IF_ERROR(
+          executor->allocate(buffer.bytes, buffer.owned)
+              .withContext("allocating buffer '" + manifest.buffers[b].name +
+                           "' (" + std::to_string(buffer.bytes) + " bytes)"));
+      buffer.capacity = buffer.bytes;
+      ++buffer.generation;
+    }
+    buffer.address = buffer.owned;
+  }
+
+  for (std::size_t i = 0; i < manifest.inputs.size(); ++i) {
+    Binding &binding = bindings[i];
+    const Buffer &buffer = buffers[manifest.inputs[i].buffer];
+    if (inPlaceInput[manifest.inputs[i].buffer] >= 0)
+      continue;
+    std::string what = "copying " + describeInput(i);
+    if (binding.onDevice) {
+      // The caller may have changed its memory since the last run.
+      if (binding.bytes)
+        SIEVE_RETURN_IF_ERROR(
+            executor
+                ->copy(buffer.address, binding.device, binding.bytes, stream)
+                .withContext(what));
+    } else {
+      if (binding.uploaded && binding.uploadedGeneration == buffer.generation)
+        continue;
+      if (binding.bytes)
+        SIEVE_RETURN_IF_ERROR(executor
+                                  ->upload(buffer.address, binding.host.data(),
+                                           binding.bytes, stream)
+                                  .withContext(what));
+      binding.uploaded = true;
+      binding.uploadedGeneration = buffer.generation;
+    }
+    // Padding the manifest asks for beyond the tensor reads as zeros.
+    if (buffer.bytes > binding.bytes)
+      SIEVE_RETURN_IF_ERROR(executor
+                                ->zero(buffer.address + binding.bytes,
+                                       buffer.bytes - binding.bytes, stream)
+                                .withContext(what));
+  }
+  return Status();
+}
+
+Status Session::planLaunches() {
+  const Manifest &manifest = bundle->getManifest();
+  plans.assign(manifest.launches.size(), LaunchPlan());
+  for (std::size_t l = 0; l < manifest.launches.size(); ++l) {
+    const LaunchSpec &launch = manifest.launches[l];
+    LaunchPlan &plan = plans[l];
+    plan.launch = l;
+    plan.kernel = launch.kernel;
+    std::string where = describeLaunch(manifest, l);
+    auto evaluate = [&](const Expr &expr, const std::string &what,
+                        int64_t &value) -> Status {
+      return expr.evaluate(runSymbols, manifest.symbolNames, value)
+          .withContext(where + ": " + what);
+    };
+    auto outOfRange = [&](const std::string &what, const Expr &expr,
+                          int64_t value, const std::string &allowed) {
+      return invalidArgument(where + ": " + what + " '" + expr.getText() +
+                             "' is " + std::to_string(value) + " for " +
+                             formatSymbols(manifest, runSymbols) + "; " +
+                             allowed);
+    };
+
+    static const char *const kAxes[] = {"x", "y", "z"};
+    int64_t threads = 1;
+    for (int d = 0; d < 3; ++d) {
+      int64_t grid, block;
+      std::string gridName = std::string("grid.") + kAxes[d];
+      std::string blockName = std::string("block.") + kAxes[d];
+      SIEVE_RETURN_IF_ERROR(evaluate(launch.grid[d], gridName, grid));
+      SIEVE_RETURN_IF_ERROR(evaluate(launch.block[d], blockName, block));
+      if (grid < 0 || grid > kMaxGridDims[d])
+        return outOfRange(gridName, launch.grid[d], grid,
+                          "CUDA allows 0 to " +
+                              std::to_string(kMaxGridDims[d]));
+      if (block < 1 || block > kMaxBlockDims[d])
+        return outOfRange(blockName, launch.block[d], block,
+                          "CUDA allows 1 to " +
+                              std::to_string(kMaxBlockDims[d]));
+      plan.grid[d] = static_cast<uint32_t>(grid);
+      plan.block[d] = static_cast<uint32_t>(block);
+      threads *= block;
+      if (grid == 0)
+        plan.skipped = true;
+    }
+    if (threads > kMaxThreadsPerBlock)
+      return invalidArgument(
+          where + ": a block of " + std::to_string(threads) + " threads for " +
+          formatSymbols(manifest, runSymbols) + "; CUDA allows at most " +
+          std::to_string(kMaxThreadsPerBlock));
+    int64_t shared;
+    SIEVE_RETURN_IF_ERROR(
+        evaluate(launch.dynamicSharedBytes, "dynamic_shared_bytes", shared));
+    if (shared < 0 || shared > std::numeric_limits<uint32_t>::max())
+      return outOfRange("dynamic_shared_bytes", launch.dynamicSharedBytes,
+                        shared, "expected 0 to 4294967295");
+    plan.dynamicSharedBytes = static_cast<uint64_t>(shared);
+
+    for (std::size_t a = 0; a < launch.args.size(); ++a) {
+      const ArgSpec &arg = launch.args[a];
+      std::string what = "argument " + std::to_string(a);
+      ParamValue value = {};
+      switch (arg.kind) {
+      case ParamKind::Memref: {
+        const Buffer &buffer = buffers[arg.buffer];
+        uint64_t elementSize = getDTypeSize(arg.dtype);
+        if (buffer.bytes % elementSize != 0)
+          return invalidBundle(where + ": " + what + ": buffer '" +
+                               manifest.buffers[arg.buffer].name + "' holds " +
+                               std::to_string(buffer.bytes) +
+                               " bytes, not a whole number of " +
+                               getDTypeName(arg.dtype) + " elements");
+        // The MLIR memref descriptor: allocated and aligned pointer,
+        // offset, size, stride.
+        ParamValue fields[5];
+        fields[0].address = buffer.address;
+        fields[1].address = buffer.address;
+        fields[2].i64 = 0;
+        fields[3].i64 = static_cast<int64_t>(buffer.bytes / elementSize);
+        fields[4].i64 = 1;
+        plan.values.insert(plan.values.end(), fields, fields + 5);
+        continue;
+      }
+      case ParamKind::I64:
+        SIEVE_RETURN_IF_ERROR(evaluate(arg.value, what, value.i64));
+        break;
+      case ParamKind::I32: {
+        int64_t wide;
+        SIEVE_RETURN_IF_ERROR(evaluate(arg.value, what, wide));
+        if (wide < std::numeric_limits<int32_t>::min() ||
+            wide > std::numeric_limits<int32_t>::max())
+          return outOfRange(what, arg.value, wide,
+                            "an i32 argument must fit "
+                            "in 32 bits");
+        value.i32 = static_cast<int32_t>(wide);
+        break;
+      }
+      case ParamKind::F32:
+        value.f32 = arg.f32;
+        break;
+      }
+      plan.values.push_back(value);
+    }
+    for (ParamValue &value : plan.values)
+      plan.params.push_back(&value);
+  }
+  return Status();
+}
+
+Status Session::waitForRun() {
+  if (!hasRun)
+    return failedPrecondition("the session has not run (or its last run "
+                              "failed)");
+  if (!waited) {
+    Status status = executor->wait();
+    waited = true;
+    if (!status.isOk()) {
+      hasRun = false;
+      return status;
+    }
+  }
+  return Status();
+}
+
+Status Session::readOutput(std::size_t index, void *data, uint64_t bytes) {
+  const Manifest &manifest = bundle->getManifest();
+  SIEVE_RETURN_IF_ERROR(waitForRun());
+  std::vector<int64_t> shape;
+  uint64_t expected;
+  SIEVE_RETURN_IF_ERROR(
+      evaluateOutputShape(index, runSymbols, shape, expected));
+  const TensorSpec &spec = manifest.outputs[index];
+  if (bytes != expected)
+    return invalidArgument("output '" + spec.name + "' (#" +
+                           std::to_string(index) + ") is " +
+                           getDTypeName(spec.dtype) + formatShape(shape) +
+                           ", " + std::to_string(expected) +
+                           " bytes; got room "
+                           "for " +
+                           std::to_string(bytes));
+  if (!bytes)
+    return Status();
+  if (!data)
+    return invalidArgument("null data pointer");
+  return executor->download(data, buffers[spec.buffer].address, bytes)
+      .withContext("reading output '" + spec.name + "'");
+}
+
+Status Session::getOutputAddress(std::size_t index, DeviceAddress &address,
+                                 uint64_t &bytes) const {
+  const Manifest &manifest = bundle->getManifest();
+  if (!hasRun)
+    return failedPrecondition("the session has not run (or its last run "
+                              "failed)");
+  std::vector<int64_t> shape;
+  SIEVE_RETURN_IF_ERROR(evaluateOutputShape(index, runSymbols, shape, bytes));
+  address = buffers[manifest.outputs[index].buffer].address;
+  return Status();
+}
+
+Status Session::getLaunchRecord(std::size_t index, const LaunchPlan *&plan,
+                                const LaunchRecord *&record) {
+  SIEVE_RETURN_IF_ERROR(waitForRun());
+  const std::vector<LaunchRecord> &records = executor->getLaunchRecords();
+  if (index >= records.size() || index >= plans.size())
+    return Status(SIEVE_ERROR_INTERNAL,
+                  "no record of launch " + std::to_string(index));
+  plan = &plans[index];
+  record = &records[index];
+  return Status();
+}
+
+Status Session::getRunMilliseconds(double &milliseconds) {
+  SIEVE_RETURN_IF_ERROR(waitForRun());
+  milliseconds = executor->getRunMilliseconds();
+  return Status();
+}
+
+Status Session::getGateStats(std::size_t index, GateStats &stats) {
+  const Manifest &manifest = bundle->getManifest();
+  SIEVE_RETURN_IF_ERROR(waitForRun());
+  const GateSpec &gate = manifest.gates[index];
+  std::string what = "gate " + std::to_string(index) + " (" + gate.op + ")";
+  int64_t tokens;
+  SIEVE_RETURN_IF_ERROR(
+      gate.tokens.evaluate(runSymbols, manifest.symbolNames, tokens)
+          .withContext(what + ": tokens"));
+  uint64_t scoreBytes, maskBytes;
+  if (tokens < 0 || __builtin_mul_overflow(static_cast<uint64_t>(tokens),
+                                           uint64_t{4}, &scoreBytes))
+    return invalidBundle(what + ": tokens '" + gate.tokens.getText() + "' is " +
+                         std::to_string(tokens));
+  maskBytes = static_cast<uint64_t>(tokens);
+  if (buffers[gate.score].bytes < scoreBytes ||
+      buffers[gate.mask].bytes < maskBytes)
+    return invalidBundle(
+        what + ": " + std::to_string(tokens) + " tokens need " +
+        std::to_string(scoreBytes) + " bytes of f32 scores and " +
+        std::to_string(maskBytes) + " bytes of i1 mask; buffers '" +
+        manifest.buffers[gate.score].name + "' and '" +
+        manifest.buffers[gate.mask].name + "' hold " +
+        std::to_string(buffers[gate.score].bytes) + " and " +
+        std::to_string(buffers[gate.mask].bytes));
+  std::vector<float> scores;
+  std::vector<uint8_t> mask;
+  try {
+    scores.resize(static_cast<std::size_t>(tokens));
+    mask.resize(static_cast<std::size_t>(tokens));
+  } catch (const std::bad_alloc &) {
+    return Status(SIEVE_ERROR_OUT_OF_MEMORY,
+                  what + ": cannot allocate host memory for the statistics");
+  }
+  if (tokens) {
+    SIEVE_RETURN_IF_ERROR(
+        executor
+            ->download(scores.data(), buffers[gate.score].address, scoreBytes)
+            .withContext(what + ": reading scores"));
+    SIEVE_RETURN_IF_ERROR(
+        executor->download(mask.data(), buffers[gate.mask].address, maskBytes)
+            .withContext(what + ": reading the mask"));
+  }
+  stats = computeGateStats(scores.data(), mask.data(), tokens);
+  return Status();
+}

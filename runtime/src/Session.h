@@ -1,0 +1,143 @@
+//===- Session.h - A bundle bound to a device -------------------*- C++ -*-===//
+//
+// The device-independent part of running a bundle: binding and checking
+// inputs, resolving symbols, evaluating checks and sizes, allocating
+// buffers, packing kernel parameters, reading outputs, and the statistics.
+// The device-specific part is an Executor (Device.h).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SIEVE_RUNTIME_SRC_SESSION_H
+#define SIEVE_RUNTIME_SRC_SESSION_H
+
+#include "Bundle.h"
+#include "Device.h"
+#include "Status.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace sieve::rt {
+
+/// Statistics of one gate of the last run (sieve_gate_stats).
+struct GateStats {
+  int64_t tokens = 0;
+  int64_t activeTokens = 0;
+  double activeTokenRatio = 0;
+  double meanScoreEntropyBits = 0;
+  int64_t nanScores = 0;
+};
+
+/// Computes GateStats over `tokens` f32 scores and i1 (one byte) masks.
+GateStats computeGateStats(const float *scores, const uint8_t *mask,
+                           int64_t tokens);
+
+/// Indices of inputs, outputs, launches and gates must be in range: the C
+/// API checks them at the boundary.
+class Session {
+public:
+  static Status create(std::shared_ptr<const Bundle> bundle,
+                       std::shared_ptr<Device> device, uint32_t flags,
+                       std::unique_ptr<Session> &session);
+  ~Session();
+
+  const Bundle &getBundle() const { return *bundle; }
+  const Device &getDevice() const { return *device; }
+  const std::string &getKernelSource() const {
+    return executor->getKernelSource();
+  }
+
+  /// See sieve_session_bind_input_host / _device. `strides` may be null.
+  Status bindHost(std::size_t index, DType dtype,
+                  const std::vector<int64_t> &shape, const int64_t *strides,
+                  const void *data);
+  Status bindDevice(std::size_t index, DType dtype,
+                    const std::vector<int64_t> &shape, const int64_t *strides,
+                    DeviceAddress address);
+
+  Status run(void *stream);
+
+  /// The shape of output `index` for the bound inputs.
+  Status getOutputShape(std::size_t index, std::vector<int64_t> &shape) const;
+  /// Output `index` of the last run: `bytes` must be its exact size.
+  Status readOutput(std::size_t index, void *data, uint64_t bytes);
+  Status getOutputAddress(std::size_t index, DeviceAddress &address,
+                          uint64_t &bytes) const;
+
+  Status getLaunchRecord(std::size_t index, const LaunchPlan *&plan,
+                         const LaunchRecord *&record);
+  Status getRunMilliseconds(double &milliseconds);
+  Status getGateStats(std::size_t index, GateStats &stats);
+
+private:
+  Session() = default;
+
+  struct Binding {
+    bool bound = false;
+    /// The number of runs started before this binding. Bindings made since
+    /// the last run are checked against each other at once; older ones only
+    /// when the next run starts, so that a caller can rebind the inputs one
+    /// by one for new sizes.
+    uint64_t epoch = 0;
+    std::vector<int64_t> shape;
+    uint64_t bytes = 0;
+    /// Host tensors: the packed data, and whether it is in the buffer's
+    /// current allocation (Buffer::generation).
+    std::vector<uint8_t> host;
+    bool uploaded = false;
+    uint64_t uploadedGeneration = 0;
+    /// Device tensors: the caller's memory.
+    bool onDevice = false;
+    DeviceAddress device = 0;
+  };
+
+  /// A buffer of the manifest for the current run.
+  struct Buffer {
+    uint64_t bytes = 0;
+    /// What kernels see: the owned allocation, or a bound device input used
+    /// in place.
+    DeviceAddress address = 0;
+    DeviceAddress owned = 0;
+    uint64_t capacity = 0;
+    /// Counts allocations: a new allocation may reuse a freed address, so
+    /// the address alone does not tell whether an upload is still there.
+    uint64_t generation = 0;
+  };
+
+  Status checkBinding(std::size_t index, DType dtype,
+                      const std::vector<int64_t> &shape, uint64_t &bytes) const;
+  /// Checks that the symbols in `shape` (input `index`) agree with the
+  /// other bound inputs, or only with those bound since the last run.
+  Status checkSymbols(std::size_t index, const std::vector<int64_t> &shape,
+                      bool sinceLastRun) const;
+  /// Symbol values from the bound inputs; fails naming an unbound input.
+  Status getSymbolValues(std::vector<int64_t> &values) const;
+  Status evaluateOutputShape(std::size_t index,
+                             const std::vector<int64_t> &symbols,
+                             std::vector<int64_t> &shape,
+                             uint64_t &bytes) const;
+  Status prepareBuffers(void *stream);
+  Status planLaunches();
+  /// Waits for the last run; fails when there was none.
+  Status waitForRun();
+  std::string describeInput(std::size_t index) const;
+
+  std::shared_ptr<const Bundle> bundle;
+  std::shared_ptr<Device> device;
+  std::unique_ptr<Executor> executor;
+  uint32_t flags = 0;
+  std::vector<Binding> bindings;
+  std::vector<Buffer> buffers;
+  /// The last run: symbol values, plans, and whether one happened.
+  std::vector<int64_t> runSymbols;
+  std::vector<LaunchPlan> plans;
+  bool hasRun = false;
+  bool waited = false;
+  /// Runs started so far (Binding::epoch).
+  uint64_t runsStarted = 0;
+};
+
+} // namespace sieve::rt
+
+#endif // SIEVE_RUNTIME_SRC_SESSION_H

@@ -1,0 +1,620 @@
+//===- CudaTest.cpp - The CUDA backend ------------------------------------===//
+//
+// Most tests run the CUDA backend against FakeCuda (an in-process fake
+// driver that executes the toy bundle's kernels through the emulator ABI),
+// so every code path is exercised without a GPU. The rest use the real
+// driver where there is one: the "no driver" path on machines without
+// libcuda.so.1, the toolkit's stub library when it is installed, and the
+// toy bundle on a real GPU when one is present (skipped otherwise).
+//
+//===----------------------------------------------------------------------===//
+
+#include "CApi.h"
+#include "CudaDevice.h"
+#include "FakeCuda.h"
+#include "TestSupport.h"
+
+#include "sieve/runtime.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <dlfcn.h>
+
+using namespace sieve::rt;
+using namespace sieve::test;
+using namespace sieve::cuda;
+
+namespace {
+class CudaTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    resetFakeCuda();
+    fakeCuda().emulatorLibrary = getToyBundle() + "/kernels.emu.so";
+    api = makeFakeCudaApi();
+  }
+
+  void TearDown() override {
+    // Whatever the test did, every handle is closed by now: the fake GPU
+    // must be back to empty, and no context left pushed.
+    EXPECT_EQ(fakeCuda().contextDepth, 0);
+    EXPECT_EQ(fakeCuda().primaryContextsRetained, 0);
+    EXPECT_TRUE(fakeCuda().allocations.empty());
+    EXPECT_EQ(fakeCuda().liveStreams, 0);
+    EXPECT_EQ(fakeCuda().liveEvents, 0);
+    EXPECT_EQ(fakeCuda().liveModules, 0);
+    resetFakeCuda();
+  }
+
+  Handle<sieve_device> openDevice(int ordinal = 0) {
+    std::shared_ptr<Device> device;
+    Status status = openCudaDevice(api, ordinal, device);
+    EXPECT_TRUE(status.isOk()) << status.getMessage();
+    return Handle<sieve_device>(status.isOk() ? wrapDevice(device) : nullptr);
+  }
+
+  Status openDeviceStatus(int ordinal = 0) {
+    std::shared_ptr<Device> device;
+    return openCudaDevice(api, ordinal, device);
+  }
+
+  /// A session for the bundle at `path`; fails the test if it cannot be
+  /// created.
+  Handle<sieve_session> openSession(sieve_device *device,
+                                    const std::string &path,
+                                    uint32_t flags = 0) {
+    sieve_session *session = nullptr;
+    sieve_status status = createSession(device, path, flags, &session);
+    EXPECT_EQ(status, SIEVE_OK) << sieve_last_error();
+    return Handle<sieve_session>(session);
+  }
+
+  static sieve_status createSession(sieve_device *device,
+                                    const std::string &path, uint32_t flags,
+                                    sieve_session **session) {
+    sieve_bundle *raw = nullptr;
+    sieve_status status = sieve_bundle_open(path.c_str(), &raw);
+    if (status != SIEVE_OK)
+      return status;
+    Handle<sieve_bundle> bundle(raw);
+    return sieve_session_create(bundle.get(), device, flags, session);
+  }
+
+  std::shared_ptr<const CudaApi> api;
+};
+
+std::string withCubin(const TempDir &dir, const std::string &name) {
+  std::string bundle = makeToyVariant(dir, name, [](nlohmann::json &m) {
+    m["files"]["cubin"] = "kernels.cubin";
+  });
+  writeText(bundle + "/kernels.cubin", makeElfHeader(190, 2));
+  return bundle;
+}
+} // namespace
+
+TEST_F(CudaTest, OpensADevice) {
+  Handle<sieve_device> device = openDevice();
+  ASSERT_TRUE(device);
+  EXPECT_EQ(sieve_device_get_kind(device.get()), SIEVE_DEVICE_CUDA);
+  EXPECT_STREQ(sieve_device_name(device.get()), "cuda:0 (Fake H200, sm_90)");
+  EXPECT_EQ(fakeCuda().primaryContextsRetained, 1);
+}
+
+TEST_F(CudaTest, DeviceErrors) {
+  fakeCuda().initResult = CUDA_ERROR_NO_DEVICE;
+  Status status = openDeviceStatus();
+  EXPECT_EQ(status.getCode(), SIEVE_ERROR_UNAVAILABLE);
+  EXPECT_EQ(status.getMessage(), "cuda:0: cuInit failed: CUDA_ERROR_NO_DEVICE "
+                                 "(no CUDA-capable device is detected)");
+  fakeCuda().initResult = CUDA_ERROR_STUB_LIBRARY;
+  status = openDeviceStatus();
+  EXPECT_EQ(status.getCode(), SIEVE_ERROR_UNAVAILABLE);
+  EXPECT_EQ(status.getMessage(),
+            "cuda:0: cuInit failed: CUDA_ERROR_STUB_LIBRARY");
+  fakeCuda().initResult = CUDA_SUCCESS;
+  fakeCuda().deviceCount = 0;
+  status = openDeviceStatus();
+  EXPECT_EQ(status.getCode(), SIEVE_ERROR_UNAVAILABLE);
+  EXPECT_EQ(status.getMessage(), "cuda:0: no CUDA device");
+  fakeCuda().deviceCount = 1;
+  status = openDeviceStatus(1);
+  EXPECT_EQ(status.getCode(), SIEVE_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(status.getMessage(), "cuda:1: there is 1 CUDA device (cuda:0)");
+  fakeCuda().deviceCount = 2;
+  status = openDeviceStatus(2);
+  EXPECT_EQ(status.getMessage(),
+            "cuda:2: there are 2 CUDA devices (cuda:0 to cuda:1)");
+}
+
+TEST_F(CudaTest, RunsTheToyBundle) {
+  Handle<sieve_device> device = openDevice();
+  Handle<sieve_session> session = openSession(device.get(), getToyBundle());
+  ASSERT_TRUE(session);
+  // sm_80 PTX on an sm_90 device: JIT-compiled.
+  EXPECT_STREQ(sieve_session_kernel_source(session.get()), "ptx (JIT)");
+  EXPECT_EQ(fakeCuda().imagesLoaded, std::vector<std::string>{"ptx"});
+  runToyAndCheck(session.get(), 100);
+
+  const std::vector<FakeLaunch> &launches = fakeCuda().launches;
+  ASSERT_EQ(launches.size(), 3u);
+  EXPECT_EQ(launches[0].kernel, "add_f32");
+  EXPECT_EQ(launches[0].grid[0], 2u);
+  EXPECT_EQ(launches[0].block[0], 64u);
+  EXPECT_EQ(launches[2].kernel, "gate_f32");
+  EXPECT_EQ(launches[2].grid[0], 4u);
+  EXPECT_EQ(launches[2].block[0], 32u);
+  EXPECT_NE(launches[0].stream, nullptr); // the session's own stream
+  EXPECT_FALSE(launches[0].fromGraph);
+  // Six buffers, allocated once.
+  EXPECT_EQ(fakeCuda().allocationCount, 6);
+
+  sieve_launch_info info;
+  ASSERT_SIEVE_OK(sieve_session_get_launch_info(session.get(), 1, &info));
+  EXPECT_STREQ(info.kernel, "axpb_f32");
+  EXPECT_TRUE(std::isnan(info.milliseconds)); // not asked for
+  EXPECT_EQ(info.emulator_work_units, 0u);
+  double total = -1;
+  ASSERT_SIEVE_OK(sieve_session_get_run_time(session.get(), &total));
+  EXPECT_GE(total, 0.0);
+
+  sieve_gate_stats stats;
+  ASSERT_SIEVE_OK(sieve_session_get_gate_stats(session.get(), 0, &stats));
+  EXPECT_EQ(stats.tokens, 100);
+  EXPECT_EQ(stats.active_tokens, 50);
+
+  uint64_t address = 0;
+  size_t bytes = 0;
+  ASSERT_SIEVE_OK(sieve_session_get_output_device_pointer(session.get(), 0,
+                                                          &address, &bytes));
+  EXPECT_EQ(bytes, 400u);
+  EXPECT_TRUE(fakeCuda().allocations.count(address));
+
+  // The same sizes again: no new allocation, no new upload needed.
+  runToyAndCheck(session.get(), 100);
+  EXPECT_EQ(fakeCuda().allocationCount, 6);
+  // Larger: the buffers grow.
+  runToyAndCheck(session.get(), 1000);
+  EXPECT_EQ(fakeCuda().allocationCount, 12);
+}
+
+TEST_F(CudaTest, LaunchTimings) {
+  Handle<sieve_device> device = openDevice();
+  Handle<sieve_session> session =
+      openSession(device.get(), getToyBundle(), SIEVE_SESSION_LAUNCH_TIMINGS);
+  ASSERT_TRUE(session);
+  runToyAndCheck(session.get(), 10);
+  for (int64_t l = 0; l < 3; ++l) {
+    sieve_launch_info info;
+    ASSERT_SIEVE_OK(sieve_session_get_launch_info(session.get(), l, &info));
+    EXPECT_GE(info.milliseconds, 0.0) << l;
+  }
+}
+
+TEST_F(CudaTest, ComputeCapability) {
+  fakeCuda().major = 7;
+  fakeCuda().minor = 5;
+  fakeCuda().deviceName = "Fake T4";
+  Handle<sieve_device> device = openDevice();
+  sieve_session *session = nullptr;
+  EXPECT_EQ(createSession(device.get(), getToyBundle(), 0, &session),
+            SIEVE_ERROR_UNSUPPORTED);
+  EXPECT_EQ(std::string(sieve_last_error()),
+            "sieve_session_create: preparing bundle '" + getToyBundle() +
+                "' on cuda:0 (Fake T4, sm_75): the bundle targets sm_80 but "
+                "cuda:0 (Fake T4, sm_75) has compute capability 7.5");
+
+  Target sm80, sm90a;
+  ASSERT_TRUE(Target::parse("sm_80", sm80));
+  ASSERT_TRUE(Target::parse("sm_90a", sm90a));
+  EXPECT_TRUE(isCubinCompatible(sm80, 8, 0));
+  EXPECT_TRUE(isCubinCompatible(sm80, 8, 6));
+  EXPECT_FALSE(isCubinCompatible(sm80, 9, 0));
+  EXPECT_TRUE(isPtxCompatible(sm80, 9, 0));
+  EXPECT_FALSE(isPtxCompatible(sm80, 7, 5));
+  EXPECT_TRUE(isCubinCompatible(sm90a, 9, 0));
+  EXPECT_FALSE(isPtxCompatible(sm90a, 10, 0));
+  EXPECT_FALSE(isCubinCompatible(sm90a, 9, 1));
+}
+
+TEST_F(CudaTest, ArchitectureSpecificTargets) {
+  TempDir dir;
+  std::string bundle = makeToyVariant(
+      dir, "b", [](nlohmann::json &m) { m["target"] = "sm_90a"; });
+  std::string ptx = readText(bundle + "/kernels.ptx");
+  ptx.replace(ptx.find(".target sm_80"), 13, ".target sm_90a");
+  writeText(bundle + "/kernels.ptx", ptx);
+  fakeCuda().major = 10;
+  Handle<sieve_device> device = openDevice();
+  sieve_session *session = nullptr;
+  EXPECT_EQ(createSession(device.get(), bundle, 0, &session),
+            SIEVE_ERROR_UNSUPPORTED);
+  EXPECT_NE(std::string(sieve_last_error())
+                .find("the bundle targets sm_90a but cuda:0 (Fake H200, "
+                      "sm_100) has compute capability 10.0 (an "
+                      "architecture-specific target runs on that exact "
+                      "architecture only)"),
+            std::string::npos)
+      << sieve_last_error();
+}
+
+TEST_F(CudaTest, JitErrorsCarryTheLog) {
+  fakeCuda().ptxLoadResult = CUDA_ERROR_INVALID_PTX;
+  fakeCuda().jitErrorLog =
+      "ptxas application ptx input, line 12; error   : Unknown symbol 'foo'\n";
+  Handle<sieve_device> device = openDevice();
+  sieve_session *session = nullptr;
+  EXPECT_EQ(createSession(device.get(), getToyBundle(), 0, &session),
+            SIEVE_ERROR_INVALID_BUNDLE);
+  EXPECT_EQ(std::string(sieve_last_error()),
+            "sieve_session_create: preparing bundle '" + getToyBundle() +
+                "' on cuda:0 (Fake H200, sm_90): JIT-compiling 'kernels.ptx' "
+                "(sm_80) for cuda:0 (Fake H200, sm_90): cuModuleLoadDataEx "
+                "failed: CUDA_ERROR_INVALID_PTX (a PTX JIT compilation "
+                "failed): ptxas application ptx input, line 12; error   : "
+                "Unknown symbol 'foo'");
+
+  fakeCuda().ptxLoadResult = CUDA_ERROR_UNSUPPORTED_PTX_VERSION;
+  fakeCuda().jitErrorLog = "";
+  EXPECT_EQ(createSession(device.get(), getToyBundle(), 0, &session),
+            SIEVE_ERROR_UNSUPPORTED);
+  EXPECT_NE(std::string(sieve_last_error())
+                .find("cuModuleLoadDataEx failed: "
+                      "CUDA_ERROR_UNSUPPORTED_PTX_VERSION (the driver is older "
+                      "than the PTX ISA version; update the driver)"),
+            std::string::npos)
+      << sieve_last_error();
+}
+
+TEST_F(CudaTest, CubinWhenItMatches) {
+  TempDir dir;
+  std::string bundle = withCubin(dir, "b");
+  fakeCuda().cubinPtx = readText(bundle + "/kernels.ptx");
+  fakeCuda().minor = 6;
+  fakeCuda().major = 8;
+  Handle<sieve_device> device = openDevice();
+  Handle<sieve_session> session = openSession(device.get(), bundle);
+  ASSERT_TRUE(session);
+  EXPECT_STREQ(sieve_session_kernel_source(session.get()), "cubin");
+  EXPECT_EQ(fakeCuda().imagesLoaded, std::vector<std::string>{"cubin"});
+  runToyAndCheck(session.get(), 70);
+}
+
+TEST_F(CudaTest, PtxWhenTheCubinDoesNotMatch) {
+  TempDir dir;
+  std::string bundle = withCubin(dir, "b");
+  fakeCuda().cubinPtx = readText(bundle + "/kernels.ptx");
+  {
+    // sm_80 cubin, sm_90 device: another major architecture.
+    Handle<sieve_device> device = openDevice();
+    Handle<sieve_session> session = openSession(device.get(), bundle);
+    ASSERT_TRUE(session);
+    EXPECT_STREQ(sieve_session_kernel_source(session.get()),
+                 "ptx (JIT; the cubin is for sm_80)");
+    EXPECT_EQ(fakeCuda().imagesLoaded, std::vector<std::string>{"ptx"});
+    runToyAndCheck(session.get(), 3);
+  }
+  {
+    // The driver rejects the cubin: fall back to the PTX.
+    fakeCuda().major = 8;
+    fakeCuda().imagesLoaded.clear();
+    fakeCuda().cubinLoadResult = CUDA_ERROR_NO_BINARY_FOR_GPU;
+    Handle<sieve_device> device = openDevice();
+    Handle<sieve_session> session = openSession(device.get(), bundle);
+    ASSERT_TRUE(session);
+    EXPECT_STREQ(sieve_session_kernel_source(session.get()),
+                 "ptx (JIT; the cubin was rejected: "
+                 "CUDA_ERROR_NO_BINARY_FOR_GPU)");
+    EXPECT_EQ(fakeCuda().imagesLoaded,
+              (std::vector<std::string>{"cubin", "ptx"}));
+  }
+  {
+    // Any other failure is an error.
+    fakeCuda().cubinLoadResult = CUDA_ERROR_OUT_OF_MEMORY;
+    Handle<sieve_device> device = openDevice();
+    sieve_session *session = nullptr;
+    EXPECT_EQ(createSession(device.get(), bundle, 0, &session),
+              SIEVE_ERROR_OUT_OF_MEMORY);
+    EXPECT_NE(std::string(sieve_last_error())
+                  .find("loading 'kernels.cubin': cuModuleLoadDataEx failed: "
+                        "CUDA_ERROR_OUT_OF_MEMORY (out of memory)"),
+              std::string::npos)
+        << sieve_last_error();
+  }
+}
+
+TEST_F(CudaTest, StaticSharedMemoryMustMatchTheManifest) {
+  fakeCuda().kernelStaticShared = 1024;
+  Handle<sieve_device> device = openDevice();
+  sieve_session *session = nullptr;
+  EXPECT_EQ(createSession(device.get(), getToyBundle(), 0, &session),
+            SIEVE_ERROR_INVALID_BUNDLE);
+  EXPECT_NE(std::string(sieve_last_error())
+                .find("kernel 'add_f32' declares 1024 bytes of static shared "
+                      "memory, the manifest says 0"),
+            std::string::npos)
+      << sieve_last_error();
+}
+
+TEST_F(CudaTest, DynamicSharedMemoryAbove48KiB) {
+  TempDir dir;
+  std::string bundle = makeToyVariant(dir, "b", [](nlohmann::json &m) {
+    m["launches"][2]["dynamic_shared_bytes"] = "n * 1024";
+  });
+  fakeCuda().maxSharedOptin = 100 * 1024;
+  Handle<sieve_device> device = openDevice();
+  Handle<sieve_session> session = openSession(device.get(), bundle);
+  ASSERT_TRUE(session);
+  using Set = std::tuple<std::string, int, int>;
+  runToyAndCheck(session.get(), 40); // 40 KiB: below the default limit
+  EXPECT_TRUE(fakeCuda().attributesSet.empty());
+  runToyAndCheck(session.get(), 60); // 60 KiB: the kernel must opt in
+  EXPECT_EQ(fakeCuda().attributesSet,
+            (std::vector<Set>{{"gate_f32",
+                               CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                               61440}}));
+  runToyAndCheck(session.get(), 50); // below what was set: nothing to do
+  EXPECT_EQ(fakeCuda().attributesSet.size(), 1u);
+  EXPECT_EQ(fakeCuda().launches.back().sharedBytes, 51200u);
+
+  // 120 KiB: more than the device has.
+  ASSERT_NO_FATAL_FAILURE(bindToyInputs(session.get(), 120));
+  std::size_t launched = fakeCuda().launches.size();
+  EXPECT_EQ(sieve_session_run(session.get(), nullptr), SIEVE_ERROR_UNSUPPORTED);
+  EXPECT_STREQ(sieve_last_error(),
+               "sieve_session_run: launch 2 (sieve.gate at toy.mlir:5:8), "
+               "kernel 'gate_f32': needs 0 bytes of static and 122880 of "
+               "dynamic shared memory; cuda:0 (Fake H200, sm_90) allows 102400 "
+               "per block");
+  // Checked before anything was queued.
+  EXPECT_EQ(fakeCuda().launches.size(), launched);
+}
+
+TEST_F(CudaTest, KernelThreadLimit) {
+  fakeCuda().kernelMaxThreads = 32;
+  Handle<sieve_device> device = openDevice();
+  Handle<sieve_session> session = openSession(device.get(), getToyBundle());
+  ASSERT_TRUE(session);
+  ASSERT_NO_FATAL_FAILURE(bindToyInputs(session.get(), 10));
+  EXPECT_EQ(sieve_session_run(session.get(), nullptr), SIEVE_ERROR_UNSUPPORTED);
+  EXPECT_STREQ(sieve_last_error(),
+               "sieve_session_run: launch 0 (arith.addf at toy.mlir:3:8), "
+               "kernel 'add_f32': a block of 64 threads; the kernel runs at "
+               "most 32 per block on cuda:0 (Fake H200, sm_90) (registers)");
+}
+
+TEST_F(CudaTest, CudaGraphs) {
+  Handle<sieve_device> device = openDevice();
+  Handle<sieve_session> session =
+      openSession(device.get(), getToyBundle(), SIEVE_SESSION_CUDA_GRAPH);
+  ASSERT_TRUE(session);
+  runToyAndCheck(session.get(), 100);
+  EXPECT_EQ(fakeCuda().graphsInstantiated, 1);
+  EXPECT_EQ(fakeCuda().graphLaunches, 1);
+  ASSERT_EQ(fakeCuda().launches.size(), 3u);
+  EXPECT_TRUE(fakeCuda().launches[0].fromGraph);
+  // Same sizes and buffers: the graph is replayed.
+  runToyAndCheck(session.get(), 100);
+  EXPECT_EQ(fakeCuda().graphsInstantiated, 1);
+  EXPECT_EQ(fakeCuda().graphLaunches, 2);
+  // New sizes change the launches: captured again.
+  runToyAndCheck(session.get(), 50);
+  EXPECT_EQ(fakeCuda().graphsInstantiated, 2);
+  sieve_launch_info info;
+  ASSERT_SIEVE_OK(sieve_session_get_launch_info(session.get(), 0, &info));
+  EXPECT_TRUE(std::isnan(info.milliseconds));
+
+  sieve_session *both = nullptr;
+  EXPECT_EQ(
+      createSession(device.get(), getToyBundle(),
+                    SIEVE_SESSION_CUDA_GRAPH | SIEVE_SESSION_SYNC_EACH_LAUNCH,
+                    &both),
+      SIEVE_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(sieve_last_error())
+                .find("SIEVE_SESSION_CUDA_GRAPH and "
+                      "SIEVE_SESSION_SYNC_EACH_LAUNCH exclude each other"),
+            std::string::npos);
+}
+
+TEST_F(CudaTest, DeviceInputs) {
+  Handle<sieve_device> device = openDevice();
+  Handle<sieve_session> session = openSession(device.get(), getToyBundle());
+  ASSERT_TRUE(session);
+  const int64_t n = 100;
+  ToyInputs inputs(n);
+  CUdeviceptr a = 0, b = 0;
+  ASSERT_EQ(api->cuMemAlloc(&a, 4 * n), CUDA_SUCCESS);
+  ASSERT_EQ(api->cuMemAlloc(&b, 4 * n + 16), CUDA_SUCCESS);
+  ASSERT_EQ(api->cuMemcpyHtoDAsync(a, inputs.a.data(), 4 * n, nullptr),
+            CUDA_SUCCESS);
+  // b starts 4 bytes into its allocation: not aligned, so it is copied.
+  ASSERT_EQ(api->cuMemcpyHtoDAsync(b + 4, inputs.b.data(), 4 * n, nullptr),
+            CUDA_SUCCESS);
+  int64_t shape[1] = {n};
+  ASSERT_SIEVE_OK(sieve_session_bind_input_device(
+      session.get(), 0, SIEVE_DTYPE_F32, 1, shape, nullptr, a));
+  ASSERT_SIEVE_OK(sieve_session_bind_input_device(
+      session.get(), 1, SIEVE_DTYPE_F32, 1, shape, nullptr, b + 4));
+  int before = fakeCuda().allocationCount;
+  ASSERT_SIEVE_OK(sieve_session_run(session.get(), nullptr));
+  // a is used in place; b and the four other buffers are allocated.
+  EXPECT_EQ(fakeCuda().allocationCount - before, 5);
+  std::vector<float> y(n);
+  ASSERT_SIEVE_OK(sieve_session_read_output(session.get(), 0, y.data(), 4 * n));
+  for (int64_t i = 0; i < n; ++i)
+    ASSERT_EQ(y[i], 2.0f * (inputs.a[i] + inputs.b[i]) + 1.0f) << i;
+
+  // The caller changes its memory; the next run reads it again.
+  std::vector<float> ones(n, 1.0f);
+  ASSERT_EQ(api->cuMemcpyHtoDAsync(b + 4, ones.data(), 4 * n, nullptr),
+            CUDA_SUCCESS);
+  ASSERT_SIEVE_OK(sieve_session_run(session.get(), nullptr));
+  ASSERT_SIEVE_OK(sieve_session_read_output(session.get(), 0, y.data(), 4 * n));
+  EXPECT_EQ(y[3], 2.0f * (inputs.a[3] + 1.0f) + 1.0f);
+
+  // Not device memory, past the allocation, strided.
+  std::vector<float> host(n);
+  EXPECT_EQ(sieve_session_bind_input_device(
+                session.get(), 0, SIEVE_DTYPE_F32, 1, shape, nullptr,
+                reinterpret_cast<uintptr_t>(host.data())),
+            SIEVE_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(sieve_last_error())
+                .find("is not CUDA memory (cuPointerGetAttribute failed: "
+                      "CUDA_ERROR_INVALID_VALUE)"),
+            std::string::npos)
+      << sieve_last_error();
+  EXPECT_EQ(sieve_session_bind_input_device(session.get(), 1, SIEVE_DTYPE_F32,
+                                            1, shape, nullptr, b + 20),
+            SIEVE_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(sieve_last_error())
+                .find(": the tensor's 400 bytes extend past its allocation of "
+                      "416 bytes"),
+            std::string::npos)
+      << sieve_last_error();
+  int64_t strides[1] = {2};
+  int64_t half[1] = {n / 2};
+  EXPECT_EQ(sieve_session_bind_input_device(session.get(), 1, SIEVE_DTYPE_F32,
+                                            1, half, strides, b),
+            SIEVE_ERROR_UNSUPPORTED);
+  EXPECT_STREQ(
+      sieve_last_error(),
+      "sieve_session_bind_input_device: input 'b' (#1): strided device "
+      "tensors are not supported yet; pass a contiguous row-major "
+      "tensor");
+  session.reset();
+  EXPECT_EQ(api->cuMemFree(a), CUDA_SUCCESS);
+  EXPECT_EQ(api->cuMemFree(b), CUDA_SUCCESS);
+}
+
+TEST_F(CudaTest, CallerStream) {
+  Handle<sieve_device> device = openDevice();
+  Handle<sieve_session> session = openSession(device.get(), getToyBundle());
+  ASSERT_TRUE(session);
+  CUstream stream = nullptr;
+  ASSERT_EQ(api->cuStreamCreate(&stream, 0), CUDA_SUCCESS);
+  runToyAndCheck(session.get(), 20, stream);
+  ASSERT_EQ(fakeCuda().launches.size(), 3u);
+  for (const FakeLaunch &launch : fakeCuda().launches)
+    EXPECT_EQ(launch.stream, stream);
+  session.reset();
+  EXPECT_EQ(api->cuStreamDestroy(stream), CUDA_SUCCESS);
+}
+
+TEST_F(CudaTest, AsynchronousErrors) {
+  Handle<sieve_device> device = openDevice();
+  {
+    Handle<sieve_session> session = openSession(device.get(), getToyBundle());
+    ASSERT_TRUE(session);
+    fakeCuda().eventSynchronizeResult = CUDA_ERROR_ILLEGAL_ADDRESS;
+    ASSERT_NO_FATAL_FAILURE(bindToyInputs(session.get(), 10));
+    EXPECT_EQ(sieve_session_run(session.get(), nullptr), SIEVE_ERROR_DEVICE);
+    EXPECT_STREQ(sieve_last_error(),
+                 "sieve_session_run: running the schedule (a kernel failed "
+                 "asynchronously; SIEVE_SESSION_SYNC_EACH_LAUNCH names the "
+                 "launch): cuEventSynchronize failed: "
+                 "CUDA_ERROR_ILLEGAL_ADDRESS (an illegal memory access was "
+                 "encountered)");
+    fakeCuda().eventSynchronizeResult = CUDA_SUCCESS;
+    std::vector<float> y(10);
+    EXPECT_EQ(sieve_session_read_output(session.get(), 0, y.data(), 40),
+              SIEVE_ERROR_FAILED_PRECONDITION);
+  }
+  {
+    Handle<sieve_session> session = openSession(device.get(), getToyBundle(),
+                                                SIEVE_SESSION_SYNC_EACH_LAUNCH);
+    ASSERT_TRUE(session);
+    ASSERT_NO_FATAL_FAILURE(bindToyInputs(session.get(), 10));
+    fakeCuda().streamSynchronizeResult = CUDA_ERROR_ILLEGAL_ADDRESS;
+    EXPECT_EQ(sieve_session_run(session.get(), nullptr), SIEVE_ERROR_DEVICE);
+    EXPECT_STREQ(sieve_last_error(),
+                 "sieve_session_run: launch 0 (arith.addf at toy.mlir:3:8), "
+                 "kernel 'add_f32': cuStreamSynchronize failed: "
+                 "CUDA_ERROR_ILLEGAL_ADDRESS (an illegal memory access was "
+                 "encountered)");
+    fakeCuda().streamSynchronizeResult = CUDA_SUCCESS;
+  }
+}
+
+TEST_F(CudaTest, LaunchFailuresNameTheLaunch) {
+  TempDir dir;
+  std::string bundle = makeToyVariant(dir, "b", [](nlohmann::json &m) {
+    m["launches"][1]["args"][4] = {{"i64", "n + 1"}};
+  });
+  Handle<sieve_device> device = openDevice();
+  Handle<sieve_session> session = openSession(device.get(), bundle);
+  ASSERT_TRUE(session);
+  ASSERT_NO_FATAL_FAILURE(bindToyInputs(session.get(), 10));
+  EXPECT_EQ(sieve_session_run(session.get(), nullptr), SIEVE_ERROR_DEVICE);
+  EXPECT_STREQ(sieve_last_error(),
+               "sieve_session_run: launch 1 (linalg.generic at toy.mlir:4:8), "
+               "kernel 'axpb_f32': cuLaunchKernel failed: "
+               "CUDA_ERROR_LAUNCH_FAILED");
+}
+
+//===----------------------------------------------------------------------===//
+// The real driver
+//===----------------------------------------------------------------------===//
+
+TEST(CudaDriverTest, MissingLibraryIsUnavailable) {
+  CudaApi api;
+  Status status = loadCudaApi("libsieve-no-such-driver.so.1", api);
+  EXPECT_EQ(status.getCode(), SIEVE_ERROR_UNAVAILABLE);
+  EXPECT_EQ(status.getMessage(),
+            "no CUDA driver (libsieve-no-such-driver.so.1 not found)");
+  EXPECT_EQ(api.cuInit, nullptr);
+}
+
+TEST(CudaDriverTest, NoDriverOnThisMachine) {
+  void *driver = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+  if (driver) {
+    dlclose(driver);
+    GTEST_SKIP() << "this machine has a CUDA driver";
+  }
+  for (const char *spec : {"cuda", "cuda:3"}) {
+    sieve_device *device = reinterpret_cast<sieve_device *>(1);
+    EXPECT_EQ(sieve_device_open(spec, nullptr, &device),
+              SIEVE_ERROR_UNAVAILABLE);
+    EXPECT_EQ(device, nullptr);
+    EXPECT_STREQ(sieve_last_error(),
+                 "sieve_device_open: no CUDA driver (libcuda.so.1 not found)");
+  }
+}
+
+#ifdef SIEVE_TEST_CUDA_STUB
+// The toolkit's stub libcuda.so exports the whole driver API but fails
+// every call: loading it checks every exported name of CudaSymbols.def
+// against a real driver library.
+TEST(CudaDriverTest, StubLibrary) {
+  auto api = std::make_shared<CudaApi>();
+  Status status = loadCudaApi(SIEVE_TEST_CUDA_STUB, *api);
+  ASSERT_TRUE(status.isOk()) << status.getMessage();
+  std::shared_ptr<Device> device;
+  status = openCudaDevice(api, 0, device);
+  EXPECT_EQ(status.getCode(), SIEVE_ERROR_UNAVAILABLE);
+  EXPECT_EQ(status.getMessage().rfind("cuda:0: cuInit failed: ", 0), 0u)
+      << status.getMessage();
+}
+#endif
+
+TEST(CudaDriverTest, ToyBundleOnARealGpu) {
+  sieve_device *raw = nullptr;
+  if (sieve_device_open("cuda", nullptr, &raw) != SIEVE_OK)
+    GTEST_SKIP() << "no CUDA device: " << sieve_last_error();
+  Handle<sieve_device> device(raw);
+  for (uint32_t flags : {0u, unsigned(SIEVE_SESSION_LAUNCH_TIMINGS),
+                         unsigned(SIEVE_SESSION_CUDA_GRAPH)}) {
+    sieve_bundle *bundle = nullptr;
+    ASSERT_SIEVE_OK(sieve_bundle_open(getToyBundle().c_str(), &bundle));
+    Handle<sieve_bundle> owned(bundle);
+    sieve_session *session = nullptr;
+    ASSERT_SIEVE_OK(
+        sieve_session_create(bundle, device.get(), flags, &session));
+    Handle<sieve_session> owner(session);
+    for (int64_t n : {1, 100, 100, 4097})
+      runToyAndCheck(session, n);
+    sieve_launch_info info;
+    ASSERT_SIEVE_OK(sieve_session_get_launch_info(session, 2, &info));
+    if (flags == SIEVE_SESSION_LAUNCH_TIMINGS) {
+      EXPECT_GE(info.milliseconds, 0.0);
+    }
+  }
+}

@@ -1,0 +1,97 @@
+//===- CudaTypesTest.cpp - CudaTypes.h and CudaSymbols.def against cuda.h -===//
+//
+// Built only when the CUDA toolkit's cuda.h is found (the runtime itself
+// never includes it). Everything here is checked at compile time: the values
+// the runtime declares itself, and that every exported name of the symbol
+// table is a driver function with the arity the table gives it.
+//
+//===----------------------------------------------------------------------===//
+
+#include <cuda.h>
+
+#include "CudaDriver.h"
+
+#include <gtest/gtest.h>
+
+#include <cstddef>
+
+namespace {
+namespace ours = sieve::cuda;
+
+#define SIEVE_SAME_VALUE(name)                                                 \
+  static_assert(static_cast<long long>(ours::name) ==                          \
+                    static_cast<long long>(::name),                            \
+                #name " differs from cuda.h");
+SIEVE_SAME_VALUE(CUDA_SUCCESS)
+SIEVE_SAME_VALUE(CUDA_ERROR_INVALID_VALUE)
+SIEVE_SAME_VALUE(CUDA_ERROR_OUT_OF_MEMORY)
+SIEVE_SAME_VALUE(CUDA_ERROR_NOT_INITIALIZED)
+SIEVE_SAME_VALUE(CUDA_ERROR_STUB_LIBRARY)
+SIEVE_SAME_VALUE(CUDA_ERROR_DEVICE_UNAVAILABLE)
+SIEVE_SAME_VALUE(CUDA_ERROR_NO_DEVICE)
+SIEVE_SAME_VALUE(CUDA_ERROR_INVALID_DEVICE)
+SIEVE_SAME_VALUE(CUDA_ERROR_INVALID_IMAGE)
+SIEVE_SAME_VALUE(CUDA_ERROR_NO_BINARY_FOR_GPU)
+SIEVE_SAME_VALUE(CUDA_ERROR_INVALID_PTX)
+SIEVE_SAME_VALUE(CUDA_ERROR_JIT_COMPILER_NOT_FOUND)
+SIEVE_SAME_VALUE(CUDA_ERROR_UNSUPPORTED_PTX_VERSION)
+SIEVE_SAME_VALUE(CUDA_ERROR_NOT_FOUND)
+SIEVE_SAME_VALUE(CUDA_ERROR_NOT_READY)
+SIEVE_SAME_VALUE(CUDA_ERROR_ILLEGAL_ADDRESS)
+SIEVE_SAME_VALUE(CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES)
+SIEVE_SAME_VALUE(CUDA_ERROR_LAUNCH_FAILED)
+SIEVE_SAME_VALUE(CUDA_ERROR_SYSTEM_DRIVER_MISMATCH)
+SIEVE_SAME_VALUE(CUDA_ERROR_COMPAT_NOT_SUPPORTED_ON_DEVICE)
+SIEVE_SAME_VALUE(CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_BLOCK)
+SIEVE_SAME_VALUE(CU_DEVICE_ATTRIBUTE_MAX_BLOCK_DIM_X)
+SIEVE_SAME_VALUE(CU_DEVICE_ATTRIBUTE_MAX_BLOCK_DIM_Y)
+SIEVE_SAME_VALUE(CU_DEVICE_ATTRIBUTE_MAX_BLOCK_DIM_Z)
+SIEVE_SAME_VALUE(CU_DEVICE_ATTRIBUTE_MAX_GRID_DIM_X)
+SIEVE_SAME_VALUE(CU_DEVICE_ATTRIBUTE_MAX_GRID_DIM_Y)
+SIEVE_SAME_VALUE(CU_DEVICE_ATTRIBUTE_MAX_GRID_DIM_Z)
+SIEVE_SAME_VALUE(CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR)
+SIEVE_SAME_VALUE(CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR)
+SIEVE_SAME_VALUE(CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN)
+SIEVE_SAME_VALUE(CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK)
+SIEVE_SAME_VALUE(CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES)
+SIEVE_SAME_VALUE(CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES)
+SIEVE_SAME_VALUE(CU_JIT_INFO_LOG_BUFFER)
+SIEVE_SAME_VALUE(CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES)
+SIEVE_SAME_VALUE(CU_JIT_ERROR_LOG_BUFFER)
+SIEVE_SAME_VALUE(CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES)
+SIEVE_SAME_VALUE(CU_JIT_LOG_VERBOSE)
+SIEVE_SAME_VALUE(CU_POINTER_ATTRIBUTE_MEMORY_TYPE)
+SIEVE_SAME_VALUE(CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL)
+SIEVE_SAME_VALUE(CU_POINTER_ATTRIBUTE_RANGE_START_ADDR)
+SIEVE_SAME_VALUE(CU_POINTER_ATTRIBUTE_RANGE_SIZE)
+SIEVE_SAME_VALUE(CU_MEMORYTYPE_DEVICE)
+SIEVE_SAME_VALUE(CU_MEMORYTYPE_UNIFIED)
+SIEVE_SAME_VALUE(CU_STREAM_NON_BLOCKING)
+SIEVE_SAME_VALUE(CU_EVENT_DEFAULT)
+SIEVE_SAME_VALUE(CU_STREAM_CAPTURE_MODE_THREAD_LOCAL)
+#undef SIEVE_SAME_VALUE
+
+static_assert(sizeof(ours::CUdeviceptr) == sizeof(::CUdeviceptr));
+static_assert(sizeof(ours::CUdevice) == sizeof(::CUdevice));
+static_assert(sizeof(ours::CUresult) == sizeof(::CUresult));
+
+template <typename F> struct Arity;
+template <typename R, typename... Args> struct Arity<R (*)(Args...)> {
+  static constexpr std::size_t value = sizeof...(Args);
+};
+
+// cuda.h maps some names to their current version with macros (e.g.
+// cuEventElapsedTime to cuEventElapsedTime_v2); those keep the signature.
+#define SIEVE_CUDA_SYMBOL(name, exported, params)                              \
+  static_assert(Arity<decltype(&::exported)>::value ==                         \
+                    Arity<decltype(sieve::rt::CudaApi::name)>::value,          \
+                #exported " takes another number of parameters in cuda.h");
+#include "CudaSymbols.def"
+#undef SIEVE_CUDA_SYMBOL
+} // namespace
+
+TEST(CudaTypesTest, MatchCudaHeader) {
+  // Everything is checked by the static_asserts above; this records that
+  // the check was compiled in.
+  SUCCEED() << "checked against cuda.h " << CUDA_VERSION;
+}
