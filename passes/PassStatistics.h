@@ -1,39 +1,36 @@
-//===- PassStatistics.h - Pass statistics as libMLIR sees them --*- C++ -*-===//
+//===- PassStatistics.h - llvm::Statistic as libMLIR sees it ----*- C++ -*-===//
 //
-// Include first in a file that defines a pass with statistics.
+// Force-included (by the top-level CMakeLists.txt) into every file of Sieve's
+// compiler when Sieve keeps its assertions on but LLVM was built without
+// them, as Debian's packages are.
 //
 // mlir::Pass::Statistic derives from llvm::Statistic, which is a counter when
-// llvm/ADT/Statistic.h is compiled without NDEBUG (or with
-// LLVM_FORCE_ENABLE_STATS) and an empty no-op class otherwise. libMLIR fixed
-// that choice when it was built: an LLVM without assertions (Debian's
-// packages) has no-op statistics, and its --mlir-pass-statistics report is
-// empty. Sieve keeps assertions on in its own code (-UNDEBUG), which would
-// give its passes the counter layout while libMLIR's Statistic constructor
-// initializes the no-op one, leaving the counters uninitialized. This header
-// includes Statistic.h the way LLVM was built.
+// llvm/ADT/Statistic.h is compiled without NDEBUG and an empty no-op class
+// with it. libMLIR fixed that choice when it was built. Compiled with
+// -UNDEBUG, Sieve's passes would see the counter layout while libMLIR's
+// constructors initialize the no-op one, leaving memory uninitialized. So
+// Statistic.h is included here first, the way LLVM was built; its include
+// guard keeps that version for the rest of the file. (The statistics of such
+// an LLVM are no-ops: --mlir-pass-statistics prints nothing, and Sieve's
+// passes also report their numbers as remarks.)
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef SIEVE_PASSES_PASSSTATISTICS_H
 #define SIEVE_PASSES_PASSSTATISTICS_H
 
-#include "llvm/Config/llvm-config.h"
-
-#if !SIEVE_LLVM_ENABLE_ASSERTIONS && !LLVM_FORCE_ENABLE_STATS &&               \
-    !defined(NDEBUG)
+#ifdef __cplusplus
 #ifdef LLVM_ADT_STATISTIC_H
-#error "include passes/PassStatistics.h before other LLVM and MLIR headers"
+#error "passes/PassStatistics.h must come before llvm/ADT/Statistic.h"
 #endif
+#ifndef NDEBUG
 #define NDEBUG
 #include "llvm/ADT/Statistic.h"
 #undef NDEBUG
-#include <cassert> // assert() is on again
-#endif
-
+#else
 #include "llvm/ADT/Statistic.h"
-#if !SIEVE_LLVM_ENABLE_ASSERTIONS && !LLVM_FORCE_ENABLE_STATS &&               \
-    LLVM_ENABLE_STATS
-#error "llvm::Statistic does not have the layout libMLIR was built with"
+#endif
+#include <cassert> // assert() is on again for what follows
 #endif
 
 #endif // SIEVE_PASSES_PASSSTATISTICS_H

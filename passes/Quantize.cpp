@@ -7,7 +7,6 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "passes/PassStatistics.h"
 #include "passes/Passes.h"
 
 #include "dialects/sieve/SieveOps.h"

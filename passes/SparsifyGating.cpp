@@ -9,7 +9,6 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "passes/PassStatistics.h"
 #include "passes/Passes.h"
 
 #include "dialects/sieve/SieveOps.h"

@@ -24,7 +24,8 @@ config.substitutions.append(
     ("%mlir_opt", os.path.join(config.llvm_tools_dir, "mlir-opt")))
 config.substitutions.append(("%python", config.python_executable))
 
-llvm_config.add_tool_substitutions(["sieve-opt", "sieve-run", "sieve-compile"],
+llvm_config.add_tool_substitutions(["sieve-opt", "sieve-run", "sieve-compile",
+                                   "sieve-bundle-run"],
                                   [config.sieve_tools_dir])
 
 # The CUDA toolkit (ptxas) is optional for users; tests that need it are
@@ -54,3 +55,12 @@ elif os.environ.get("SIEVE_REQUIRE_CUDA_TOOLKIT") == "1":
 if config.sieve_runtime_tests:
     config.available_features.add("runtime-tests")
 config.substitutions.append(("%ctest", config.ctest_command))
+
+# A CUDA driver (libcuda.so.1) on this machine: tests of the "no driver" path
+# do not apply.
+try:
+    import ctypes
+    ctypes.CDLL("libcuda.so.1")
+    config.available_features.add("cuda-driver")
+except OSError:
+    pass

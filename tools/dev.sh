@@ -21,7 +21,7 @@ build_dir=${SIEVE_BUILD_DIR:-$root/build}
 packages=(
   cmake ninja-build g++ python3 python3-numpy
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools
-  nlohmann-json3-dev libgtest-dev
+  nlohmann-json3-dev libgtest-dev libboost-context-dev
 )
 
 die() { echo "tools/dev.sh: $*" >&2; exit 1; }

@@ -12,6 +12,7 @@
 #include "tools/sieve-run/ReferenceExecutor.h"
 
 #include "sieve/HostTensor.h"
+#include "sieve/BundleRunner.h"
 #include "sieve/RunTool.h"
 
 #include "dialects/sieve/SieveOps.h"
@@ -23,12 +24,15 @@
 #include "mlir/Parser/Parser.h"
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
 #include <chrono>
+#include <iostream>
 
 using namespace mlir;
 using namespace mlir::sieve;
@@ -87,6 +91,7 @@ static const char kOverview[] =
     "  sieve-run GRAPH.mlir [--entry NAME] --input A.npy --input B.npy ...\n"
     "            --output-dir DIR [--device reference] [--print-summary]\n"
     "            [--repeat N] [--random-inputs SEED [--dynamic-size N]]\n\n"
+    "  sieve-run BUNDLE_DIR --device cuda[:N]|emulator ... [--stats]\n\n"
     "Inputs bind positionally to the function's arguments and are checked "
     "against its signature; dynamic dimensions take their sizes from the "
     "inputs. Results are written as DIR/out0.npy, DIR/out1.npy, ...\n\n"
@@ -159,8 +164,33 @@ getArgumentSpecs(func::FuncOp entry, ArrayRef<TensorSpec> specs) {
   return arguments;
 }
 
+/// Whether `path` is a bundle directory written by sieve-compile.
+static bool isBundleDirectory(StringRef path) {
+  SmallString<128> manifest(path);
+  llvm::sys::path::append(manifest, "manifest.json");
+  return llvm::sys::fs::is_directory(path) &&
+         llvm::sys::fs::exists(manifest);
+}
+
 int main(int argc, char **argv) {
   llvm::InitLLVM initLLVM(argc, argv);
+
+  // A bundle directory runs through the runtime (on CUDA or the emulator),
+  // with the same options and output lines.
+  std::vector<std::string> commandLine(argv + 1, argv + argc);
+  if (llvm::any_of(commandLine, [](const std::string &argument) {
+        return isBundleDirectory(argument);
+      })) {
+    ::sieve::BundleRunOptions options;
+    std::string error;
+    if (!::sieve::parseBundleRunArguments(commandLine, options, error))
+      return fail(error);
+    if (options.device == "reference")
+      return fail("a bundle runs on 'cuda' or 'emulator', not on "
+                  "'reference' (that is for .mlir graphs)");
+    return ::sieve::runBundle("sieve-run", options, std::cout, std::cerr);
+  }
+
   cl::HideUnrelatedOptions(runCategory);
   cl::ParseCommandLineOptions(argc, argv, kOverview);
 
