@@ -1,5 +1,4 @@
-//===- BundleRunner.h - Run a bundle like sieve-run runs a graph -*- C++
-//-*-===//
+//===- BundleRunner.h - Run a bundle like sieve-run runs a graph *- C++ -*-===//
 //
 // The command line logic of sieve-bundle-run, in the runtime library so that
 // other tools (sieve-run, for bundle directories) run bundles the same way:
