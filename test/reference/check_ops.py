@@ -39,6 +39,13 @@ sieve-run, or sieve-compile and sieve-bundle-run; and check, the comparison),
 the totals per stage and the ten slowest cases, and writes
 <workdir>/stats.tsv.
 
+Cases: random and edge-case inputs of every op (see each family's list),
+with S in {1, 63, 64, 65, 257, 1000} and f16 and bf16 across every family
+that has floating-point inputs (S the sequence length, token count or number
+of rows), one hybrid attention case with S = 4096, and f32 with logits up to
+1e4. Both executors run every case; only the SKIP cases above do not run on
+the emulator.
+
 Error measure (per output tensor): ||out - ref||_F / ||ref||_F against the
 float64 reference computed on the very values fed to the executor.
 Tolerances: f32 1e-5, f16/bf16 1e-2, attention with logits up to 1e4 (f32)
@@ -304,6 +311,22 @@ def attention_cases():
           causal=True, logit_target=1e4),
         A("attn_f32_logits1e4_inputs_default_scale", "f32", 1, 2, 1, 33, 65, 16,
           amp=25.0),
+        # The remaining sequence lengths of S in {1, 63, 64, 65, 257, 1000}
+        # with f16 and bf16 (the codegen tests' list), and the dynamic-shape
+        # case again with the static value head dimension that sieve-compile
+        # needs.
+        A("attn_f16_gqa2_s63_scale", "f16", 2, 4, 2, 63, 63, 32, scale=0.15),
+        A("attn_bf16_mqa_causal_s64", "bf16", 1, 4, 1, 64, 64, 64,
+          causal=True),
+        A("attn_f16_gqa2_causal_s1000", "f16", 1, 4, 2, 1000, 1000, 64,
+          causal=True),
+        A("attn_bf16_decode_sq1_sk1000_causal_dyn", "bf16", 2, 8, 2, 1, 1000,
+          64, causal=True, dyn=("Sk",)),
+        A("attn_f16_sq33_lt_sk65_dyn_static_dv", "f16", 2, 4, 2, 33, 65, 16,
+          dyn=("B", "Hq", "Hkv", "Sq", "Sk", "D")),
+        # Wide heads: the kernel's private accumulator holds Dv values.
+        A("attn_bf16_gqa2_causal_s65_d128_dv96", "bf16", 1, 4, 2, 65, 65, 128,
+          Dv=96, causal=True),
     ]
 
 
@@ -410,6 +433,22 @@ def hybrid_cases(include_big=True):
         # see nothing.
         H("hyb_bf16_sq40_gt_sk24_w0_0_empty_rows", "bf16", 1, 2, 1, 40, 24, 16,
           (0, 0), [[-1, 24]]),
+        # The remaining S in {1, 63, 64, 65, 257, 1000} with f16 and bf16,
+        # and the dynamic-shape case with a static value head dimension.
+        H("hyb_bf16_gqa2_s63_causal_w8_0", "bf16", 2, 4, 2, 63, 63, 32, (8, 0),
+          [[0, 62, 31], [-1, 5, 5]], causal=True),
+        H("hyb_f16_mqa_s64_w16_16", "f16", 1, 4, 1, 64, 64, 64, (16, 16),
+          [[0, 63, 32, 100]]),
+        H("hyb_bf16_gqa4_s1000_causal_w128_g8", "bf16", 1, 8, 2, 1000, 1000,
+          64, (128, 0), [[0, 3, 250, 251, 600, 999, 999, -1]], causal=True),
+        H("hyb_f16_s1000_global_queries_w32_32", "f16", 1, 2, 1, 1000, 1000,
+          32, (32, 32), [[10, 500, 998, 1000]], global_queries=True),
+        H("hyb_f16_decode_sq1_sk1000_causal_dyn", "f16", 2, 8, 2, 1, 1000, 64,
+          (128, 0), [[0, 1, 500, 999, 1000, -1], [998, 998, 7, 2, -5, 64]],
+          causal=True, dyn=("Sk",)),
+        H("hyb_f32_alldyn_static_dv_s63", "f32", 2, 4, 2, 63, 63, 16, (7, 2),
+          [[5, 50, 51], [62, -1, 9]], Dv=8,
+          dyn=("B", "Hq", "Hkv", "Sq", "Sk", "D", "G")),
     ]
     if include_big:
         rng = rng_for("hyb_big_globals")
@@ -473,6 +512,13 @@ def select_global_cases():
                       dtype=np.float32)
     cases.append(select_global_case("sel_signed_zero_ties", np.concatenate(
         [zeros, zeros2]), 3))
+    # S = 64 and S = 1000 (scores rounded to 1/8: many ties), dynamic S.
+    cases.append(select_global_case("sel_random_b2_s64_g8",
+                                    rng.standard_normal((2, 64)), 8))
+    s1000 = np.round(rng.standard_normal((3, 1000)) * 8) / 8
+    s1000[1, ::7] = np.nan
+    cases.append(select_global_case("sel_ties_nan_b3_s1000_g64_dyn", s1000, 64,
+                                    dyn=("S",)))
     return cases
 
 
@@ -605,6 +651,15 @@ def gate_cases():
           capacity=0.01),
         G("gate_bf16_relu_capacity_all", "bf16", 2, 63, 16, 8, "relu",
           capacity=1.0),
+        # The remaining S in {1, 63, 64, 65, 257, 1000} with f16 and bf16.
+        G("gate_f16_relu_capacity_s1", "f16", 2, 1, 16, 8, "relu",
+          capacity=0.5, b2_elt="f16"),
+        G("gate_bf16_silu_threshold_s64_b2bf16", "bf16", 2, 64, 32, 16, "silu",
+          threshold=0.4, b2_elt="bf16"),
+        G("gate_f16_gelu_capacity_ties_s1000_dyn", "f16", 2, 1000, 64, 16,
+          "gelu", capacity=0.125, tie_rows=4, dyn=("S",)),
+        G("gate_bf16_relu_threshold_s1000", "bf16", 1, 1000, 32, 8, "relu",
+          threshold=0.6),
     ]
 
 
@@ -694,6 +749,16 @@ def compact_scatter_cases():
     _, pos65, _ = R.compact(np.zeros((2, 65, 1)), rng.random((2, 65)) < 0.5)
     dup = np.full((1, 16), -1)
     dup[0, :6] = [3, 7, 3, 0, 15, 7]
+    m64 = rng.random((2, 64)) < 0.5
+    m1000 = rng.random((2, 1000)) < 0.3
+    _, pos257, _ = R.compact(np.zeros((1, 257, 1)), rng.random((1, 257)) < 0.6)
+    _, pos1000, _ = R.compact(np.zeros((2, 1000, 1)),
+                              rng.random((2, 1000)) < 0.4)
+    perm64 = np.stack([rng.permutation(64) for _ in range(2)])
+    perm64[1, 40:] = -1
+    perm63 = np.stack([rng.permutation(63) for _ in range(2)])
+    m65 = rng.random((2, 65)) < 0.5
+    _, pos65b, _ = R.compact(np.zeros((2, 65, 1)), rng.random((2, 65)) < 0.5)
     return [
         compact_case("compact_f32_random_s63", "f32", m63, 8),
         compact_case("compact_f16_all_on_all_off_s65", "f16", on_off, 16),
@@ -707,6 +772,19 @@ def compact_scatter_cases():
         scatter_case("scatter_i64_duplicates", "i64", dup, 4),
         scatter_case("scatter_bf16_all_skipped", "bf16",
                      np.full((2, 17), -1), 8),
+        # The remaining S in {1, 63, 64, 65, 257, 1000} with f16 and bf16.
+        compact_case("compact_bf16_s64", "bf16", m64, 8),
+        compact_case("compact_f16_s1000_dyn", "f16", m1000, 64, dyn=("S",)),
+        scatter_case("scatter_f16_s1", "f16", [[0], [-1]], 8),
+        scatter_case("scatter_bf16_s63_perm", "bf16", perm63, 16),
+        scatter_case("scatter_bf16_s64_perm", "bf16", perm64, 8),
+        scatter_case("scatter_f16_s257_from_compact", "f16", pos257, 24),
+        scatter_case("scatter_bf16_s1000_from_compact_dyn", "bf16", pos1000,
+                     64, dyn=("B", "S")),
+        # Rows longer than a warp's stride: 16-byte vectors (f32 rows of 300)
+        # and scalars (a dynamic row size).
+        compact_case("compact_f32_s65_d300", "f32", m65, 300),
+        scatter_case("scatter_i8_s65_d70_dynD", "i8", pos65b, 70, dyn=("D",)),
     ]
 
 
@@ -923,6 +1001,21 @@ def quantization_cases():
         dequantize_case("dequant_i4_g0_rank3", "i4", (3, 2, 16), 0),
         dequantize_case("dequant_i4_g8_dyn", "i4", (5, 64), 8,
                         dyn=("R", "K")),
+        # The remaining S (rows) in {1, 63, 64, 65, 257, 1000} with f16 and
+        # bf16.
+        Q("quant_f16_b8_g0_s1_ties", "f16", (1, 64), 8, 0,
+          x=quantize_inputs("quant_f16_b8_g0_s1", "f16", 1, 64, 0, 8, {})),
+        Q("quant_bf16_b4_g16_s63_ties_zero_nan", "bf16", (63, 64), 4, 16,
+          x=quantize_inputs("quant_bf16_b4_g16_s63", "bf16", 63, 64, 16, 4,
+                            {5: "zero", 40: "nan", 77: "negzero",
+                             200: "-inf"})),
+        Q("quant_f16_b4_g32_s64_dynR", "f16", (64, 64), 4, 32, dyn=("R",)),
+        Q("quant_bf16_b8_g64_s65", "bf16", (65, 128), 8, 64),
+        Q("quant_f16_b8_g16_s257_ties_inf", "f16", (257, 32), 8, 16,
+          x=quantize_inputs("quant_f16_b8_g16_s257", "f16", 257, 32, 16, 8,
+                            {3: "inf", 100: "zero"})),
+        Q("quant_bf16_b4_g32_s1000", "bf16", (1000, 64), 4, 32),
+        dequantize_case("dequant_i8_g16_s1000", "i8", (1000, 64), 16),
     ]
     M = qmatmul_case
     cases += [
@@ -937,6 +1030,16 @@ def quantization_cases():
         M("qmm_f32_i4_g128_bias_rank3", "f32", (2, 3), 256, 16, "i4", 128,
           True),
         M("qmm_bf16_i4_g8_bias_rank1_input", "bf16", (), 40, 24, "i4", 8,
+          True),
+        # The remaining S (rows) in {1, 63, 64, 65, 257, 1000} with f16 and
+        # bf16.
+        M("qmm_f16_i4_g16_bias_s1", "f16", (1,), 64, 48, "i4", 16, True),
+        M("qmm_f16_i4_g32_bias_s63", "f16", (63,), 64, 32, "i4", 32, True),
+        M("qmm_bf16_i8_g16_nobias_s64", "bf16", (64,), 64, 24, "i8", 16,
+          False),
+        M("qmm_f16_i8_g0_nobias_s257_dyn", "f16", (257,), 64, 16, "i8", 0,
+          False, dyn=("L0",)),
+        M("qmm_bf16_i4_g64_bias_s1000", "bf16", (1000,), 128, 32, "i4", 64,
           True),
     ]
     return cases
