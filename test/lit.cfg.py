@@ -24,9 +24,9 @@ config.substitutions.append(
     ("%mlir_opt", os.path.join(config.llvm_tools_dir, "mlir-opt")))
 config.substitutions.append(("%python", config.python_executable))
 
-llvm_config.add_tool_substitutions(["sieve-opt", "sieve-run", "sieve-compile",
-                                   "sieve-bundle-run"],
-                                  [config.sieve_tools_dir])
+llvm_config.add_tool_substitutions(
+    ["sieve-opt", "sieve-run", "sieve-compile", "sieve-bundle-run"],
+    [config.sieve_tools_dir])
 
 # The CUDA toolkit (ptxas) is optional for users; tests that need it are
 # skipped without it. CI sets SIEVE_REQUIRE_CUDA_TOOLKIT=1 on machines that
@@ -54,6 +54,10 @@ elif os.environ.get("SIEVE_REQUIRE_CUDA_TOOLKIT") == "1":
 
 if config.sieve_runtime_tests:
     config.available_features.add("runtime-tests")
+# The SIMT emulator library (SieveEmulator, which needs Boost.Context): without
+# it sieve-bundle-run has no emulator device.
+if config.sieve_emulator:
+    config.available_features.add("sieve-emulator")
 config.substitutions.append(("%ctest", config.ctest_command))
 
 # A CUDA driver (libcuda.so.1) on this machine: tests of the "no driver" path
