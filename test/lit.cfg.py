@@ -25,7 +25,8 @@ config.substitutions.append(
 config.substitutions.append(("%python", config.python_executable))
 
 llvm_config.add_tool_substitutions(
-    ["sieve-opt", "sieve-run", "sieve-compile", "sieve-bundle-run"],
+    ["sieve-opt", "sieve-run", "sieve-compile", "sieve-bundle-run",
+     "sieve-test-run-kernel"],
     [config.sieve_tools_dir])
 
 # The CUDA toolkit (ptxas) is optional for users; tests that need it are

@@ -20,6 +20,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Verifier.h"
+#include "mlir/InitAllExtensions.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
@@ -178,6 +179,11 @@ LogicalResult mlir::sieve::buildEmulatorLibrary(gpu::GPUModuleOp kernels,
                    func::FuncDialect, LLVM::LLVMDialect, math::MathDialect,
                    memref::MemRefDialect, scf::SCFDialect,
                    vector::VectorDialect>();
+  // convert-to-llvm finds its patterns through dialect extensions; without
+  // them it would leave ops unconverted without a word.
+  DialectRegistry extensions;
+  registerAllExtensions(extensions);
+  ctx->appendDialectRegistry(extensions);
   Location loc = kernels.getLoc();
   OwningOpRef<ModuleOp> host = ModuleOp::create(loc);
   OpBuilder builder(ctx);
