@@ -2110,6 +2110,30 @@ static std::optional<HeadsView> throughReshape(const HeadsView &view,
   return next;
 }
 
+/// A read of `value` through the data-moving linalg op that defines it (a
+/// broadcast, a transpose, a copy: its body yields one of its inputs), as a
+/// read of that input. canonical() would walk on into a computation feeding
+/// the input (RoPE ahead of a GQA repeat, say) and lose the tensor-level view.
+static std::optional<Read> throughDataMove(Value value) {
+  auto linalgOp = value.getDefiningOp<linalg::LinalgOp>();
+  if (!linalgOp || !isElementwise(linalgOp) || linalgOp->getNumResults() != 1)
+    return std::nullopt;
+  auto yielded = dyn_cast<BlockArgument>(
+      linalgOp.getBlock()->getTerminator()->getOperand(0));
+  if (!yielded || yielded.getOwner() != linalgOp.getBlock())
+    return std::nullopt;
+  OpOperand *operand = linalgOp.getMatchingOpOperand(yielded);
+  if (!linalgOp.isDpsInput(operand) ||
+      !isa<RankedTensorType>(operand->get().getType()))
+    return std::nullopt;
+  Read read = Read::of(value);
+  auto dims = composeMap(linalgOp.getMatchingIndexingMap(operand),
+                         loopsOf(linalgOp, read.dims), operand->get());
+  if (!dims)
+    return std::nullopt;
+  return Read{operand->get(), nullptr, *dims};
+}
+
 /// Traces a contraction operand back through transposes, reshapes, casts,
 /// constant scales (`allowScale`) and batch broadcasts.
 /// Returns every stage, the contraction operand first.
@@ -2125,6 +2149,9 @@ static SmallVector<HeadsView> traceHeads(HeadsView view, bool allowScale,
     std::optional<HeadsView> next;
     for (int step = 0; step < 16 && !next; ++step) {
       Read c = canonical(read);
+      if (!c.isTensor() && read.value == cur.base)
+        if (std::optional<Read> moved = throughDataMove(cur.base))
+          c = *moved;
       if (c.isTensor() && c.value != cur.base) {
         next = throughRead(cur, c, broadcast);
         if (!next)
@@ -2237,8 +2264,16 @@ static bool planHeads(ArrayRef<HeadsView> qs, ArrayRef<HeadsView> ks,
   };
   const HeadsView &q = qs.back();
   SmallVector<int64_t> qb = q.batchSizes();
-  // Grouped-query attention: K and V broadcast the same heads.
-  const HeadsView &kDeep = ks.back(), &vDeep = vs.back();
+  // Grouped-query attention: K and V broadcast the same heads. Each is taken
+  // at the stage right behind its repeat: further back K and V may part
+  // ways (K through RoPE, V through a reshape that merges heads).
+  auto behindRepeat = [](ArrayRef<HeadsView> stages) {
+    for (const HeadsView &s : stages)
+      if (s.repeat > 1)
+        return s;
+    return stages.back();
+  };
+  HeadsView kDeep = behindRepeat(ks), vDeep = behindRepeat(vs);
   if (kDeep.repeat > 1 && kDeep.repeat == vDeep.repeat) {
     SmallVector<int64_t> kb = kDeep.batchSizes(), vb = vDeep.batchSizes();
     int64_t hkv = kb.empty() ? 1 : kb.back();
