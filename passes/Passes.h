@@ -118,9 +118,11 @@ struct GatingReport {
 /// per token between a token-wise branch and a cheap path, rewrites it into
 /// compact -> branch on the active rows -> scatter (see
 /// `sieve-sparsify-gating`). Branches with fewer than `minBranchFlops` FLOPs
-/// per token (when known) are left alone.
+/// per token (when known) are left alone. `sliceActiveRows`: run the branch
+/// on `count[b]`-row slices of the packed tensors, else on them whole.
 GatingReport sparsifyGating(RewriterBase &rewriter, Operation *select,
-                            int64_t minBranchFlops = 0);
+                            int64_t minBranchFlops = 0,
+                            bool sliceActiveRows = true);
 
 /// Whether `op` has the form of a gated select that `sparsifyGating` looks
 /// at: the mask operand ([B, S] i1), or null.
@@ -212,6 +214,11 @@ struct SieveOptimizeOptions
       *this, "min-branch-flops",
       llvm::cl::desc("Gated branches with fewer FLOPs per token stay dense"),
       llvm::cl::init(SieveSparsifyGatingOptions().minBranchFlops)};
+  Option<bool> sliceActiveRows{
+      *this, "slice-active-rows",
+      llvm::cl::desc("Run gated branches on count-row slices (false: on the "
+                     "whole packed tensors, for sieve-compile)"),
+      llvm::cl::init(SieveSparsifyGatingOptions().sliceActiveRows)};
   // sieve-quantize
   Option<int64_t> weightBits{
       *this, "weight-bits",

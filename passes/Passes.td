@@ -329,6 +329,12 @@ def SieveSparsifyGating : Pass<"sieve-sparsify-gating"> {
     branch's FLOPs per active token (a multiply-add counts 2), so the saving
     at an active ratio `a` is `(1 - a)` of `B * S` times that.
 
+    With `slice-active-rows=false` the branch is applied to the whole packed
+    tensors instead (no loop, no slices, static shapes stay static): the
+    result is the same, and the work is saved by `sieve-compile`, whose
+    kernels take `count` and skip the rows past it (docs/codegen.md). The
+    CPU reference then computes the inactive (zero) rows too.
+
     Before:
 
     ```mlir
@@ -360,6 +366,10 @@ def SieveSparsifyGating : Pass<"sieve-sparsify-gating"> {
     Option<"minBranchFlops", "min-branch-flops", "int64_t", "0",
            "Branches with fewer FLOPs per token than this (when known) stay "
            "dense: compaction would cost more than it saves">,
+    Option<"sliceActiveRows", "slice-active-rows", "bool", "true",
+           "Run the branch on packed[b, 0:count[b]] slices (every executor "
+           "skips the inactive rows); false: on the whole packed tensor, for "
+           "sieve-compile, whose kernels skip rows past count[b] themselves">,
   ];
   let statistics = [
     Statistic<"numRewritten", "rewritten",

@@ -75,6 +75,7 @@ void mlir::sieve::buildSieveOptimizePipeline(
 
   SieveSparsifyGatingOptions gating;
   gating.minBranchFlops = options.minBranchFlops;
+  gating.sliceActiveRows = options.sliceActiveRows;
   pm.addPass(createSieveSparsifyGating(gating));
 
   SieveQuantizeOptions quantize;

@@ -769,9 +769,70 @@ static Value cloneBranchForRow(OpBuilder &b, Location loc,
   return mapping.lookup(gated.branch->get());
 }
 
+/// The branch on count[b] rows of each batch row b, in an scf.for over the
+/// batch rows; the rows past count stay 0.
+static Value emitBranchPerBatchRow(OpBuilder &b, Location loc,
+                                   const GatedSelect &gated,
+                                   const Branch &branch,
+                                   ArrayRef<Value> packedInputs, Value counts,
+                                   RankedTensorType resultType) {
+  Value zeroScalar = arith::ConstantOp::create(
+      b, loc, b.getZeroAttr(resultType.getElementType()));
+  Value init = tensor::EmptyOp::create(
+      b, loc, tensor::getMixedSizes(b, loc, gated.cheap),
+      resultType.getElementType());
+  init = linalg::FillOp::create(b, loc, zeroScalar, init).getResult(0);
+  if (init.getType() != resultType)
+    init = tensor::CastOp::create(b, loc, resultType, init);
+  Value lb = arith::ConstantIndexOp::create(b, loc, 0);
+  Value step = arith::ConstantIndexOp::create(b, loc, 1);
+  Value ub = tensor::DimOp::create(b, loc, gated.mask, 0);
+  auto loop = scf::ForOp::create(
+      b, loc, lb, ub, step, ValueRange{init},
+      [&](OpBuilder &b, Location loc, Value bi, ValueRange args) {
+        Value count = arith::IndexCastOp::create(
+            b, loc, b.getIndexType(),
+            tensor::ExtractOp::create(b, loc, counts, ValueRange{bi}));
+        Value rows = cloneBranchForRow(b, loc, gated, branch, packedInputs,
+                                       bi, count);
+        OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+        SmallVector<OpFoldResult> offsets = {bi, zero, zero};
+        SmallVector<OpFoldResult> sizes = {
+            one, count, tensor::getMixedSize(b, loc, args[0], 2)};
+        SmallVector<OpFoldResult> strides(3, one);
+        Value next = tensor::InsertSliceOp::create(b, loc, rows, args[0],
+                                                   offsets, sizes, strides);
+        scf::YieldOp::create(b, loc, next);
+      });
+
+  return loop.getResult(0);
+}
+
+/// Emits the branch on the whole compacted token inputs ([B, S, ...]: the
+/// rows past count[b] are the zeros compaction pads with); returns the branch
+/// value.
+static Value cloneBranchWhole(OpBuilder &b, Location loc,
+                              const GatedSelect &gated, const Branch &branch,
+                              ArrayRef<Value> packedInputs) {
+  IRMapping mapping;
+  for (auto [input, packed] : llvm::zip(branch.tokenInputs, packedInputs)) {
+    Value rows = packed;
+    if (cast<RankedTensorType>(input.getType()).getRank() == 2)
+      rows = tensor::CollapseShapeOp::create(
+          b, loc, input.getType(), rows,
+          SmallVector<ReassociationIndices>{{0}, {1, 2}});
+    mapping.map(input, rows);
+  }
+  // Fills and empty tensors keep their sizes: the originals serve.
+  for (const BranchOp &info : branch.ops)
+    b.clone(*info.op, mapping);
+  return mapping.lookup(gated.branch->get());
+}
+
 GatingReport mlir::sieve::sparsifyGating(RewriterBase &rewriter,
                                          Operation *select,
-                                         int64_t minBranchFlops) {
+                                         int64_t minBranchFlops,
+                                         bool sliceActiveRows) {
   GatingReport report;
   std::optional<GatedSelect> gated = matchGatedSelect(select);
   if (!gated) {
@@ -820,38 +881,16 @@ GatingReport mlir::sieve::sparsifyGating(RewriterBase &rewriter,
     }
   }
 
-  // The branch on count[b] rows of each batch row b; rows past count stay 0.
-  Value zeroScalar = arith::ConstantOp::create(
-      rewriter, loc, rewriter.getZeroAttr(resultType.getElementType()));
-  Value init = tensor::EmptyOp::create(
-      rewriter, loc, tensor::getMixedSizes(rewriter, loc, gated->cheap),
-      resultType.getElementType());
-  init = linalg::FillOp::create(rewriter, loc, zeroScalar, init).getResult(0);
-  if (init.getType() != resultType)
-    init = tensor::CastOp::create(rewriter, loc, resultType, init);
-  Value lb = arith::ConstantIndexOp::create(rewriter, loc, 0);
-  Value step = arith::ConstantIndexOp::create(rewriter, loc, 1);
-  Value ub = tensor::DimOp::create(rewriter, loc, gated->mask, 0);
-  auto loop = scf::ForOp::create(
-      rewriter, loc, lb, ub, step, ValueRange{init},
-      [&](OpBuilder &b, Location loc, Value bi, ValueRange args) {
-        Value count = arith::IndexCastOp::create(
-            b, loc, b.getIndexType(),
-            tensor::ExtractOp::create(b, loc, counts, ValueRange{bi}));
-        Value rows = cloneBranchForRow(b, loc, *gated, *branch, packedInputs,
-                                       bi, count);
-        OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
-        SmallVector<OpFoldResult> offsets = {bi, zero, zero};
-        SmallVector<OpFoldResult> sizes = {
-            one, count, tensor::getMixedSize(b, loc, args[0], 2)};
-        SmallVector<OpFoldResult> strides(3, one);
-        Value next = tensor::InsertSliceOp::create(b, loc, rows, args[0],
-                                                   offsets, sizes, strides);
-        scf::YieldOp::create(b, loc, next);
-      });
+  Value rows;
+  if (!sliceActiveRows) {
+    rows = cloneBranchWhole(rewriter, loc, *gated, *branch, packedInputs);
+  } else {
+    rows = emitBranchPerBatchRow(rewriter, loc, *gated, *branch, packedInputs,
+                                 counts, resultType);
+  }
 
-  auto scatter = ScatterOp::create(rewriter, loc, loop.getResult(0),
-                                   positions, gated->cheap);
+  auto scatter = ScatterOp::create(rewriter, loc, rows, positions,
+                                   gated->cheap);
   Value result = scatter.getResult();
   if (result.getType() != resultType)
     result = tensor::CastOp::create(rewriter, loc, resultType, result);
@@ -896,7 +935,8 @@ struct SieveSparsifyGatingPass
     IRRewriter rewriter(&getContext());
     for (Operation *select : selects) {
       Location loc = select->getLoc();
-      GatingReport report = sparsifyGating(rewriter, select, minBranchFlops);
+      GatingReport report = sparsifyGating(rewriter, select, minBranchFlops,
+                                           sliceActiveRows);
       if (!report.scatter) {
         ++numSkipped;
         emitRemark(loc) << "sieve-sparsify-gating: left untouched: "

@@ -11,6 +11,12 @@
 // RUN: %python %S/Inputs/sparsify_gating.py --graphs %s --sieve-opt sieve-opt --sieve-run sieve-run --workdir %t | FileCheck %s --check-prefix=NUMERIC
 // NUMERIC-NOT: FAIL
 // NUMERIC: {{^[0-9]+}} cases, 0 failures
+// RUN: rm -rf %t.whole && mkdir -p %t.whole
+// RUN: %python %S/Inputs/sparsify_gating.py --graphs %s --sieve-opt sieve-opt --sieve-run sieve-run --workdir %t.whole --pass-options slice-active-rows=false | FileCheck %s --check-prefix=NUMERIC
+
+// slice-active-rows=false: the branch runs on the whole packed tensor (the
+// kernels of sieve-compile skip the rows past count themselves).
+// RUN: sieve-opt %s -split-input-file --sieve-sparsify-gating=slice-active-rows=false 2>/dev/null | FileCheck %s --check-prefix=WHOLE
 
 #tok = affine_map<(b, s, n, k) -> (b, s, k)>
 #w = affine_map<(b, s, n, k) -> (n, k)>
@@ -38,6 +44,17 @@
 //   CHECK-NOT:   arith.select
 //   CHECK-NOT:   tensor<2x16x32xf32>
 //       CHECK:   return %[[Y]]
+// WHOLE-LABEL: func.func @mlp(
+//  WHOLE-SAME:     %[[X:[^:]+]]: tensor<2x16x8xf32>, %[[MASK:[^:]+]]: tensor<2x16xi1>, %[[W1:[^:]+]]: tensor<32x8xf32>, %[[W2:[^:]+]]: tensor<8x32xf32>
+//       WHOLE:   %[[PACKED:.+]], %[[POS:.+]], %[[COUNT:.+]] = sieve.compact %[[X]], %[[MASK]]
+//   WHOLE-NOT:   scf.for
+//   WHOLE-NOT:   tensor.extract_slice
+//       WHOLE:   %[[H:.+]] = linalg.generic {{.+}} ins(%[[PACKED]], %[[W1]] : tensor<2x16x8xf32>, tensor<32x8xf32>) outs(%{{.+}} : tensor<2x16x32xf32>)
+//       WHOLE:   %[[RELU:.+]] = arith.maximumf %[[H]], %{{.+}} : tensor<2x16x32xf32>
+//       WHOLE:   %[[O:.+]] = linalg.generic {{.+}} ins(%[[RELU]], %[[W2]] : tensor<2x16x32xf32>, tensor<8x32xf32>) outs(%{{.+}} : tensor<2x16x8xf32>)
+//       WHOLE:   %[[T:.+]] = arith.addf %[[PACKED]], %[[O]] : tensor<2x16x8xf32>
+//       WHOLE:   %[[Y:.+]] = sieve.scatter %[[T]], %[[POS]], %[[X]]
+//       WHOLE:   return %[[Y]]
 func.func @mlp(%x: tensor<2x16x8xf32>, %mask: tensor<2x16xi1>, %w1: tensor<32x8xf32>, %w2: tensor<8x32xf32>) -> tensor<2x16x8xf32> {
   %cst = arith.constant 0.0 : f32
   %e1 = tensor.empty() : tensor<2x16x32xf32>

@@ -60,7 +60,13 @@ def main():
     parser.add_argument("--sieve-opt", required=True)
     parser.add_argument("--sieve-run", required=True)
     parser.add_argument("--workdir", required=True)
+    parser.add_argument("--pass-options", default="",
+                        help="options of sieve-sparsify-gating, e.g. "
+                        "slice-active-rows=false")
     opts = parser.parse_args()
+    gating = "--sieve-sparsify-gating"
+    if opts.pass_options:
+        gating += "=" + opts.pass_options
 
     report = N.Report()
     parts = open(opts.graphs).read().split("// -----")
@@ -76,7 +82,7 @@ def main():
         with open(src, "w") as f:
             f.write(part)
         try:
-            N.sieve_opt(opts.sieve_opt, src, dst, "--sieve-sparsify-gating")
+            N.sieve_opt(opts.sieve_opt, src, dst, gating)
         except N.ToolError as e:
             report.fail(name, str(e))
             continue
