@@ -20,6 +20,8 @@ namespace {
 /// Bounds on what a bundle may make the runtime read into memory.
 constexpr uint64_t kMaxManifestBytes = 16ull << 20;
 constexpr uint64_t kMaxKernelFileBytes = 1ull << 30;
+/// Weights: room for a large model's.
+constexpr uint64_t kMaxConstantsFileBytes = 256ull << 30;
 
 /// ELF header fields this file checks (System V ABI).
 constexpr uint8_t kElfClass64 = 2;
@@ -232,6 +234,26 @@ Status Bundle::open(const std::string &path,
   SIEVE_RETURN_IF_ERROR(checkElf(manifest.emulatorFile, header.data(),
                                  header.size(), kElfMachineHost,
                                  /*sharedObject=*/true));
+
+  if (manifest.constantsFile) {
+    SIEVE_RETURN_IF_ERROR(resolveFile(bundle->directory,
+                                      *manifest.constantsFile,
+                                      kMaxConstantsFileBytes, filePath, size));
+    for (const BufferSpec &buffer : manifest.buffers) {
+      if (buffer.kind != BufferKind::Constant)
+        continue;
+      // Both are integers in [0, INT64_MAX] (checked by the manifest parser).
+      auto offset = static_cast<uint64_t>(*buffer.offset.getConstant());
+      auto bytes = static_cast<uint64_t>(*buffer.bytes.getConstant());
+      if (offset > size || bytes > size - offset)
+        return invalidBundle("constant buffer '" + buffer.name +
+                             "' (bytes " + std::to_string(bytes) +
+                             " at offset " + std::to_string(offset) +
+                             ") lies outside '" + *manifest.constantsFile +
+                             "' (" + std::to_string(size) + " bytes)");
+    }
+    SIEVE_RETURN_IF_ERROR(readFile(filePath, size, bundle->constants));
+  }
 
   // Filled in place: the sieve_dim entries point into the strings beside
   // them.

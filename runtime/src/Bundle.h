@@ -45,6 +45,9 @@ public:
   /// The canonical path of the emulator library (loaded only by emulator
   /// sessions: loading a library runs its code).
   const std::string &getEmulatorPath() const { return emulatorPath; }
+  /// The constants file (weights, tables): every constant buffer is a range
+  /// of it. Empty when the bundle has none.
+  const std::vector<uint8_t> &getConstants() const { return constants; }
 
   /// The sieve_dim views of the C API, kept with the bundle so that the
   /// pointers it hands out live as long as the bundle.
@@ -65,6 +68,7 @@ private:
   std::string ptx;
   std::vector<uint8_t> cubin;
   std::string emulatorPath;
+  std::vector<uint8_t> constants;
   std::vector<DimView> inputDims, outputDims;
 };
 

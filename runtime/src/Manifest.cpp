@@ -1,7 +1,7 @@
 //===- Manifest.cpp - A bundle's manifest.json, validated -----------------===//
 //
 // Every field is checked for presence, type and range; unknown fields are
-// errors too, because a version-1 runtime cannot know what they would mean.
+// errors too, because a runtime cannot know what they would mean.
 // Error messages point at the field with a JSON-path-like name.
 //
 //===----------------------------------------------------------------------===//
@@ -27,6 +27,7 @@ constexpr std::size_t kMaxRank = 16;
 /// CUDA passes at most 4 KiB of kernel parameters (before Volta's 32 KiB
 /// extension, which needs CUDA 12.1 and is not worth the dependency).
 constexpr int64_t kMaxParamBytes = 4096;
+constexpr int64_t kManifestVersion = 2;
 } // namespace
 
 const char *sieve::rt::getParamKindName(ParamKind kind) {
@@ -312,6 +313,7 @@ private:
   Status parseArg(const json &value, const std::string &path, ParamKind param,
                   std::size_t paramIndex, ArgSpec &arg);
   Status parseGates(const json &root);
+  void computeBufferUses();
   Status parseFiles(const json &root);
 
   Manifest &m;
@@ -324,8 +326,8 @@ Status Validator::run(const json &root) {
   SIEVE_RETURN_IF_ERROR(
       expectObject(root, "",
                    {"format", "version", "producer", "target", "entry",
-                    "symbols", "inputs", "outputs", "buffers", "checks",
-                    "kernels", "launches", "gates", "files"}));
+                    "symbols", "inputs", "outputs", "buffers", "arena_bytes",
+                    "checks", "kernels", "launches", "gates", "files"}));
   SIEVE_RETURN_IF_ERROR(parseHeader(root));
   const json *symbols;
   SIEVE_RETURN_IF_ERROR(parseSymbolNames(root, symbols));
@@ -339,7 +341,26 @@ Status Validator::run(const json &root) {
   SIEVE_RETURN_IF_ERROR(parseKernels(root));
   SIEVE_RETURN_IF_ERROR(parseLaunches(root));
   SIEVE_RETURN_IF_ERROR(parseGates(root));
+  computeBufferUses();
   return parseFiles(root);
+}
+
+void Validator::computeBufferUses() {
+  auto use = [&](std::size_t buffer, int64_t launch) {
+    BufferSpec &spec = m.buffers[buffer];
+    if (spec.firstUse < 0)
+      spec.firstUse = launch;
+    spec.lastUse = std::max(spec.lastUse, launch);
+  };
+  for (std::size_t l = 0; l < m.launches.size(); ++l)
+    for (const ArgSpec &arg : m.launches[l].args)
+      if (arg.kind == ParamKind::Memref)
+        use(arg.buffer, static_cast<int64_t>(l));
+  int64_t end = static_cast<int64_t>(m.launches.size());
+  for (const GateSpec &gate : m.gates) {
+    use(gate.score, end);
+    use(gate.mask, end);
+  }
 }
 
 Status Validator::parseHeader(const json &root) {
@@ -351,9 +372,12 @@ Status Validator::parseHeader(const json &root) {
   SIEVE_RETURN_IF_ERROR(getField(root, "", "version", version));
   int64_t versionNumber;
   SIEVE_RETURN_IF_ERROR(getInteger(*version, "version", versionNumber));
-  if (versionNumber != 1)
+  if (versionNumber != kManifestVersion)
     return fail("version", "is " + std::to_string(versionNumber) +
-                               "; this runtime reads version 1 only");
+                               "; this runtime reads version " +
+                               std::to_string(kManifestVersion) +
+                               " only (recompile the bundle with the "
+                               "sieve-compile of this release)");
   SIEVE_RETURN_IF_ERROR(getString(root, "", "producer", m.producer));
   SIEVE_RETURN_IF_ERROR(getString(root, "", "target", m.targetName));
   if (!Target::parse(m.targetName, m.target))
@@ -393,7 +417,8 @@ Status Validator::parseBuffers(const json &root) {
   for (std::size_t i = 0; i < buffers->size(); ++i) {
     std::string path = indexed("buffers", i);
     const json &entry = (*buffers)[i];
-    SIEVE_RETURN_IF_ERROR(expectObject(entry, path, {"name", "kind", "bytes"}));
+    SIEVE_RETURN_IF_ERROR(
+        expectObject(entry, path, {"name", "kind", "bytes", "offset"}));
     BufferSpec buffer;
     SIEVE_RETURN_IF_ERROR(getNonEmptyString(entry, path, "name", buffer.name));
     if (bufferIndex.count(buffer.name))
@@ -407,18 +432,45 @@ Status Validator::parseBuffers(const json &root) {
       buffer.kind = BufferKind::Output;
     else if (kind == "temporary")
       buffer.kind = BufferKind::Temporary;
+    else if (kind == "constant")
+      buffer.kind = BufferKind::Constant;
     else
-      return fail(member(path, "kind"),
-                  "is '" + kind + "', expected input, output or temporary");
+      return fail(member(path, "kind"), "is '" + kind +
+                                            "', expected input, output, "
+                                            "temporary or constant");
     SIEVE_RETURN_IF_ERROR(getExprField(entry, path, "bytes",
                                        Expr::Mode::Arithmetic, buffer.bytes));
     SIEVE_RETURN_IF_ERROR(
         checkConstantRange(buffer.bytes, member(path, "bytes"), 0,
                            std::numeric_limits<int64_t>::max()));
+    bool placed = buffer.kind == BufferKind::Temporary ||
+                  buffer.kind == BufferKind::Constant;
+    if (placed != entry.contains("offset"))
+      return fail(path, placed ? "a " + kind + " buffer needs an 'offset'"
+                               : "an " + kind + " buffer has no 'offset'");
+    if (placed) {
+      SIEVE_RETURN_IF_ERROR(getExprField(
+          entry, path, "offset", Expr::Mode::Arithmetic, buffer.offset));
+      SIEVE_RETURN_IF_ERROR(
+          checkConstantRange(buffer.offset, member(path, "offset"), 0,
+                             std::numeric_limits<int64_t>::max()));
+      if (std::optional<int64_t> offset = buffer.offset.getConstant();
+          offset && *offset % kBufferAlignment != 0)
+        return fail(member(path, "offset"),
+                    "is " + std::to_string(*offset) + ", not a multiple of " +
+                        std::to_string(kBufferAlignment));
+    }
+    if (buffer.kind == BufferKind::Constant &&
+        (!buffer.bytes.getConstant() || !buffer.offset.getConstant()))
+      return fail(path, "the bytes and offset of a constant buffer are "
+                        "integers");
     bufferIndex[buffer.name] = m.buffers.size();
     m.buffers.push_back(std::move(buffer));
   }
-  return Status();
+  SIEVE_RETURN_IF_ERROR(getExprField(root, "", "arena_bytes",
+                                     Expr::Mode::Arithmetic, m.arenaBytes));
+  return checkConstantRange(m.arenaBytes, "arena_bytes", 0,
+                            std::numeric_limits<int64_t>::max());
 }
 
 Status Validator::parseTensors(const json &root, const char *key,
@@ -810,7 +862,7 @@ Status Validator::parseFiles(const json &root) {
   const json *files;
   SIEVE_RETURN_IF_ERROR(getField(root, "", "files", files));
   SIEVE_RETURN_IF_ERROR(
-      expectObject(*files, "files", {"ptx", "cubin", "emulator"}));
+      expectObject(*files, "files", {"ptx", "cubin", "emulator", "constants"}));
   auto getFileName = [&](const char *key, std::string &name) -> Status {
     SIEVE_RETURN_IF_ERROR(getString(*files, "files", key, name));
     if (!isPlainFileName(name))
@@ -826,6 +878,19 @@ Status Validator::parseFiles(const json &root) {
     std::string cubin;
     SIEVE_RETURN_IF_ERROR(getFileName("cubin", cubin));
     m.cubinFile = cubin;
+  }
+  bool hasConstants =
+      std::any_of(m.buffers.begin(), m.buffers.end(), [](const BufferSpec &b) {
+        return b.kind == BufferKind::Constant;
+      });
+  if (hasConstants != files->contains("constants"))
+    return fail("files", hasConstants
+                             ? "constant buffers need a 'constants' file"
+                             : "'constants' given but no buffer is constant");
+  if (hasConstants) {
+    std::string constants;
+    SIEVE_RETURN_IF_ERROR(getFileName("constants", constants));
+    m.constantsFile = constants;
   }
   return Status();
 }

@@ -61,7 +61,7 @@ struct DimSpec {
   Expr expr;
 };
 
-enum class BufferKind { Input, Output, Temporary };
+enum class BufferKind { Input, Output, Temporary, Constant };
 
 /// How --random-inputs fills an input (the optional `random` field).
 struct RandomSpec {
@@ -91,6 +91,13 @@ struct BufferSpec {
   std::string name;
   BufferKind kind = BufferKind::Temporary;
   Expr bytes;
+  /// Temporaries: the byte offset in the arena; constants: in the constants
+  /// file (an integer).
+  Expr offset;
+  /// The launches that use the buffer, [firstUse, lastUse]; -1 when none.
+  /// Gate buffers are read after the last launch: their range extends to
+  /// the end.
+  int64_t firstUse = -1, lastUse = -1;
 };
 
 struct CheckSpec {
@@ -149,10 +156,19 @@ struct Manifest {
   std::vector<KernelSpec> kernels;
   std::vector<LaunchSpec> launches;
   std::vector<GateSpec> gates;
+  /// Bytes of the arena that holds every temporary buffer.
+  Expr arenaBytes;
   std::string ptxFile;
   std::optional<std::string> cubinFile;
   std::string emulatorFile;
+  /// The constants file, when a buffer is of kind constant.
+  std::optional<std::string> constantsFile;
 };
+
+/// Temporaries and constants start at multiples of this in the arena and the
+/// constants file (and the runtime aligns the allocations so), enough for any
+/// vector access a kernel makes.
+constexpr int64_t kBufferAlignment = 256;
 
 /// Parses and validates the text of a manifest.json. Error messages start
 /// with "manifest.json: " and name the field ("launches[0].args[4]: ...").

@@ -20,7 +20,6 @@ using namespace sieve;
 using namespace sieve::rt;
 
 namespace {
-constexpr uint64_t kBufferAlignment = 256;
 
 /// "[1x8xs0x64]": a shape as the manifest gives it.
 std::string formatExpectedShape(const TensorSpec &spec) {
@@ -155,6 +154,9 @@ Session::~Session() {
   for (Buffer &buffer : buffers)
     if (buffer.owned)
       executor->release(buffer.owned);
+  for (Buffer *buffer : {&arena, &constants})
+    if (buffer->owned)
+      executor->release(buffer->owned);
 }
 
 std::string Session::describeInput(std::size_t index) const {
@@ -388,21 +390,45 @@ Status Session::run(void *stream) {
 
 Status Session::prepareBuffers(void *stream) {
   const Manifest &manifest = bundle->getManifest();
+  // `what` names the expression for messages: "buffer 'a' (bytes '4*n')".
+  auto evaluateBytes = [&](const Expr &expr, const std::string &what,
+                           uint64_t &result) -> Status {
+    int64_t value;
+    SIEVE_RETURN_IF_ERROR(
+        expr.evaluate(runSymbols, manifest.symbolNames, value)
+            .withContext(what));
+    if (value < 0)
+      return invalidBundle(what + " is " + std::to_string(value) +
+                           " bytes for " + formatSymbols(manifest, runSymbols));
+    result = static_cast<uint64_t>(value);
+    return Status();
+  };
+  uint64_t arenaBytes;
+  SIEVE_RETURN_IF_ERROR(evaluateBytes(
+      manifest.arenaBytes,
+      "arena_bytes '" + manifest.arenaBytes.getText() + "'", arenaBytes));
+  std::vector<uint64_t> offsets(manifest.buffers.size(), 0);
   for (std::size_t b = 0; b < manifest.buffers.size(); ++b) {
     const BufferSpec &spec = manifest.buffers[b];
-    int64_t bytes;
-    SIEVE_RETURN_IF_ERROR(
-        spec.bytes.evaluate(runSymbols, manifest.symbolNames, bytes)
-            .withContext("buffer '" + spec.name + "' (bytes '" +
-                         spec.bytes.getText() + "')"));
-    if (bytes < 0)
-      return invalidBundle("buffer '" + spec.name + "' (bytes '" +
-                           spec.bytes.getText() + "') is " +
-                           std::to_string(bytes) + " bytes for " +
-                           formatSymbols(manifest, runSymbols));
-    buffers[b].bytes = static_cast<uint64_t>(bytes);
+    std::string what = "buffer '" + spec.name + "'";
+    SIEVE_RETURN_IF_ERROR(evaluateBytes(
+        spec.bytes, what + " (bytes '" + spec.bytes.getText() + "')",
+        buffers[b].bytes));
+    if (spec.kind != BufferKind::Temporary)
+      continue;
+    SIEVE_RETURN_IF_ERROR(evaluateBytes(
+        spec.offset, what + " (offset '" + spec.offset.getText() + "')",
+        offsets[b]));
+    if (offsets[b] % kBufferAlignment != 0 || offsets[b] > arenaBytes ||
+        buffers[b].bytes > arenaBytes - offsets[b])
+      return invalidBundle(what + ": " + std::to_string(buffers[b].bytes) +
+                           " bytes at offset " + std::to_string(offsets[b]) +
+                           " do not lie " + std::to_string(kBufferAlignment) +
+                           "-byte aligned in the arena of " +
+                           std::to_string(arenaBytes) + " bytes (" +
+                           formatSymbols(manifest, runSymbols) + ")");
   }
-
+  SIEVE_RETURN_IF_ERROR(checkArenaPlan(offsets));
   // Each input and output must fit its buffer.
   auto checkFits = [&](const std::string &what, std::size_t buffer,
                        uint64_t bytes) -> Status {
@@ -434,24 +460,34 @@ Status Session::prepareBuffers(void *stream) {
         binding.bytes == buffers[b].bytes)
       inPlaceInput[b] = static_cast<int>(i);
   }
+  SIEVE_RETURN_IF_ERROR(reserve(arena, arenaBytes, "the arena"));
+  const std::vector<uint8_t> &constantData = bundle->getConstants();
+  if (!constantData.empty() && !constants.owned) {
+    SIEVE_RETURN_IF_ERROR(
+        reserve(constants, constantData.size(), "the constants"));
+    SIEVE_RETURN_IF_ERROR(executor
+                              ->upload(constants.owned, constantData.data(),
+                                       constantData.size(), stream)
+                              .withContext("uploading the constants"));
+  }
   for (std::size_t b = 0; b < manifest.buffers.size(); ++b) {
     Buffer &buffer = buffers[b];
+    const BufferSpec &spec = manifest.buffers[b];
+    if (spec.kind == BufferKind::Temporary) {
+      buffer.address = arena.owned + offsets[b];
+      continue;
+    }
+    if (spec.kind == BufferKind::Constant) {
+      buffer.address =
+          constants.owned + static_cast<uint64_t>(*spec.offset.getConstant());
+      continue;
+    }
     if (inPlaceInput[b] >= 0) {
       buffer.address = bindings[inPlaceInput[b]].device;
       continue;
     }
-    if (buffer.bytes > buffer.capacity) {
-      if (buffer.owned)
-        executor->release(buffer.owned);
-      buffer.owned = 0;
-      buffer.capacity = 0;
-      SIEVE_RETURN_IF_ERROR(
-          executor->allocate(buffer.bytes, buffer.owned)
-              .withContext("allocating buffer '" + manifest.buffers[b].name +
-                           "' (" + std::to_string(buffer.bytes) + " bytes)"));
-      buffer.capacity = buffer.bytes;
-      ++buffer.generation;
-    }
+    SIEVE_RETURN_IF_ERROR(
+        reserve(buffer, buffer.bytes, "buffer '" + spec.name + "'"));
     buffer.address = buffer.owned;
   }
 
@@ -485,6 +521,53 @@ Status Session::prepareBuffers(void *stream) {
                                 ->zero(buffer.address + binding.bytes,
                                        buffer.bytes - binding.bytes, stream)
                                 .withContext(what));
+  }
+  return Status();
+}
+
+Status Session::reserve(Buffer &buffer, uint64_t bytes,
+                        const std::string &what) {
+  if (bytes <= buffer.capacity)
+    return Status();
+  if (buffer.owned)
+    executor->release(buffer.owned);
+  buffer.owned = 0;
+  buffer.capacity = 0;
+  SIEVE_RETURN_IF_ERROR(executor->allocate(bytes, buffer.owned)
+                            .withContext("allocating " + what + " (" +
+                                         std::to_string(bytes) + " bytes)"));
+  buffer.capacity = bytes;
+  ++buffer.generation;
+  return Status();
+}
+
+Status Session::checkArenaPlan(const std::vector<uint64_t> &offsets) const {
+  // Temporaries share arena bytes only if no launch sits in both of their
+  // live ranges; a plan that breaks this would corrupt data silently.
+  const Manifest &manifest = bundle->getManifest();
+  std::vector<std::size_t> placed;
+  for (std::size_t b = 0; b < manifest.buffers.size(); ++b)
+    if (manifest.buffers[b].kind == BufferKind::Temporary &&
+        manifest.buffers[b].firstUse >= 0 && buffers[b].bytes > 0)
+      placed.push_back(b);
+  std::stable_sort(placed.begin(), placed.end(),
+                   [&](std::size_t x, std::size_t y) {
+                     return offsets[x] < offsets[y];
+                   });
+  for (std::size_t i = 0; i < placed.size(); ++i) {
+    const BufferSpec &a = manifest.buffers[placed[i]];
+    uint64_t end = offsets[placed[i]] + buffers[placed[i]].bytes;
+    for (std::size_t j = i + 1;
+         j < placed.size() && offsets[placed[j]] < end; ++j) {
+      const BufferSpec &b = manifest.buffers[placed[j]];
+      if (a.lastUse < b.firstUse || b.lastUse < a.firstUse)
+        continue;
+      return invalidBundle(
+          "temporaries '" + a.name + "' and '" + b.name +
+          "' share arena bytes but are both live at launch " +
+          std::to_string(std::max(a.firstUse, b.firstUse)) + " (" +
+          formatSymbols(manifest, runSymbols) + ")");
+    }
   }
   return Status();
 }

@@ -118,6 +118,10 @@ private:
                              std::vector<int64_t> &shape,
                              uint64_t &bytes) const;
   Status prepareBuffers(void *stream);
+  /// Grows `buffer`'s allocation to at least `bytes`.
+  Status reserve(Buffer &buffer, uint64_t bytes, const std::string &what);
+  /// Fails if two temporaries overlap in the arena while both are live.
+  Status checkArenaPlan(const std::vector<uint64_t> &offsets) const;
   Status planLaunches();
   /// Waits for the last run; fails when there was none.
   Status waitForRun();
@@ -129,6 +133,9 @@ private:
   uint32_t flags = 0;
   std::vector<Binding> bindings;
   std::vector<Buffer> buffers;
+  /// One allocation for every temporary, one for the constants (uploaded
+  /// once per session).
+  Buffer arena, constants;
   /// The last run: symbol values, plans, and whether one happened.
   std::vector<int64_t> runSymbols;
   std::vector<LaunchPlan> plans;

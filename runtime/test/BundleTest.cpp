@@ -135,6 +135,37 @@ TEST(BundleTest, PtxTargetMustMatch) {
             "'kernels.ptx' is not PTX text (it contains NUL bytes)");
 }
 
+TEST(BundleTest, ConstantsMustLieInTheirFile) {
+  TempDir dir;
+  auto withConstant = [](nlohmann::json &m) {
+    m["buffers"].push_back({{"name", "w"},
+                            {"kind", "constant"},
+                            {"bytes", 16},
+                            {"offset", 256}});
+    m["files"]["constants"] = "constants.bin";
+  };
+  std::string bundle = makeToyVariant(dir, "b", withConstant);
+  sieve_bundle *raw = nullptr;
+  EXPECT_EQ(sieve_bundle_open(bundle.c_str(), &raw),
+            SIEVE_ERROR_INVALID_BUNDLE);
+  EXPECT_NE(std::string(sieve_last_error()).find("'constants.bin' is missing"),
+            std::string::npos)
+      << sieve_last_error();
+
+  writeText(bundle + "/constants.bin", std::string(200, '\0'));
+  EXPECT_EQ(sieve_bundle_open(bundle.c_str(), &raw),
+            SIEVE_ERROR_INVALID_BUNDLE);
+  EXPECT_NE(std::string(sieve_last_error())
+                .find("constant buffer 'w' (bytes 16 at offset 256) lies "
+                      "outside 'constants.bin' (200 bytes)"),
+            std::string::npos)
+      << sieve_last_error();
+
+  writeText(bundle + "/constants.bin", std::string(272, '\0'));
+  ASSERT_SIEVE_OK(sieve_bundle_open(bundle.c_str(), &raw));
+  sieve_bundle_close(raw);
+}
+
 TEST(BundleTest, KernelImagesAreChecked) {
   TempDir dir;
   std::string bundle = makeToyVariant(dir, "b", [](nlohmann::json &m) {

@@ -145,8 +145,9 @@ TEST_F(CudaTest, RunsTheToyBundle) {
   EXPECT_EQ(launches[2].block[0], 32u);
   EXPECT_NE(launches[0].stream, nullptr); // the session's own stream
   EXPECT_FALSE(launches[0].fromGraph);
-  // Six buffers, allocated once.
-  EXPECT_EQ(fakeCuda().allocationCount, 6);
+  // Two inputs, two outputs and the arena of both temporaries, allocated
+  // once.
+  EXPECT_EQ(fakeCuda().allocationCount, 5);
 
   sieve_launch_info info;
   ASSERT_SIEVE_OK(sieve_session_get_launch_info(session.get(), 1, &info));
@@ -171,10 +172,10 @@ TEST_F(CudaTest, RunsTheToyBundle) {
 
   // The same sizes again: no new allocation, no new upload needed.
   runToyAndCheck(session.get(), 100);
-  EXPECT_EQ(fakeCuda().allocationCount, 6);
+  EXPECT_EQ(fakeCuda().allocationCount, 5);
   // Larger: the buffers grow.
   runToyAndCheck(session.get(), 1000);
-  EXPECT_EQ(fakeCuda().allocationCount, 12);
+  EXPECT_EQ(fakeCuda().allocationCount, 10);
 }
 
 TEST_F(CudaTest, LaunchTimings) {
@@ -436,8 +437,8 @@ TEST_F(CudaTest, DeviceInputs) {
       session.get(), 1, SIEVE_DTYPE_F32, 1, shape, nullptr, b + 4));
   int before = fakeCuda().allocationCount;
   ASSERT_SIEVE_OK(sieve_session_run(session.get(), nullptr));
-  // a is used in place; b and the four other buffers are allocated.
-  EXPECT_EQ(fakeCuda().allocationCount - before, 5);
+  // a is used in place; b, the outputs and the arena are allocated.
+  EXPECT_EQ(fakeCuda().allocationCount - before, 4);
   std::vector<float> y(n);
   ASSERT_SIEVE_OK(sieve_session_read_output(session.get(), 0, y.data(), 4 * n));
   for (int64_t i = 0; i < n; ++i)

@@ -378,6 +378,21 @@ TEST_F(EmulatorTest, SizeErrorsAtRunTime) {
        SIEVE_ERROR_INVALID_BUNDLE,
        "sieve_session_run: buffer 'sum' (bytes 'n - 1000') is -900 bytes for "
        "n = 100"},
+      {"arena",
+       [](nlohmann::json &m) {
+         m["arena_bytes"] = "4*n";
+         m["buffers"][4]["offset"] = 256;
+       },
+       SIEVE_ERROR_INVALID_BUNDLE,
+       "sieve_session_run: buffer 'score': 400 bytes at offset 256 do not "
+       "lie 256-byte aligned in the arena of 400 bytes (n = 100)"},
+      {"arena-overlap",
+       // The gate reads `sum` after the run: it is live while `score` is,
+       // at the same offset.
+       [](nlohmann::json &m) { m["gates"][0]["score"] = "sum"; },
+       SIEVE_ERROR_INVALID_BUNDLE,
+       "sieve_session_run: temporaries 'sum' and 'score' share arena bytes "
+       "but are both live at launch 2 (n = 100)"},
       {"grid",
        [](nlohmann::json &m) { m["launches"][0]["grid"][1] = "n * 1000"; },
        SIEVE_ERROR_INVALID_ARGUMENT,
@@ -575,8 +590,9 @@ TEST(CApiTest, BundleErrorsNameThePath) {
             SIEVE_ERROR_INVALID_BUNDLE);
   EXPECT_EQ(std::string(sieve_last_error()),
             "sieve_bundle_open: " + bundle +
-                ": manifest.json: version: is 7; this runtime reads version 1 "
-                "only");
+                ": manifest.json: version: is 7; this runtime reads version 2 "
+                "only (recompile the bundle with the sieve-compile of this "
+                "release)");
 }
 
 TEST(CApiTest, UnknownSessionFlags) {

@@ -97,8 +97,9 @@ TEST(ManifestTest, NotJson) {
 TEST(ManifestTest, FormatAndVersion) {
   EXPECT_EQ(errorAfter([](json &m) { m["format"] = "other"; }),
             "manifest.json: format: is 'other', expected 'sieve-bundle'");
-  EXPECT_EQ(errorAfter([](json &m) { m["version"] = 2; }),
-            "manifest.json: version: is 2; this runtime reads version 1 only");
+  EXPECT_EQ(errorAfter([](json &m) { m["version"] = 1; }),
+            "manifest.json: version: is 1; this runtime reads version 2 only "
+            "(recompile the bundle with the sieve-compile of this release)");
   EXPECT_EQ(errorAfter([](json &m) { m["version"] = "1"; }),
             "manifest.json: version: expected an integer, found a string");
   EXPECT_EQ(errorAfter([](json &m) { m["version"] = 1.5; }),
@@ -108,8 +109,9 @@ TEST(ManifestTest, FormatAndVersion) {
 
 TEST(ManifestTest, MissingFields) {
   for (const char *key : {"format", "version", "producer", "target", "entry",
-                          "symbols", "inputs", "outputs", "buffers", "checks",
-                          "kernels", "launches", "gates", "files"})
+                          "symbols", "inputs", "outputs", "buffers",
+                          "arena_bytes", "checks", "kernels", "launches",
+                          "gates", "files"})
     EXPECT_EQ(errorAfter([&](json &m) { m.erase(key); }),
               std::string("manifest.json: missing field '") + key + "'");
   EXPECT_EQ(errorAfter([](json &m) { m["inputs"][1].erase("dtype"); }),
@@ -122,6 +124,47 @@ TEST(ManifestTest, MissingFields) {
             "manifest.json: files: missing field 'emulator'");
   EXPECT_EQ(errorAfter([](json &m) { m["entry"] = ""; }),
             "manifest.json: entry: must not be empty");
+}
+
+TEST(ManifestTest, ArenaAndConstants) {
+  EXPECT_EQ(errorAfter([](json &m) { m["buffers"][2].erase("offset"); }),
+            "manifest.json: buffers[2]: a temporary buffer needs an 'offset'");
+  EXPECT_EQ(errorAfter([](json &m) { m["buffers"][0]["offset"] = 0; }),
+            "manifest.json: buffers[0]: an input buffer has no 'offset'");
+  EXPECT_EQ(errorAfter([](json &m) { m["buffers"][2]["offset"] = 128; }),
+            "manifest.json: buffers[2].offset: is 128, not a multiple of 256");
+  EXPECT_EQ(errorAfter([](json &m) { m["buffers"][2]["offset"] = -256; }),
+            "manifest.json: buffers[2].offset: is -256, expected a value in "
+            "[0, 9223372036854775807]");
+  EXPECT_EQ(errorAfter([](json &m) { m["arena_bytes"] = "q"; }),
+            "manifest.json: arena_bytes: expression 'q': unknown symbol 'q' "
+            "at column 1");
+  auto addConstant = [](json &m, json bytes) {
+    m["buffers"].push_back(
+        {{"name", "w"}, {"kind", "constant"}, {"bytes", bytes}, {"offset", 0}});
+  };
+  EXPECT_EQ(errorAfter([&](json &m) { addConstant(m, 16); }),
+            "manifest.json: files: constant buffers need a 'constants' file");
+  EXPECT_EQ(errorAfter([&](json &m) {
+              addConstant(m, "4*n");
+              m["files"]["constants"] = "constants.bin";
+            }),
+            "manifest.json: buffers[6]: the bytes and offset of a constant "
+            "buffer are integers");
+  EXPECT_EQ(errorAfter([](json &m) {
+              m["files"]["constants"] = "constants.bin";
+            }),
+            "manifest.json: files: 'constants' given but no buffer is "
+            "constant");
+  EXPECT_EQ(errorAfter([&](json &m) {
+              addConstant(m, 16);
+              m["files"]["constants"] = "../w.bin";
+            }),
+            "manifest.json: files.constants: '../w.bin' is not a plain file "
+            "name in the bundle directory (no '/', '..' or '\\')");
+  EXPECT_EQ(errorAfter([](json &m) { m["buffers"][0]["kind"] = "weights"; }),
+            "manifest.json: buffers[0].kind: is 'weights', expected input, "
+            "output, temporary or constant");
 }
 
 TEST(ManifestTest, UnknownFields) {
@@ -244,7 +287,7 @@ TEST(ManifestTest, Buffers) {
             "manifest.json: buffers[3].name: duplicate buffer 'a'");
   EXPECT_EQ(errorAfter([](json &m) { m["buffers"][2]["kind"] = "scratch"; }),
             "manifest.json: buffers[2].kind: is 'scratch', expected input, "
-            "output or temporary");
+            "output, temporary or constant");
   EXPECT_EQ(errorAfter([](json &m) { m["buffers"][0]["bytes"] = "4*m"; }),
             "manifest.json: buffers[0].bytes: expression '4*m': unknown symbol "
             "'m' at column 3");
