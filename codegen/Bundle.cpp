@@ -30,10 +30,14 @@ json::Value BundleManifest::toJSON(const json::Object &files) const {
     inputArray.push_back(::toJSON(input));
   for (const TensorDecl &output : outputs)
     outputArray.push_back(::toJSON(output));
-  for (const BufferDecl &buffer : buffers)
-    bufferArray.push_back(json::Object{{"name", buffer.name},
-                                       {"kind", buffer.kind},
-                                       {"bytes", buffer.bytes.toJSON()}});
+  for (const BufferDecl &buffer : buffers) {
+    json::Object object{{"name", buffer.name},
+                        {"kind", buffer.kind},
+                        {"bytes", buffer.bytes.toJSON()}};
+    if (buffer.kind == "temporary" || buffer.kind == "constant")
+      object["offset"] = buffer.offset.toJSON();
+    bufferArray.push_back(std::move(object));
+  }
   for (const CheckDecl &check : checks)
     checkArray.push_back(json::Object{{"expr", check.condition.toJSON()},
                                       {"message", check.message}});
@@ -79,6 +83,7 @@ json::Value BundleManifest::toJSON(const json::Object &files) const {
                       {"inputs", std::move(inputArray)},
                       {"outputs", std::move(outputArray)},
                       {"buffers", std::move(bufferArray)},
+                      {"arena_bytes", arenaBytes.toJSON()},
                       {"checks", std::move(checkArray)},
                       {"kernels", std::move(kernelArray)},
                       {"launches", std::move(launchArray)},

@@ -25,7 +25,9 @@ namespace sieve {
 using ::sieve::DType;
 
 /// The manifest's format version; bump it with any incompatible change.
-constexpr int64_t kBundleFormatVersion = 1;
+constexpr int64_t kBundleFormatVersion = 2;
+/// Alignment of temporaries in the arena and of constants in their file.
+constexpr int64_t kBufferAlignment = 256;
 
 struct SymbolDecl {
   std::string name;
@@ -43,9 +45,12 @@ struct TensorDecl {
 
 struct BufferDecl {
   std::string name;
-  /// "input", "output" or "temporary".
+  /// "input", "output", "temporary" or "constant".
   std::string kind;
   SizeExpr bytes;
+  /// Temporaries: the byte offset in the arena (set by the memory plan);
+  /// constants: in the constants file.
+  SizeExpr offset;
 };
 
 /// A contract rule the sizes must satisfy before anything runs.
@@ -105,9 +110,10 @@ struct BundleManifest {
   std::vector<KernelDecl> kernels;
   std::vector<LaunchDecl> launches;
   std::vector<GateDecl> gates;
+  SizeExpr arenaBytes;
 
-  /// The manifest.json document; `files` maps "ptx", "cubin", "emulator" to
-  /// file names (absent entries are left out).
+  /// The manifest.json document; `files` maps "ptx", "cubin", "emulator",
+  /// "constants" to file names (absent entries are left out).
   llvm::json::Value toJSON(const llvm::json::Object &files) const;
 };
 

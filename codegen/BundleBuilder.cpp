@@ -2,15 +2,23 @@
 
 #include "codegen/BundleBuilder.h"
 
+#include "codegen/MemoryPlan.h"
+#include "codegen/kernels/LinalgKernels.h"
 #include "passes/ScalarCode.h"
 
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
+#include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
 using namespace mlir::sieve;
@@ -51,6 +59,36 @@ std::string mlir::sieve::describeOp(Operation *op) {
       .str();
 }
 
+FailureOr<SizeExpr> mlir::sieve::evaluateAffineExpr(AffineExpr expr,
+                                                    ArrayRef<SizeExpr> dims,
+                                                    ArrayRef<SizeExpr> symbols) {
+  if (auto constant = dyn_cast<AffineConstantExpr>(expr))
+    return SizeExpr(constant.getValue());
+  if (auto dim = dyn_cast<AffineDimExpr>(expr))
+    return dims[dim.getPosition()];
+  if (auto symbol = dyn_cast<AffineSymbolExpr>(expr))
+    return symbols[symbol.getPosition()];
+  auto binary = cast<AffineBinaryOpExpr>(expr);
+  FailureOr<SizeExpr> lhs = evaluateAffineExpr(binary.getLHS(), dims, symbols);
+  FailureOr<SizeExpr> rhs = evaluateAffineExpr(binary.getRHS(), dims, symbols);
+  if (failed(lhs) || failed(rhs))
+    return failure();
+  switch (binary.getKind()) {
+  case AffineExprKind::Add:
+    return *lhs + *rhs;
+  case AffineExprKind::Mul:
+    return *lhs * *rhs;
+  case AffineExprKind::FloorDiv:
+    return *lhs / *rhs;
+  case AffineExprKind::CeilDiv:
+    return SizeExpr::ceilDiv(*lhs, *rhs);
+  case AffineExprKind::Mod:
+    return *lhs % *rhs;
+  default:
+    return failure();
+  }
+}
+
 //===----------------------------------------------------------------------===//
 // KernelProviderRegistry
 //===----------------------------------------------------------------------===//
@@ -60,13 +98,27 @@ KernelProviderRegistry &KernelProviderRegistry::global() {
   return registry;
 }
 
-void KernelProviderRegistry::add(StringRef opName, KernelProvider provider) {
-  providers[opName] = std::move(provider);
+void KernelProviderRegistry::add(StringRef opName, KernelProvider provider,
+                                 bool skipsInactiveRows) {
+  providers[opName] = {std::move(provider), skipsInactiveRows};
 }
 
-const KernelProvider *KernelProviderRegistry::lookup(StringRef opName) const {
-  auto it = providers.find(opName);
+const KernelProviderRegistry::Entry *
+KernelProviderRegistry::find(Operation *op) const {
+  auto it = providers.find(op->getName().getStringRef());
+  if (it == providers.end() && isa<linalg::LinalgOp>(op))
+    it = providers.find(linalg::GenericOp::getOperationName());
   return it == providers.end() ? nullptr : &it->second;
+}
+
+const KernelProvider *KernelProviderRegistry::lookup(Operation *op) const {
+  const Entry *entry = find(op);
+  return entry ? &entry->provider : nullptr;
+}
+
+bool KernelProviderRegistry::skipsInactiveRows(Operation *op) const {
+  const Entry *entry = find(op);
+  return entry && entry->skipsInactiveRows;
 }
 
 //===----------------------------------------------------------------------===//
@@ -74,9 +126,10 @@ const KernelProvider *KernelProviderRegistry::lookup(StringRef opName) const {
 //===----------------------------------------------------------------------===//
 
 void BundleBuilder::loadDialects(MLIRContext &context) {
-  context.loadDialect<arith::ArithDialect, gpu::GPUDialect, math::MathDialect,
-                      memref::MemRefDialect, nvgpu::NVGPUDialect,
-                      scf::SCFDialect, vector::VectorDialect>();
+  context.loadDialect<arith::ArithDialect, func::FuncDialect, gpu::GPUDialect,
+                      math::MathDialect, memref::MemRefDialect,
+                      nvgpu::NVGPUDialect, scf::SCFDialect,
+                      vector::VectorDialect>();
 }
 
 BundleBuilder::BundleBuilder(func::FuncOp entry, gpu::GPUModuleOp kernels,
@@ -91,14 +144,127 @@ std::string BundleBuilder::newBufferName(StringRef prefix) {
   return (prefix + Twine(count++)).str();
 }
 
-const TensorBinding &BundleBuilder::get(Value value) const {
+TensorBinding &BundleBuilder::bind(Value value, TensorBinding binding) {
+  storage.push_back(std::move(binding));
+  bindings[value] = &storage.back();
+  return storage.back();
+}
+
+const TensorBinding &BundleBuilder::get(Value value) {
   auto it = bindings.find(value);
-  assert(it != bindings.end() && "value has no buffer yet");
-  return it->second;
+  if (it != bindings.end())
+    return *it->second;
+  auto pendingIt = pending.find(value);
+  assert(pendingIt != pending.end() && "value has no buffer yet");
+  Pending state = pendingIt->second;
+  pending.erase(pendingIt);
+  const TensorBinding &binding = define(value, state.shape);
+  if (state.fill)
+    emitFillLaunch(*this, state.op, binding, *state.fill);
+  return binding;
+}
+
+ArrayRef<SizeExpr> BundleBuilder::shape(Value value) const {
+  auto it = bindings.find(value);
+  if (it != bindings.end())
+    return it->second->shape;
+  auto pendingIt = pending.find(value);
+  assert(pendingIt != pending.end() && "value has no buffer yet");
+  return pendingIt->second.shape;
 }
 
 SizeExpr BundleBuilder::dim(Value value, unsigned index) const {
-  return get(value).shape[index];
+  return shape(value)[index];
+}
+
+std::optional<TypedAttr> BundleBuilder::getFillValue(Value value) const {
+  auto it = pending.find(value);
+  if (it == pending.end())
+    return std::nullopt;
+  return it->second.fill;
+}
+
+std::optional<RowLimit> BundleBuilder::getRowLimit(Value value) const {
+  auto it = rowLimits.find(value);
+  if (it == rowLimits.end())
+    return std::nullopt;
+  return it->second;
+}
+
+FailureOr<SizeExpr> BundleBuilder::getSize(Value index) {
+  if (auto it = sizes.find(index); it != sizes.end())
+    return it->second;
+  Operation *def = index.getDefiningOp();
+  if (!def)
+    return failure();
+  auto operand = [&](unsigned i) { return getSize(def->getOperand(i)); };
+  auto binary = [&](function_ref<SizeExpr(SizeExpr, SizeExpr)> fn)
+      -> FailureOr<SizeExpr> {
+    FailureOr<SizeExpr> lhs = operand(0), rhs = operand(1);
+    if (failed(lhs) || failed(rhs))
+      return failure();
+    return fn(*lhs, *rhs);
+  };
+  FailureOr<SizeExpr> result =
+      llvm::TypeSwitch<Operation *, FailureOr<SizeExpr>>(def)
+          .Case([&](arith::ConstantOp op) -> FailureOr<SizeExpr> {
+            if (auto attr = dyn_cast<IntegerAttr>(op.getValue()))
+              return SizeExpr(attr.getInt());
+            return failure();
+          })
+          .Case([&](tensor::DimOp op) -> FailureOr<SizeExpr> {
+            std::optional<int64_t> i = op.getConstantIndex();
+            if (!i || (!bindings.count(op.getSource()) &&
+                       !pending.count(op.getSource())))
+              return failure();
+            return dim(op.getSource(), *i);
+          })
+          .Case([&](arith::AddIOp) {
+            return binary([](SizeExpr a, SizeExpr b) { return a + b; });
+          })
+          .Case([&](arith::SubIOp) {
+            return binary([](SizeExpr a, SizeExpr b) { return a - b; });
+          })
+          .Case([&](arith::MulIOp) {
+            return binary([](SizeExpr a, SizeExpr b) { return a * b; });
+          })
+          // Sizes are not negative: signed and unsigned division agree.
+          .Case<arith::DivUIOp, arith::DivSIOp, arith::FloorDivSIOp>(
+              [&](Operation *) {
+                return binary([](SizeExpr a, SizeExpr b) { return a / b; });
+              })
+          .Case<arith::RemUIOp, arith::RemSIOp>([&](Operation *) {
+            return binary([](SizeExpr a, SizeExpr b) { return a % b; });
+          })
+          .Case<arith::CeilDivUIOp, arith::CeilDivSIOp>([&](Operation *) {
+            return binary(
+                [](SizeExpr a, SizeExpr b) { return SizeExpr::ceilDiv(a, b); });
+          })
+          .Case<arith::MinSIOp, arith::MinUIOp>([&](Operation *) {
+            return binary(
+                [](SizeExpr a, SizeExpr b) { return SizeExpr::min(a, b); });
+          })
+          .Case<arith::MaxSIOp, arith::MaxUIOp>([&](Operation *) {
+            return binary(
+                [](SizeExpr a, SizeExpr b) { return SizeExpr::max(a, b); });
+          })
+          .Case([&](affine::AffineApplyOp op) -> FailureOr<SizeExpr> {
+            SmallVector<SizeExpr> operands;
+            for (Value v : op.getMapOperands()) {
+              FailureOr<SizeExpr> size = getSize(v);
+              if (failed(size))
+                return failure();
+              operands.push_back(*size);
+            }
+            return evaluateAffineExpr(
+                op.getAffineMap().getResult(0),
+                ArrayRef(operands).take_front(op.getAffineMap().getNumDims()),
+                ArrayRef(operands).drop_front(op.getAffineMap().getNumDims()));
+          })
+          .Default([](Operation *) { return failure(); });
+  if (succeeded(result))
+    sizes[index] = *result;
+  return result;
 }
 
 const TensorBinding &BundleBuilder::define(Value value,
@@ -114,14 +280,111 @@ const TensorBinding &BundleBuilder::define(Value value,
   binding.shape = std::move(shape);
   manifest.buffers.push_back(
       {binding.buffer, "temporary",
-       binding.numElements() * getDTypeBytes(binding.dtype)});
-  return bindings[value] = binding;
+       binding.numElements() * getDTypeBytes(binding.dtype), 0});
+  return bind(value, std::move(binding));
+}
+
+void BundleBuilder::alias(Value value, Value source,
+                          SmallVector<SizeExpr> shape) {
+  auto type = cast<RankedTensorType>(value.getType());
+  for (auto [index, size] : llvm::enumerate(type.getShape()))
+    if (!ShapedType::isDynamic(size))
+      shape[index] = size;
+  if (auto it = pending.find(source); it != pending.end()) {
+    Pending state = it->second;
+    state.shape = std::move(shape);
+    pending[value] = std::move(state);
+    return;
+  }
+  TensorBinding binding = get(source);
+  binding.shape = std::move(shape);
+  bind(value, std::move(binding));
+}
+
+/// The bytes of `data` in bundle layout (row-major, i1 and i4 one byte per
+/// element, little-endian), or failure for element types bundles lack.
+static FailureOr<std::string> serializeElements(ElementsAttr data) {
+  Type elementType = data.getElementType();
+  std::optional<DType> dtype = getDType(elementType);
+  if (!dtype)
+    return failure();
+  int64_t bytes = getDTypeBytes(*dtype);
+  std::string result;
+  result.reserve(data.getNumElements() * bytes);
+  auto appendInt = [&](uint64_t value) {
+    for (int64_t i = 0; i < bytes; ++i)
+      result.push_back(static_cast<char>((value >> (8 * i)) & 0xFF));
+  };
+  // Dense storage in the bundle's layout already: copy it.
+  if (auto dense = dyn_cast<DenseElementsAttr>(data);
+      dense && !dense.isSplat() && bytes * 8 == static_cast<int64_t>(
+                                      elementType.getIntOrFloatBitWidth())) {
+    ArrayRef<char> raw = dense.getRawData();
+    return std::string(raw.data(), raw.size());
+  }
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(data)) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    if (!blob)
+      return failure();
+    ArrayRef<char> raw = blob->getData();
+    if (bytes * 8 != static_cast<int64_t>(elementType.getIntOrFloatBitWidth()) ||
+        static_cast<int64_t>(raw.size()) != data.getNumElements() * bytes)
+      return failure();
+    return std::string(raw.data(), raw.size());
+  }
+  if (isa<FloatType>(elementType)) {
+    auto values = data.tryGetValues<APFloat>();
+    if (!values)
+      return failure();
+    for (APFloat value : *values)
+      appendInt(value.bitcastToAPInt().getZExtValue());
+    return result;
+  }
+  auto values = data.tryGetValues<APInt>();
+  if (!values)
+    return failure();
+  for (APInt value : *values)
+    appendInt(value.getZExtValue());
+  return result;
+}
+
+LogicalResult BundleBuilder::defineConstant(Value value, ElementsAttr data) {
+  auto type = cast<RankedTensorType>(value.getType());
+  std::string &buffer = constantBuffers[data];
+  if (buffer.empty()) {
+    FailureOr<std::string> bytes = serializeElements(data);
+    if (failed(bytes))
+      return emitError(value.getLoc())
+             << "sieve-compile cannot store a constant of type " << type;
+    buffer = newBufferName("c");
+    int64_t offset = llvm::alignTo(constantData.size(), kBufferAlignment);
+    constantData.resize(offset, '\0');
+    constantData += *bytes;
+    manifest.buffers.push_back({buffer, "constant",
+                                static_cast<int64_t>(bytes->size()), offset});
+  }
+  TensorBinding binding;
+  binding.buffer = buffer;
+  binding.dtype = *getDType(type.getElementType());
+  for (int64_t size : type.getShape())
+    binding.shape.push_back(size);
+  bind(value, std::move(binding));
+  return success();
+}
+
+void BundleBuilder::definePending(Value value, SmallVector<SizeExpr> shape,
+                                  std::optional<TypedAttr> scalar) {
+  auto type = cast<RankedTensorType>(value.getType());
+  for (auto [index, size] : llvm::enumerate(type.getShape()))
+    if (!ShapedType::isDynamic(size))
+      shape[index] = size;
+  pending[value] = {std::move(shape), scalar, value.getDefiningOp()};
 }
 
 std::string BundleBuilder::addScratch(DType dtype, SizeExpr elements) {
   std::string name = newBufferName("scratch");
   manifest.buffers.push_back(
-      {name, "temporary", elements * getDTypeBytes(dtype)});
+      {name, "temporary", elements * getDTypeBytes(dtype), 0});
   return name;
 }
 
@@ -179,46 +442,94 @@ LogicalResult BundleBuilder::bindInputs() {
         {binding.buffer, *dtype, binding.shape, binding.buffer});
     manifest.buffers.push_back(
         {binding.buffer, "input",
-         binding.numElements() * getDTypeBytes(*dtype)});
-    bindings[arg] = std::move(binding);
+         binding.numElements() * getDTypeBytes(*dtype), 0});
+    bind(arg, std::move(binding));
   }
   return success();
 }
 
 LogicalResult BundleBuilder::bindOutputs(func::ReturnOp ret) {
+  // Each result needs a buffer of its own that no launch after its producer
+  // writes: a result that is an argument, a constant, a view of another
+  // result or of a buffer written later gets a copy.
   llvm::DenseSet<StringRef> claimed;
   for (auto [index, value] : llvm::enumerate(ret.getOperands())) {
-    const TensorBinding &binding = get(value);
-    // An output needs a buffer of its own: an input returned as is, or a
-    // value returned twice, would otherwise alias.
-    auto it = llvm::find_if(manifest.buffers, [&](const BufferDecl &buffer) {
-      return buffer.name == binding.buffer;
-    });
-    if (it->kind != "temporary" || claimed.contains(binding.buffer))
-      return ret.emitError()
-             << "result " << index
-             << " is a function argument or is returned twice; sieve-compile "
-                "needs each result to be computed by an op of its own";
+    const TensorBinding *binding = &get(value);
+    auto findBuffer = [&](StringRef name) {
+      return llvm::find_if(manifest.buffers, [&](const BufferDecl &buffer) {
+        return buffer.name == name;
+      });
+    };
+    auto it = findBuffer(binding->buffer);
+    bool aliased = llvm::count_if(storage, [&](const TensorBinding &other) {
+                     return other.buffer == binding->buffer;
+                   }) > 1;
+    if (it->kind != "temporary" || claimed.contains(binding->buffer) ||
+        aliased) {
+      binding = &emitCopyLaunch(*this, ret, value);
+      it = findBuffer(binding->buffer);
+    }
     it->kind = "output";
     claimed.insert(it->name);
-    manifest.outputs.push_back({"out" + std::to_string(index), binding.dtype,
-                                binding.shape, binding.buffer});
+    manifest.outputs.push_back({"out" + std::to_string(index),
+                                binding->dtype, binding->shape,
+                                binding->buffer});
   }
   return success();
+}
+
+std::vector<std::string> BundleBuilder::getGatedRowsReport() const {
+  std::vector<std::string> lines;
+  Block &body = const_cast<func::FuncOp &>(entry).getBody().front();
+  for (Operation &compact : body) {
+    Operation *op = &compact;
+    if (op->getName().getStringRef() != "sieve.compact")
+      continue;
+    Value count = op->getResult(2);
+    std::string skipping;
+    int64_t numSkipping = 0;
+    for (Operation &user : body) {
+      if (user.getNumResults() == 0 || isa<ViewLikeOpInterface>(user) ||
+          user.getName().getStringRef().starts_with("tensor."))
+        continue;
+      auto it = rowLimits.find(user.getResult(0));
+      if (it == rowLimits.end() || it->second.count != count ||
+          &user == op)
+        continue;
+      skipping += (numSkipping++ ? ", " : "") +
+                  user.getName().getStringRef().str();
+    }
+    lines.push_back("gated rows: " + std::to_string(numSkipping) +
+                    " ops skip the rows past count of " + describeOp(op) +
+                    (numSkipping ? " (" + skipping + ")" : ""));
+  }
+  return lines;
 }
 
 LogicalResult BundleBuilder::build() {
   if (failed(bindInputs()))
     return failure();
+  rowLimits = analyzeRowLimits(entry, [](Operation *op) {
+    return KernelProviderRegistry::global().skipsInactiveRows(op);
+  });
   for (Operation &op : entry.getBody().front()) {
-    if (auto ret = dyn_cast<func::ReturnOp>(op))
-      return bindOutputs(ret);
+    if (auto ret = dyn_cast<func::ReturnOp>(op)) {
+      if (failed(bindOutputs(ret)))
+        return failure();
+      memoryStats = planArena(manifest);
+      memoryStats.constantBytes = constantData.size();
+      return legalizeKernelMath(kernels);
+    }
+    // Scalars (sizes, constants) are evaluated where kernels use them.
+    if (op.getNumResults() > 0 &&
+        llvm::none_of(op.getResultTypes(), llvm::IsaPred<ShapedType>) &&
+        isMemoryEffectFree(&op))
+      continue;
     const KernelProvider *provider =
-        KernelProviderRegistry::global().lookup(op.getName().getStringRef());
+        KernelProviderRegistry::global().lookup(&op);
     if (!provider)
       return op.emitError() << "sieve-compile has no kernel for '"
-                            << op.getName()
-                            << "'; bundles compile graphs of sieve ops";
+                            << op.getName() << "'";
     if (failed((*provider)(&op, *this)))
       return failure();
   }

@@ -5,6 +5,7 @@
 #include "passes/ScalarCode.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -134,7 +135,7 @@ void KernelBuilder::forEach(Value lb, Value ub, Value step,
 
 /// A butterfly over the warp: after log2(32) xor-shuffles every lane holds
 /// the combination of all 32 values.
-static Value warpAllReduce(ImplicitLocOpBuilder &b, Value value,
+static Value butterflyReduce(ImplicitLocOpBuilder &b, Value value,
                            function_ref<Value(Value, Value)> combine) {
   for (int32_t offset = 16; offset >= 1; offset /= 2) {
     Value other = gpu::ShuffleOp::create(b, value, offset, /*width=*/32,
@@ -145,14 +146,33 @@ static Value warpAllReduce(ImplicitLocOpBuilder &b, Value value,
   return value;
 }
 
+Value KernelBuilder::warpAllReduce(Value value,
+                                   function_ref<Value(Value, Value)> combine) {
+  return butterflyReduce(*b, value, combine);
+}
+
+void KernelBuilder::countWork(Value units) {
+  MLIRContext *ctx = module.getContext();
+  Type i64 = IntegerType::get(ctx, 64);
+  auto fn = module.lookupSymbol<func::FuncOp>(kCountWorkFunction);
+  if (!fn) {
+    OpBuilder moduleBuilder = OpBuilder::atBlockBegin(module.getBody());
+    fn = func::FuncOp::create(moduleBuilder, loc, kCountWorkFunction,
+                              FunctionType::get(ctx, {i64}, {}));
+    fn.setPrivate();
+  }
+  func::CallOp::create(*b, fn,
+                       ValueRange{arith::IndexCastOp::create(*b, i64, units)});
+}
+
 Value KernelBuilder::warpAllReduceSum(Value value) {
-  return warpAllReduce(*b, value, [&](Value x, Value y) {
+  return butterflyReduce(*b, value, [&](Value x, Value y) {
     return arith::AddFOp::create(*b, x, y).getResult();
   });
 }
 
 Value KernelBuilder::warpAllReduceMax(Value value) {
-  return warpAllReduce(*b, value, [&](Value x, Value y) {
+  return butterflyReduce(*b, value, [&](Value x, Value y) {
     return arith::MaximumFOp::create(*b, x, y).getResult();
   });
 }

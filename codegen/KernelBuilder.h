@@ -26,6 +26,10 @@
 namespace mlir {
 namespace sieve {
 
+/// The function kernels call to count work (KernelBuilder::countWork): the
+/// emulator adds the units to the launch's statistics, the PTX drops it.
+constexpr StringLiteral kCountWorkFunction = "sieve_emu_count_work";
+
 class KernelBuilder {
 public:
   /// Starts a kernel named `name` in `module`.
@@ -67,6 +71,13 @@ public:
   void ifThen(Value cond, function_ref<void()> body);
   /// `for (iv = lb; iv < ub; iv += step)` without carried values.
   void forEach(Value lb, Value ub, Value step, function_ref<void(Value)> body);
+
+  /// Counts `units` (index) of work done by this thread, for the emulator's
+  /// statistics: tests see from it which rows a kernel skipped.
+  void countWork(Value units);
+  /// The same for a combiner of any type: `value` reduced over the warp with
+  /// `combine`, every lane gets the result.
+  Value warpAllReduce(Value value, function_ref<Value(Value, Value)> combine);
 
   /// Sum / max of an f32 over the 32 lanes of a warp (butterfly of
   /// gpu.shuffle xor); every lane gets the result. The warp must be

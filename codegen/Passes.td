@@ -62,4 +62,51 @@ def SieveConvertGPUToEmulator : Pass<"sieve-convert-gpu-to-emulator",
   ];
 }
 
+def SievePrepareCodegen : Pass<"sieve-prepare-codegen",
+                               "::mlir::func::FuncOp"> {
+  let summary = "Bring a graph into the form sieve-compile's kernels take";
+  let description = [{
+    sieve-compile turns every linalg structured op into one kernel, so this
+    pass makes those ops as few and as large as the kernels can take:
+
+    * Ops that are compositions of others (`linalg.softmax`) are decomposed
+      into them.
+    * Named linalg ops become `linalg.generic` (except `linalg.fill`, which
+      the bundle builder keeps lazy: a fill no kernel reads costs nothing,
+      and one a reduction or contraction starts from is folded into it).
+    * Generic ops on constants (a transposed weight) are folded at compile
+      time.
+    * Elementwise producers are fused into their consumers, so that a chain
+      of elementwise ops, broadcasts and transposes becomes one kernel that
+      writes no intermediate tensor. A producer with several uses is fused
+      only when it merely moves data (a transpose or broadcast: recomputing
+      it is free), and only such producers are fused into contractions, so
+      that those stay contractions for the tiled matmul kernel.
+
+    Run `tosa-to-linalg` and `convert-elementwise-to-linalg` first, and
+    canonicalize and CSE afterwards; `sieve-compile` does all of that.
+
+    Before:
+
+    ```mlir
+    %t = linalg.transpose ins(%x : tensor<4x8xf32>)
+        outs(%e : tensor<8x4xf32>) permutation = [1, 0]
+    %y = linalg.generic {... ["parallel", "parallel"]}
+        ins(%t, %b : tensor<8x4xf32>, tensor<8x4xf32>) ... {
+      %s = arith.addf %in, %in_0 : f32
+      linalg.yield %s : f32
+    }
+    ```
+
+    After: one `linalg.generic` that reads `%x` through `(d0, d1) -> (d1,
+    d0)` and adds `%b`.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
 #endif // SIEVE_CODEGEN_PASSES_TD

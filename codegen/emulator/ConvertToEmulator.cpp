@@ -25,6 +25,8 @@
 
 #include "codegen/emulator/Emulator.h"
 
+#include "codegen/KernelBuilder.h"
+
 #include "passes/ScalarCode.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -296,6 +298,16 @@ LogicalResult KernelConverter::convertOp(Operation *op) {
   };
 
   return llvm::TypeSwitch<Operation *, LogicalResult>(op)
+      .Case([&](func::CallOp call) -> LogicalResult {
+        // The only function kernels call; it is part of the emulator's ABI.
+        if (call.getCallee() != kCountWorkFunction)
+          return call.emitError() << "the SIMT emulator cannot call '"
+                                  << call.getCallee() << "' (kernel "
+                                  << kernelName << ")";
+        callAbi(b, kCountWorkFunction, call.getOperands(), {});
+        op->erase();
+        return success();
+      })
       .Case([&](gpu::ThreadIdOp id) -> LogicalResult {
         return replaceWithId("sieve_emu_thread_id", id.getDimension());
       })

@@ -27,6 +27,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "codegen/BundleBuilder.h"
+#include "codegen/kernels/LinalgKernels.h"
 
 #include "dialects/sieve/SieveOps.h"
 #include "passes/ScalarCode.h"
@@ -1054,6 +1055,7 @@ static LogicalResult buildHybridAttention(HybridAttentionOp op,
 }
 
 void mlir::sieve::registerBuiltinKernelProviders() {
+  registerLinalgKernelProviders();
   addProvider<AttentionOp>(buildDenseAttention);
   addProvider<HybridAttentionOp>(buildHybridAttention);
   addProvider<SelectGlobalOp>(buildSelectGlobal);

@@ -5,6 +5,8 @@
 #include "mlir/Conversion/GPUToNVVM/GPUToNVVMPass.h"
 #include "mlir/Conversion/NVGPUToNVVM/NVGPUToNVVM.h"
 #include "mlir/Conversion/Passes.h"
+#include "codegen/KernelBuilder.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -46,10 +48,21 @@ bool mlir::sieve::isSupportedTarget(StringRef target) {
                             target);
 }
 
-/// Replaces the math the kernels use by calls of the LLVM intrinsics the
-/// NVPTX backend implements in hardware (exp2 -> ex2.approx, sqrt ->
-/// sqrt.rn, roundeven -> cvt.rni, ...). The GPU lowering would otherwise turn
-/// them into libdevice calls, which need the CUDA toolkit.
+/// Removes the work counting calls only the emulator implements.
+static void dropWorkCounters(gpu::GPUModuleOp module) {
+  module.walk([](func::CallOp call) {
+    if (call.getCallee() == kCountWorkFunction)
+      call.erase();
+  });
+  if (auto decl = module.lookupSymbol<func::FuncOp>(kCountWorkFunction))
+    decl.erase();
+}
+
+/// Replaces the math the kernels use (after legalizeKernelMath) by calls of
+/// the LLVM intrinsics the NVPTX backend implements in hardware (exp2 ->
+/// ex2.approx, sqrt -> sqrt.rn, roundeven -> cvt.rni, ...). The GPU lowering
+/// would otherwise turn them into libdevice calls, which need the CUDA
+/// toolkit.
 static LogicalResult lowerMathToIntrinsics(gpu::GPUModuleOp module) {
   auto intrinsicFor = [](Operation *op) -> StringRef {
     return llvm::TypeSwitch<Operation *, StringRef>(op)
@@ -58,6 +71,11 @@ static LogicalResult lowerMathToIntrinsics(gpu::GPUModuleOp module) {
         .Case([](math::AbsFOp) { return "llvm.fabs"; })
         .Case([](math::RoundEvenOp) { return "llvm.roundeven"; })
         .Case([](math::FmaOp) { return "llvm.fma"; })
+        .Case([](math::FloorOp) { return "llvm.floor"; })
+        .Case([](math::CeilOp) { return "llvm.ceil"; })
+        .Case([](math::TruncOp) { return "llvm.trunc"; })
+        .Case([](math::RoundOp) { return "llvm.round"; })
+        .Case([](math::CopySignOp) { return "llvm.copysign"; })
         .Default([](Operation *) { return StringRef(); });
   };
   SmallVector<Operation *> mathOps;
@@ -104,6 +122,7 @@ FailureOr<std::string> mlir::sieve::emitPTX(gpu::GPUModuleOp module,
                         builder.getUnitAttr());
   builder.setInsertionPointToStart(container->getBody());
   auto copy = cast<gpu::GPUModuleOp>(builder.clone(*module));
+  dropWorkCounters(copy);
   if (failed(lowerMathToIntrinsics(copy)))
     return failure();
 

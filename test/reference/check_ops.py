@@ -16,7 +16,7 @@ compares its outputs with the float64 reference in sieve_reference.py.
 Executors (--executor):
   reference  (default) `sieve-run GRAPH --entry main --input ...`, the CPU
              reference executor.
-  emulator   the GPU kernels: `sieve-compile GRAPH -o <case>/bundle --entry
+  emulator   the GPU kernels: `sieve-compile GRAPH -o <case>/bundle --no-optimize --entry
              main --target sm_90`, then `sieve-bundle-run <case>/bundle
              --device emulator --input ...` on the SIMT emulator.
 Both read the same .npy inputs and write out0.npy, ...; the outputs get the
@@ -1263,7 +1263,8 @@ class Executor:
         if self.stats:
             run.append("--stats")
         return [("sieve-compile", [self.sieve_compile, graph, "-o", bundle,
-                                   "--entry", entry, "--target", "sm_90"]),
+                                   "--entry", entry, "--target", "sm_90",
+                                   "--no-optimize"]),
                 ("sieve-bundle-run", run)]
 
 

@@ -1,15 +1,21 @@
 //===- sieve-compile.cpp - Compile a graph into a kernel bundle -----------===//
 //
 //   sieve-compile GRAPH.mlir -o BUNDLE_DIR [--entry NAME] [--target sm_90]
-//                 [--pass-pipeline PIPELINE] [--cuda-path DIR]
+//                 [--pass-pipeline PIPELINE] [--no-optimize]
+//                 [--optimize OPTIONS] [--load-plugin LIB.so]...
+//                 [--cuda-path DIR] [--stats]
 //
-// Writes manifest.json, kernels.ptx (LLVM's NVPTX backend), kernels.cubin
-// (ptxas, when a CUDA toolkit is found) and kernels.emu.so (the same kernels
-// for the SIMT emulator); docs/bundle-format.md describes them.
+// Runs the user's pipeline, sieve-optimize and the codegen preparation on the
+// graph, then writes manifest.json, kernels.ptx (LLVM's NVPTX backend),
+// kernels.cubin (ptxas, when a CUDA toolkit is found), kernels.emu.so (the
+// same kernels for the SIMT emulator) and constants.bin (the graph's
+// constants); docs/bundle-format.md describes them.
 //
 //===----------------------------------------------------------------------===//
 
 #include "codegen/BundleBuilder.h"
+#include "codegen/Passes.h"
+#include "codegen/Plugin.h"
 #include "codegen/emulator/Emulator.h"
 #include "codegen/nvptx/PTXEmitter.h"
 #include "tools/RegisterSieve.h"
@@ -25,6 +31,8 @@
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Config/llvm-config.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/ADT/Statistic.h"
+#include "llvm/Support/DynamicLibrary.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
@@ -57,6 +65,21 @@ static cl::opt<std::string> passPipeline(
     cl::desc("A pass pipeline to run on the graph before codegen, e.g. "
              "'builtin.module(canonicalize)'"),
     cl::cat(compileCategory));
+static cl::opt<bool> noOptimize(
+    "no-optimize",
+    cl::desc("Compile the graph as it is: do not run sieve-optimize (fusion "
+             "into sieve ops, sparsification, quantization) first"),
+    cl::cat(compileCategory));
+static cl::opt<std::string> optimizeOptions(
+    "optimize",
+    cl::desc("Options of sieve-optimize, e.g. 'window-left=256 globals=16 "
+             "weight-bits=4' (see sieve-opt --help)"),
+    cl::value_desc("options"), cl::cat(compileCategory));
+static cl::list<std::string>
+    plugins("load-plugin",
+            cl::desc("Load a plugin that registers dialects, passes and "
+                     "kernel providers (codegen/Plugin.h)"),
+            cl::value_desc("lib.so"), cl::cat(compileCategory));
 static cl::opt<std::string>
     cudaPath("cuda-path",
              cl::desc("CUDA toolkit to find ptxas in (default: $CUDA_PATH, "
@@ -78,22 +101,111 @@ static LogicalResult writeFile(StringRef path, StringRef contents,
   return success();
 }
 
+/// Loads the plugins; each may add dialects, passes and kernel providers.
+static LogicalResult loadPlugins(std::vector<SieveCompilePluginInfo> &infos) {
+  for (const std::string &path : plugins) {
+    std::string error;
+    auto library =
+        llvm::sys::DynamicLibrary::getPermanentLibrary(path.c_str(), &error);
+    if (!library.isValid()) {
+      fail("cannot load plugin '" + path + "': " + error);
+      return failure();
+    }
+    auto getInfo = reinterpret_cast<SieveCompilePluginInfo (*)()>(
+        library.getAddressOfSymbol("sieveGetCompilePluginInfo"));
+    if (!getInfo) {
+      fail("'" + path + "' is not a sieve-compile plugin: it has no "
+           "sieveGetCompilePluginInfo()");
+      return failure();
+    }
+    SieveCompilePluginInfo info = getInfo();
+    if (info.apiVersion != SIEVE_COMPILE_PLUGIN_API_VERSION) {
+      fail("plugin '" + path + "' was built for plugin API version " +
+           Twine(info.apiVersion) + "; this sieve-compile has version " +
+           Twine(SIEVE_COMPILE_PLUGIN_API_VERSION));
+      return failure();
+    }
+    infos.push_back(info);
+  }
+  return success();
+}
+
+/// The pipeline that takes the parsed graph to what the bundle builder
+/// compiles.
+static LogicalResult prepareGraph(ModuleOp module) {
+  PassManager pm(module.getContext());
+  if (!passPipeline.empty() &&
+      failed(parsePassPipeline(passPipeline, pm, llvm::errs()))) {
+    fail("invalid --pass-pipeline '" + passPipeline + "'");
+    return failure();
+  }
+  if (!noOptimize) {
+    // The gated branches run on whole packed tensors: the kernels skip the
+    // inactive rows themselves.
+    std::string options = optimizeOptions + " slice-active-rows=false";
+    std::string pipeline = "func.func(sieve-optimize{" + options + "})";
+    if (failed(parsePassPipeline(pipeline, pm, llvm::errs()))) {
+      fail("invalid --optimize options '" + optimizeOptions + "'");
+      return failure();
+    }
+  }
+  buildCodegenPreparationPipeline(pm);
+  return pm.run(module);
+}
+
+static void printSchedule(const BundleBuilder &bundle, StringRef dir) {
+  const BundleManifest &manifest =
+      const_cast<BundleBuilder &>(bundle).getManifest();
+  const MemoryPlanStats &memory = bundle.getMemoryPlanStats();
+  llvm::outs() << "sieve-compile: " << manifest.entry << " -> " << dir
+               << "\n";
+  llvm::outs() << "  kernels: " << manifest.kernels.size()
+               << ", launches: " << manifest.launches.size() << "\n";
+  for (const LaunchDecl &launch : manifest.launches)
+    llvm::outs() << "    " << launch.kernel << "  <- " << launch.op << "\n";
+  llvm::outs() << "  arena: " << memory.arenaBytes.str() << " bytes for "
+               << memory.numTemporaries << " temporaries in "
+               << memory.numSlots << " slots (unshared: "
+               << memory.unsharedBytes.str() << " bytes)\n";
+  llvm::outs() << "  constants: " << memory.constantBytes << " bytes\n";
+  for (const std::string &line : bundle.getGatedRowsReport())
+    llvm::outs() << "  " << line << "\n";
+}
+
 int main(int argc, char **argv) {
   llvm::InitLLVM initLLVM(argc, argv);
   registerAllPasses();
   registerAllSievePasses();
+  // --stats is LLVM's own option (it also enables LLVM's statistics, which
+  // release builds do not collect); sieve-compile gives it its meaning.
+  if (cl::Option *stats = cl::getRegisteredOptions().lookup("stats")) {
+    stats->setDescription("Print the schedule: launches and the ops they "
+                          "implement, the memory plan, the gated rows");
+    stats->addCategory(compileCategory);
+    stats->setHiddenFlag(cl::NotHidden);
+  }
   cl::HideUnrelatedOptions(compileCategory);
   cl::ParseCommandLineOptions(argc, argv,
-                              "sieve-compile: compile a graph of sieve ops "
-                              "into a kernel bundle\n");
+                              "sieve-compile: compile a model graph into a "
+                              "kernel bundle\n");
   if (!isSupportedTarget(targetArch))
     return fail("unknown target '" + targetArch +
                 "'; use sm_80, sm_86, sm_89, sm_90 or sm_90a");
 
+  std::vector<SieveCompilePluginInfo> loaded;
+  if (failed(loadPlugins(loaded)))
+    return 1;
   DialectRegistry registry;
   registerAllDialects(registry);
   registerAllExtensions(registry);
   registerAllSieveDialects(registry);
+  for (const SieveCompilePluginInfo &info : loaded)
+    if (info.registerDialects)
+      info.registerDialects(registry);
+  registerBuiltinKernelProviders();
+  for (const SieveCompilePluginInfo &info : loaded)
+    if (info.registerPassesAndProviders)
+      info.registerPassesAndProviders(KernelProviderRegistry::global());
   MLIRContext context(registry);
   OneLineDiagnostics diagnostics(&context, "sieve-compile");
 
@@ -106,13 +218,8 @@ int main(int argc, char **argv) {
   OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
   if (!module)
     return 1;
-  if (!passPipeline.empty()) {
-    PassManager pm(&context);
-    if (failed(parsePassPipeline(passPipeline, pm, llvm::errs())))
-      return fail("invalid --pass-pipeline '" + passPipeline + "'");
-    if (failed(pm.run(*module)))
-      return 1;
-  }
+  if (failed(prepareGraph(*module)))
+    return 1;
   FailureOr<func::FuncOp> entry =
       findEntryFunction(*module, entryName, graphFile, error);
   if (failed(entry))
@@ -126,7 +233,6 @@ int main(int argc, char **argv) {
       gpu::GPUModuleOp::create(builder, entry->getLoc(), "sieve_kernels");
   (*module)->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
                      builder.getUnitAttr());
-  registerBuiltinKernelProviders();
   BundleBuilder bundle(*entry, kernels, targetArch);
   if (failed(bundle.build()))
     return 1;
@@ -165,10 +271,20 @@ int main(int argc, char **argv) {
     return 1;
   files["emulator"] = "kernels.emu.so";
 
+  llvm::sys::fs::remove(inBundle("constants.bin"));
+  if (!bundle.getConstantData().empty()) {
+    if (failed(writeFile(inBundle("constants.bin"), bundle.getConstantData(),
+                         error)))
+      return fail(error);
+    files["constants"] = "constants.bin";
+  }
+
   std::string manifestText;
   llvm::raw_string_ostream os(manifestText);
   os << llvm::formatv("{0:2}", manifest.toJSON(files)) << "\n";
   if (failed(writeFile(inBundle("manifest.json"), manifestText, error)))
     return fail(error);
+  if (llvm::AreStatisticsEnabled())
+    printSchedule(bundle, bundleDir);
   return 0;
 }

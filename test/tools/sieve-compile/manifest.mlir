@@ -6,6 +6,18 @@
 // RUN: test -f %t/kernels.emu.so
 // WARN-NOT: error
 
+// Temporaries share one arena; the gate's score (t0) and mask (t1) are read
+// after the run, so they stay live to the end and keep their own bytes.
+// CHECK:      "arena_bytes": "{{.+}}",
+// CHECK:      "buffers": [
+// CHECK:          "bytes": "(s0 * 4)",
+// CHECK-NEXT:     "kind": "temporary",
+// CHECK-NEXT:     "name": "t0",
+// CHECK-NEXT:     "offset": 0
+// CHECK:          "bytes": "s0",
+// CHECK-NEXT:     "kind": "temporary",
+// CHECK-NEXT:     "name": "t1",
+// CHECK-NEXT:     "offset": "(ceildiv((s0 * 4), 256) * 256)"
 // CHECK: "entry": "block"
 // CHECK: "format": "sieve-bundle"
 // The gate's statistics come from its score and mask buffers.
@@ -44,7 +56,7 @@
 // CHECK-NEXT:     "input": 0,
 // CHECK-NEXT:     "name": "s0"
 // CHECK:      "target": "sm_80",
-// CHECK:      "version": 1
+// CHECK:      "version": 2
 
 // PTX: .version 8.0
 // PTX: .target sm_80

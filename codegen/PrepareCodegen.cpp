@@ -1,0 +1,108 @@
+//===- PrepareCodegen.cpp - Bring a graph into the kernels' form ----------===//
+
+#include "codegen/Passes.h"
+
+#include "mlir/Conversion/TosaToArith/TosaToArith.h"
+#include "mlir/Conversion/TosaToLinalg/TosaToLinalg.h"
+#include "mlir/Conversion/TosaToTensor/TosaToTensor.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "mlir/Transforms/Passes.h"
+
+namespace mlir {
+namespace sieve {
+#define GEN_PASS_DEF_SIEVEPREPARECODEGEN
+#include "codegen/Passes.h.inc"
+} // namespace sieve
+} // namespace mlir
+
+using namespace mlir;
+using namespace mlir::sieve;
+
+/// A generic that only moves data: its payload yields block arguments.
+static bool onlyMovesData(linalg::GenericOp op) {
+  auto yield = cast<linalg::YieldOp>(op.getBody()->getTerminator());
+  return op.getBody()->getOperations().size() == 1 &&
+         llvm::all_of(yield.getOperands(), [&](Value value) {
+           auto arg = dyn_cast<BlockArgument>(value);
+           return arg && arg.getOwner() == op.getBody();
+         });
+}
+
+bool mlir::sieve::shouldFuseForCodegen(OpOperand *operand) {
+  auto producer = operand->get().getDefiningOp<linalg::GenericOp>();
+  auto consumer = dyn_cast<linalg::LinalgOp>(operand->getOwner());
+  if (!producer || !consumer)
+    return false;
+  if (onlyMovesData(producer))
+    return true;
+  if (!producer->getResult(0).hasOneUse() || producer->getNumResults() != 1)
+    return false;
+  return !linalg::isaContractionOpInterface(consumer);
+}
+
+namespace {
+/// Named ops (but fills) to linalg.generic.
+struct GeneralizeNamedOp
+    : public OpInterfaceRewritePattern<linalg::LinalgOp> {
+  using OpInterfaceRewritePattern::OpInterfaceRewritePattern;
+
+  LogicalResult matchAndRewrite(linalg::LinalgOp op,
+                                PatternRewriter &rewriter) const override {
+    if (isa<linalg::GenericOp, linalg::FillOp>(op))
+      return failure();
+    return linalg::generalizeNamedOp(rewriter, op);
+  }
+};
+
+/// linalg.softmax and other ops defined as a composition of others.
+struct DecomposeAggregatedOp
+    : public OpInterfaceRewritePattern<linalg::AggregatedOpInterface> {
+  using OpInterfaceRewritePattern::OpInterfaceRewritePattern;
+
+  LogicalResult matchAndRewrite(linalg::AggregatedOpInterface op,
+                                PatternRewriter &rewriter) const override {
+    FailureOr<SmallVector<Value>> results = op.decomposeOperation(rewriter);
+    if (failed(results))
+      return failure();
+    rewriter.replaceOp(op, *results);
+    return success();
+  }
+};
+
+struct SievePrepareCodegenPass
+    : public sieve::impl::SievePrepareCodegenBase<SievePrepareCodegenPass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    populatePrepareCodegenPatterns(patterns);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      return signalPassFailure();
+  }
+};
+} // namespace
+
+void mlir::sieve::populatePrepareCodegenPatterns(RewritePatternSet &patterns) {
+  patterns.add<DecomposeAggregatedOp, GeneralizeNamedOp>(
+      patterns.getContext());
+  linalg::populateConstantFoldLinalgOperations(
+      patterns, [](OpOperand *) { return true; });
+  linalg::populateElementwiseOpsFusionPatterns(patterns, shouldFuseForCodegen);
+  linalg::FillOp::getCanonicalizationPatterns(patterns,
+                                              patterns.getContext());
+  linalg::GenericOp::getCanonicalizationPatterns(patterns,
+                                                 patterns.getContext());
+}
+
+void mlir::sieve::buildCodegenPreparationPipeline(OpPassManager &pm) {
+  tosa::addTosaToLinalgPasses(pm, TosaToLinalgOptions(),
+                              TosaToLinalgNamedOptions());
+  OpPassManager &fn = pm.nest<func::FuncOp>();
+  fn.addPass(createTosaToArithPass());
+  fn.addPass(createTosaToTensorPass());
+  fn.addPass(createConvertElementwiseToLinalgPass());
+  fn.addPass(createSievePrepareCodegen());
+  fn.addPass(createCanonicalizerPass());
+  fn.addPass(createCSEPass());
+}
