@@ -228,7 +228,16 @@ class Session:
         self.launch()
         if results is not None:
             return results
-        return tuple(self._read_output(index, self._output_kind)
+        return self.read_outputs()
+
+    def read_outputs(self, kind=None):
+        """The outputs of the last run copied to the host (waits for it):
+        numpy arrays, or PyTorch CPU tensors for kind='torch' (default: what
+        bind() chose for host outputs)."""
+        kind = kind or getattr(self, "_output_kind", "numpy")
+        if kind == "cupy" or (kind == "torch" and self.device.kind == "cuda"):
+            kind = "numpy"
+        return tuple(self._read_output(index, kind)
                      for index in range(len(self.bundle.outputs)))
 
     def bind(self, *inputs, outputs=None, stream=None, names=None):
