@@ -107,6 +107,8 @@ sieve_device *sieve::rt::wrapDevice(std::shared_ptr<Device> device) {
 // Status, dtypes
 //===----------------------------------------------------------------------===//
 
+const char *sieve_runtime_version(void) { return SIEVE_RUNTIME_VERSION; }
+
 const char *sieve_status_name(sieve_status status) {
   switch (status) {
   case SIEVE_OK:
@@ -373,6 +375,21 @@ sieve_status sieve_session_bind_input_device(sieve_session *session,
     return session->session->bindDevice(static_cast<std::size_t>(index),
                                         static_cast<DType>(dtype), dims,
                                         strides, device_pointer);
+  });
+}
+
+sieve_status sieve_session_bind_output_device(sieve_session *session,
+                                              int64_t index,
+                                              uint64_t device_pointer,
+                                              size_t bytes) {
+  return guard(__func__, [&]() -> Status {
+    if (!session)
+      return null("session");
+    SIEVE_RETURN_IF_ERROR(checkIndex(
+        index, session->session->getBundle().getManifest().outputs.size(),
+        "output"));
+    return session->session->bindOutputDevice(static_cast<std::size_t>(index),
+                                              device_pointer, bytes);
   });
 }
 

@@ -201,6 +201,23 @@ public:
                     (dst, src, static_cast<size_t>(bytes), pick(userStream)));
   }
 
+  Status copy2D(DeviceAddress dst, DeviceAddress src, uint64_t width,
+                uint64_t height, uint64_t srcPitch,
+                void *userStream) override {
+    ScopedContext scope(api, device->getContext());
+    SIEVE_RETURN_IF_ERROR(scope.getStatus());
+    CUDA_MEMCPY2D copy = {};
+    copy.srcMemoryType = CU_MEMORYTYPE_DEVICE;
+    copy.srcDevice = src;
+    copy.srcPitch = static_cast<size_t>(srcPitch);
+    copy.dstMemoryType = CU_MEMORYTYPE_DEVICE;
+    copy.dstDevice = dst;
+    copy.dstPitch = static_cast<size_t>(width);
+    copy.WidthInBytes = static_cast<size_t>(width);
+    copy.Height = static_cast<size_t>(height);
+    return SIEVE_CU(api, cuMemcpy2DAsync, (&copy, pick(userStream)));
+  }
+
   Status zero(DeviceAddress dst, uint64_t bytes, void *userStream) override {
     ScopedContext scope(api, device->getContext());
     SIEVE_RETURN_IF_ERROR(scope.getStatus());
@@ -209,7 +226,9 @@ public:
   }
 
   Status checkDeviceRange(DeviceAddress address, uint64_t bytes) override;
-  Status execute(std::vector<LaunchPlan> &plans, void *userStream) override;
+  Status execute(std::vector<LaunchPlan> &plans,
+                 const std::vector<DeviceCopy> &copiesAfter,
+                 void *userStream) override;
   Status wait() override;
   const std::vector<LaunchRecord> &getLaunchRecords() const override {
     return records;
@@ -546,7 +565,9 @@ Status CudaExecutor::captureGraph(std::vector<LaunchPlan> &plans) {
   return std::move(ended).withContext("capturing a CUDA graph");
 }
 
-Status CudaExecutor::execute(std::vector<LaunchPlan> &plans, void *userStream) {
+Status CudaExecutor::execute(std::vector<LaunchPlan> &plans,
+                             const std::vector<DeviceCopy> &copiesAfter,
+                             void *userStream) {
   ScopedContext scope(api, device->getContext());
   SIEVE_RETURN_IF_ERROR(scope.getStatus());
   CUstream target = pick(userStream);
@@ -592,6 +613,12 @@ Status CudaExecutor::execute(std::vector<LaunchPlan> &plans, void *userStream) {
                               .withContext("the schedule's CUDA graph"));
   else
     SIEVE_RETURN_IF_ERROR(launchAll(plans, target, timedLaunches));
+  for (const DeviceCopy &copy : copiesAfter)
+    SIEVE_RETURN_IF_ERROR(SIEVE_CU(api, cuMemcpyDtoDAsync,
+                                   (copy.dst, copy.src,
+                                    static_cast<size_t>(copy.bytes), target))
+                              .withContext("copying an output to the memory "
+                                           "bound to it"));
   return SIEVE_CU(api, cuEventRecord, (endEvent, target));
 }
 

@@ -36,6 +36,7 @@ struct CudaApi {
   using CUjit_option = cuda::CUjit_option;
   using CUpointer_attribute = cuda::CUpointer_attribute;
   using CUstreamCaptureMode = cuda::CUstreamCaptureMode;
+  using CUDA_MEMCPY2D = cuda::CUDA_MEMCPY2D;
 
 #define SIEVE_CUDA_SYMBOL(name, exported, params)                              \
   CUresult(*name) params = nullptr;

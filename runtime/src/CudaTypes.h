@@ -30,6 +30,29 @@ using CUfunction_attribute = int;
 using CUjit_option = int;
 using CUpointer_attribute = int;
 using CUstreamCaptureMode = int;
+using CUmemorytype = int;
+using CUarray = struct CUarray_st *;
+
+/// cuMemcpy2D's description of a copy (cuda.h's CUDA_MEMCPY2D, the _v2
+/// layout that cuMemcpy2DAsync_v2 takes).
+struct CUDA_MEMCPY2D {
+  size_t srcXInBytes;
+  size_t srcY;
+  CUmemorytype srcMemoryType;
+  const void *srcHost;
+  CUdeviceptr srcDevice;
+  CUarray srcArray;
+  size_t srcPitch;
+  size_t dstXInBytes;
+  size_t dstY;
+  CUmemorytype dstMemoryType;
+  void *dstHost;
+  CUdeviceptr dstDevice;
+  CUarray dstArray;
+  size_t dstPitch;
+  size_t WidthInBytes;
+  size_t Height;
+};
 
 // CUresult
 constexpr CUresult CUDA_SUCCESS = 0;

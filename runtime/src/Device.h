@@ -64,6 +64,12 @@ struct LaunchRecord {
            workUnits = 0;
 };
 
+/// A device-to-device copy of `bytes` bytes.
+struct DeviceCopy {
+  DeviceAddress dst = 0, src = 0;
+  uint64_t bytes = 0;
+};
+
 /// A bundle prepared on a device for one session: its kernels loaded, its
 /// memory, its stream. Calls come from one thread at a time.
 class Executor {
@@ -82,14 +88,22 @@ public:
                         void *stream) = 0;
   virtual Status copy(DeviceAddress dst, DeviceAddress src, uint64_t bytes,
                       void *stream) = 0;
+  /// Copies `height` rows of `width` bytes, `srcPitch` bytes apart in the
+  /// source (>= width), to consecutive rows at `dst`.
+  virtual Status copy2D(DeviceAddress dst, DeviceAddress src, uint64_t width,
+                        uint64_t height, uint64_t srcPitch, void *stream) = 0;
   virtual Status zero(DeviceAddress dst, uint64_t bytes, void *stream) = 0;
 
   /// Checks that [address, address + bytes) is memory of this device.
   virtual Status checkDeviceRange(DeviceAddress address, uint64_t bytes) = 0;
 
-  /// Launches `plans` in order on `stream`; `records` receives one entry per
-  /// plan once wait() returns.
-  virtual Status execute(std::vector<LaunchPlan> &plans, void *stream) = 0;
+  /// Launches `plans` in order on `stream`, then queues `copiesAfter` (the
+  /// outputs a caller bound to memory of its own that the kernels could not
+  /// write in place); `records` receives one entry per plan once wait()
+  /// returns, which also waits for the copies.
+  virtual Status execute(std::vector<LaunchPlan> &plans,
+                         const std::vector<DeviceCopy> &copiesAfter,
+                         void *stream) = 0;
   /// Waits for the last execute() and collects its timings.
   virtual Status wait() = 0;
   virtual const std::vector<LaunchRecord> &getLaunchRecords() const = 0;

@@ -87,6 +87,14 @@ public:
     return Status();
   }
 
+  Status copy2D(DeviceAddress dst, DeviceAddress src, uint64_t width,
+                uint64_t height, uint64_t srcPitch, void *stream) override {
+    for (uint64_t row = 0; row < height; ++row)
+      std::memmove(toPointer(dst + row * width), toPointer(src + row * srcPitch),
+                   static_cast<size_t>(width));
+    return Status();
+  }
+
   Status zero(DeviceAddress dst, uint64_t bytes, void *stream) override {
     std::memset(toPointer(dst), 0, static_cast<size_t>(bytes));
     return Status();
@@ -97,7 +105,9 @@ public:
                        "host tensors");
   }
 
-  Status execute(std::vector<LaunchPlan> &plans, void *stream) override {
+  Status execute(std::vector<LaunchPlan> &plans,
+                 const std::vector<DeviceCopy> &copiesAfter,
+                 void *stream) override {
     using Clock = std::chrono::steady_clock;
     const Manifest &manifest = bundle->getManifest();
     records.assign(plans.size(), LaunchRecord());
@@ -154,6 +164,9 @@ public:
       record.collectives = stats.collectives;
       record.workUnits = stats.work_units;
     }
+    for (const DeviceCopy &copy : copiesAfter)
+      std::memmove(toPointer(copy.dst), toPointer(copy.src),
+                   static_cast<size_t>(copy.bytes));
     runMilliseconds =
         std::chrono::duration<double, std::milli>(Clock::now() - runStart)
             .count();

@@ -120,6 +120,72 @@ GateStats sieve::rt::computeGateStats(const float *scores, const uint8_t *mask,
   return stats;
 }
 
+Status sieve::rt::planStridedCopy(const std::vector<int64_t> &shape,
+                                  const int64_t *strides, uint64_t elementSize,
+                                  uint64_t maxCopies, StridedCopyPlan &plan) {
+  plan = StridedCopyPlan();
+  // The dimensions that matter (size-1 ones do not), outermost first, with
+  // neighbours merged where the outer one steps over the inner one exactly.
+  struct Dim {
+    uint64_t size, stride;
+  };
+  std::vector<Dim> dims;
+  for (std::size_t d = 0; d < shape.size(); ++d) {
+    if (shape[d] == 0)
+      return Status(); // empty: nothing to copy
+    if (strides[d] < 0)
+      return unsupported("dimension " + std::to_string(d) + " has stride " +
+                         std::to_string(strides[d]) +
+                         "; negative strides are not supported");
+    if (shape[d] == 1)
+      continue;
+    Dim dim{static_cast<uint64_t>(shape[d]), static_cast<uint64_t>(strides[d])};
+    if (!dims.empty() && dims.back().stride == dim.size * dim.stride)
+      dims.back() = Dim{dims.back().size * dim.size, dim.stride};
+    else
+      dims.push_back(dim);
+  }
+  plan.span = elementSize;
+  for (const Dim &dim : dims)
+    plan.span += (dim.size - 1) * dim.stride * elementSize;
+
+  // Rows: the contiguous innermost run, or single elements.
+  plan.width = elementSize;
+  if (!dims.empty() && dims.back().stride == 1) {
+    plan.width = dims.back().size * elementSize;
+    dims.pop_back();
+  }
+  plan.height = 1;
+  plan.pitch = plan.width;
+  if (!dims.empty() && dims.back().stride * elementSize >= plan.width) {
+    plan.height = dims.back().size;
+    plan.pitch = dims.back().stride * elementSize;
+    dims.pop_back();
+  }
+  uint64_t copies = 1;
+  for (const Dim &dim : dims)
+    copies *= dim.size;
+  if (copies > maxCopies)
+    return unsupported("its layout takes " + std::to_string(copies) +
+                       " strided copies (at most " + std::to_string(maxCopies) +
+                       "); pass a contiguous tensor");
+  // Every combination of the remaining indices, in row-major order.
+  plan.sourceOffsets.reserve(static_cast<std::size_t>(copies));
+  std::vector<uint64_t> index(dims.size(), 0);
+  for (uint64_t c = 0; c < copies; ++c) {
+    uint64_t offset = 0;
+    for (std::size_t d = 0; d < dims.size(); ++d)
+      offset += index[d] * dims[d].stride * elementSize;
+    plan.sourceOffsets.push_back(offset);
+    for (std::size_t d = dims.size(); d-- > 0;) {
+      if (++index[d] < dims[d].size)
+        break;
+      index[d] = 0;
+    }
+  }
+  return Status();
+}
+
 Status Session::create(std::shared_ptr<const Bundle> bundle,
                        std::shared_ptr<Device> device, uint32_t flags,
                        std::unique_ptr<Session> &session) {
@@ -141,6 +207,7 @@ Status Session::create(std::shared_ptr<const Bundle> bundle,
                                          bundle->getDirectory() + "' on " +
                                          device->getName()));
   result->bindings.resize(bundle->getManifest().inputs.size());
+  result->outputBindings.resize(bundle->getManifest().outputs.size());
   result->buffers.resize(bundle->getManifest().buffers.size());
   session = std::move(result);
   return Status();
@@ -276,12 +343,6 @@ Status Session::bindDevice(std::size_t index, DType dtype,
   if (device->getKind() != SIEVE_DEVICE_CUDA)
     return unsupported(what + ": the emulator has no device memory of its "
                               "own; bind a host tensor");
-  if (!isRowMajor(shape, strides))
-    return unsupported(what + ": strided device tensors are not supported "
-                              "yet; pass a contiguous row-major tensor");
-  if (bytes)
-    SIEVE_RETURN_IF_ERROR(
-        executor->checkDeviceRange(address, bytes).withContext(what));
   Binding binding;
   binding.bound = true;
   binding.epoch = runsStarted;
@@ -289,7 +350,41 @@ Status Session::bindDevice(std::size_t index, DType dtype,
   binding.bytes = bytes;
   binding.onDevice = true;
   binding.device = address;
+  uint64_t span = bytes;
+  if (!isRowMajor(shape, strides)) {
+    // Packed on the device at every run, one 2-D copy per row block.
+    constexpr uint64_t kMaxStridedCopies = 1 << 16;
+    SIEVE_RETURN_IF_ERROR(planStridedCopy(shape, strides, getDTypeSize(dtype),
+                                          kMaxStridedCopies,
+                                          binding.stridedCopy)
+                              .withContext(what));
+    binding.strided = true;
+    span = binding.stridedCopy.span;
+  }
+  if (bytes)
+    SIEVE_RETURN_IF_ERROR(
+        executor->checkDeviceRange(address, span).withContext(what));
   bindings[index] = std::move(binding);
+  return Status();
+}
+
+Status Session::bindOutputDevice(std::size_t index, DeviceAddress address,
+                                 uint64_t bytes) {
+  const TensorSpec &spec = bundle->getManifest().outputs[index];
+  std::string what =
+      "output '" + spec.name + "' (#" + std::to_string(index) + ")";
+  if (device->getKind() != SIEVE_DEVICE_CUDA)
+    return unsupported(what + ": the emulator has no device memory of its "
+                              "own; read outputs with "
+                              "sieve_session_read_output");
+  if (!address) {
+    outputBindings[index] = OutputBinding();
+    return Status();
+  }
+  if (bytes)
+    SIEVE_RETURN_IF_ERROR(
+        executor->checkDeviceRange(address, bytes).withContext(what));
+  outputBindings[index] = OutputBinding{address, bytes};
   return Status();
 }
 
@@ -374,7 +469,7 @@ Status Session::run(void *stream) {
 
   SIEVE_RETURN_IF_ERROR(prepareBuffers(stream));
   SIEVE_RETURN_IF_ERROR(planLaunches());
-  Status status = executor->execute(plans, stream);
+  Status status = executor->execute(plans, copiesAfter, stream);
   if (!status.isOk()) {
     // Drain what was queued before the failure; the buffers stay in use
     // until it finishes.
@@ -442,12 +537,37 @@ Status Session::prepareBuffers(void *stream) {
   for (std::size_t i = 0; i < manifest.inputs.size(); ++i)
     SIEVE_RETURN_IF_ERROR(checkFits(describeInput(i), manifest.inputs[i].buffer,
                                     bindings[i].bytes));
+  copiesAfter.clear();
+  std::vector<int> inPlaceOutput(manifest.buffers.size(), -1);
+  // Outputs copied to the caller's memory after the launches: (output,
+  // bytes).
+  std::vector<std::pair<std::size_t, uint64_t>> copiedOutputs;
   for (std::size_t o = 0; o < manifest.outputs.size(); ++o) {
     std::vector<int64_t> shape;
     uint64_t bytes;
     SIEVE_RETURN_IF_ERROR(evaluateOutputShape(o, runSymbols, shape, bytes));
-    SIEVE_RETURN_IF_ERROR(checkFits("output '" + manifest.outputs[o].name + "'",
-                                    manifest.outputs[o].buffer, bytes));
+    const TensorSpec &spec = manifest.outputs[o];
+    SIEVE_RETURN_IF_ERROR(
+        checkFits("output '" + spec.name + "'", spec.buffer, bytes));
+    const OutputBinding &bound = outputBindings[o];
+    if (!bound.address)
+      continue;
+    if (bound.bytes < bytes)
+      return invalidArgument("output '" + spec.name + "' (#" +
+                             std::to_string(o) + ") is " +
+                             getDTypeName(spec.dtype) + formatShape(shape) +
+                             ", " + std::to_string(bytes) +
+                             " bytes, but the device memory bound to it "
+                             "holds " +
+                             std::to_string(bound.bytes));
+    // Kernels write the whole buffer, so the caller's memory serves as the
+    // buffer only when it holds all of it; otherwise the output is copied
+    // there after the launches.
+    if (bound.address % kBufferAlignment == 0 &&
+        bound.bytes >= buffers[spec.buffer].bytes)
+      inPlaceOutput[spec.buffer] = static_cast<int>(o);
+    else if (bytes)
+      copiedOutputs.emplace_back(o, bytes);
   }
 
   // A device input that is its buffer exactly (and aligned as kernels may
@@ -456,7 +576,8 @@ Status Session::prepareBuffers(void *stream) {
   for (std::size_t i = 0; i < manifest.inputs.size(); ++i) {
     const Binding &binding = bindings[i];
     std::size_t b = manifest.inputs[i].buffer;
-    if (binding.onDevice && binding.device % kBufferAlignment == 0 &&
+    if (binding.onDevice && !binding.strided &&
+        binding.device % kBufferAlignment == 0 &&
         binding.bytes == buffers[b].bytes)
       inPlaceInput[b] = static_cast<int>(i);
   }
@@ -486,6 +607,10 @@ Status Session::prepareBuffers(void *stream) {
       buffer.address = bindings[inPlaceInput[b]].device;
       continue;
     }
+    if (inPlaceOutput[b] >= 0) {
+      buffer.address = outputBindings[inPlaceOutput[b]].address;
+      continue;
+    }
     SIEVE_RETURN_IF_ERROR(
         reserve(buffer, buffer.bytes, "buffer '" + spec.name + "'"));
     buffer.address = buffer.owned;
@@ -497,8 +622,18 @@ Status Session::prepareBuffers(void *stream) {
     if (inPlaceInput[manifest.inputs[i].buffer] >= 0)
       continue;
     std::string what = "copying " + describeInput(i);
-    if (binding.onDevice) {
+    if (binding.onDevice && binding.strided) {
       // The caller may have changed its memory since the last run.
+      const StridedCopyPlan &plan = binding.stridedCopy;
+      uint64_t block = plan.width * plan.height;
+      for (std::size_t c = 0; c < plan.sourceOffsets.size(); ++c)
+        SIEVE_RETURN_IF_ERROR(
+            executor
+                ->copy2D(buffer.address + c * block,
+                         binding.device + plan.sourceOffsets[c], plan.width,
+                         plan.height, plan.pitch, stream)
+                .withContext(what + " (strided)"));
+    } else if (binding.onDevice) {
       if (binding.bytes)
         SIEVE_RETURN_IF_ERROR(
             executor
@@ -522,6 +657,10 @@ Status Session::prepareBuffers(void *stream) {
                                        buffer.bytes - binding.bytes, stream)
                                 .withContext(what));
   }
+  for (const auto &[output, bytes] : copiedOutputs)
+    copiesAfter.push_back(
+        DeviceCopy{outputBindings[output].address,
+                   buffers[manifest.outputs[output].buffer].address, bytes});
   return Status();
 }
 

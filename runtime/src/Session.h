@@ -33,6 +33,24 @@ struct GateStats {
 GateStats computeGateStats(const float *scores, const uint8_t *mask,
                            int64_t tokens);
 
+/// How a strided tensor in device memory is packed into a dense buffer:
+/// one 2-D copy per entry of `sourceOffsets`, each `height` rows of `width`
+/// bytes that lie `pitch` bytes apart in the source and one after the
+/// other in the destination (copy i at byte i * width * height).
+struct StridedCopyPlan {
+  uint64_t width = 0, height = 0, pitch = 0;
+  std::vector<uint64_t> sourceOffsets;
+  /// Bytes from the first element to the end of the last one.
+  uint64_t span = 0;
+};
+
+/// Plans the packing of the view (`shape`, `strides` in elements) of a
+/// tensor of `elementSize`-byte elements. Strides must be non-negative; a
+/// layout that needs more than `maxCopies` copies is SIEVE_ERROR_UNSUPPORTED.
+Status planStridedCopy(const std::vector<int64_t> &shape,
+                       const int64_t *strides, uint64_t elementSize,
+                       uint64_t maxCopies, StridedCopyPlan &plan);
+
 /// Indices of inputs, outputs, launches and gates must be in range: the C
 /// API checks them at the boundary.
 class Session {
@@ -55,6 +73,9 @@ public:
   Status bindDevice(std::size_t index, DType dtype,
                     const std::vector<int64_t> &shape, const int64_t *strides,
                     DeviceAddress address);
+  /// See sieve_session_bind_output_device; `address` 0 unbinds.
+  Status bindOutputDevice(std::size_t index, DeviceAddress address,
+                          uint64_t bytes);
 
   Status run(void *stream);
 
@@ -90,6 +111,15 @@ private:
     /// Device tensors: the caller's memory.
     bool onDevice = false;
     DeviceAddress device = 0;
+    /// A strided device tensor: packed into the buffer at every run.
+    bool strided = false;
+    StridedCopyPlan stridedCopy;
+  };
+
+  /// Caller memory an output is written to (sieve_session_bind_output_device).
+  struct OutputBinding {
+    DeviceAddress address = 0;
+    uint64_t bytes = 0;
   };
 
   /// A buffer of the manifest for the current run.
@@ -132,10 +162,14 @@ private:
   std::unique_ptr<Executor> executor;
   uint32_t flags = 0;
   std::vector<Binding> bindings;
+  std::vector<OutputBinding> outputBindings;
   std::vector<Buffer> buffers;
   /// One allocation for every temporary, one for the constants (uploaded
   /// once per session).
   Buffer arena, constants;
+  /// Outputs bound to caller memory that is not their buffer, copied there
+  /// after the launches.
+  std::vector<DeviceCopy> copiesAfter;
   /// The last run: symbol values, plans, and whether one happened.
   std::vector<int64_t> runSymbols;
   std::vector<LaunchPlan> plans;

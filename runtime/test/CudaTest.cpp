@@ -12,6 +12,7 @@
 #include "CApi.h"
 #include "CudaDevice.h"
 #include "FakeCuda.h"
+#include "Session.h"
 #include "TestSupport.h"
 
 #include "sieve/runtime.h"
@@ -471,19 +472,180 @@ TEST_F(CudaTest, DeviceInputs) {
                       "416 bytes"),
             std::string::npos)
       << sieve_last_error();
-  int64_t strides[1] = {2};
-  int64_t half[1] = {n / 2};
-  EXPECT_EQ(sieve_session_bind_input_device(session.get(), 1, SIEVE_DTYPE_F32,
-                                            1, half, strides, b),
-            SIEVE_ERROR_UNSUPPORTED);
-  EXPECT_STREQ(
-      sieve_last_error(),
-      "sieve_session_bind_input_device: input 'b' (#1): strided device "
-      "tensors are not supported yet; pass a contiguous row-major "
-      "tensor");
   session.reset();
   EXPECT_EQ(api->cuMemFree(a), CUDA_SUCCESS);
   EXPECT_EQ(api->cuMemFree(b), CUDA_SUCCESS);
+}
+
+TEST_F(CudaTest, StridedDeviceInputs) {
+  Handle<sieve_device> device = openDevice();
+  Handle<sieve_session> session = openSession(device.get(), getToyBundle());
+  ASSERT_TRUE(session);
+  // Every other element of 2n floats: a = even positions of `pairs`, b the
+  // odd ones.
+  const int64_t n = 50;
+  ToyInputs inputs(n);
+  std::vector<float> pairs;
+  for (int64_t i = 0; i < n; ++i)
+    pairs.insert(pairs.end(), {inputs.a[i], inputs.b[i]});
+  CUdeviceptr memory = 0;
+  ASSERT_EQ(api->cuMemAlloc(&memory, 8 * n), CUDA_SUCCESS);
+  ASSERT_EQ(api->cuMemcpyHtoDAsync(memory, pairs.data(), 8 * n, nullptr),
+            CUDA_SUCCESS);
+  int64_t shape[1] = {n}, strides[1] = {2};
+  ASSERT_SIEVE_OK(sieve_session_bind_input_device(
+      session.get(), 0, SIEVE_DTYPE_F32, 1, shape, strides, memory));
+  ASSERT_SIEVE_OK(sieve_session_bind_input_device(
+      session.get(), 1, SIEVE_DTYPE_F32, 1, shape, strides, memory + 4));
+  ASSERT_SIEVE_OK(sieve_session_run(session.get(), nullptr));
+  // One 2-D copy per input: n rows of one float, 8 bytes apart.
+  EXPECT_EQ(fakeCuda().memcpy2DCount, 2);
+  std::vector<float> y(n);
+  ASSERT_SIEVE_OK(sieve_session_read_output(session.get(), 0, y.data(), 4 * n));
+  for (int64_t i = 0; i < n; ++i)
+    ASSERT_EQ(y[i], 2.0f * (inputs.a[i] + inputs.b[i]) + 1.0f) << i;
+
+  // The view's last element must lie in the allocation: the span of 50
+  // elements 2 apart from memory + 8 is 4 * 99 bytes, past 8 * 50 - 8.
+  EXPECT_EQ(sieve_session_bind_input_device(session.get(), 1, SIEVE_DTYPE_F32,
+                                            1, shape, strides, memory + 8),
+            SIEVE_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(sieve_last_error())
+                .find(": the tensor's 396 bytes extend past its allocation of "
+                      "400 bytes"),
+            std::string::npos)
+      << sieve_last_error();
+  int64_t negative[1] = {-1};
+  EXPECT_EQ(sieve_session_bind_input_device(session.get(), 1, SIEVE_DTYPE_F32,
+                                            1, shape, negative, memory + 4),
+            SIEVE_ERROR_UNSUPPORTED);
+  EXPECT_STREQ(sieve_last_error(),
+               "sieve_session_bind_input_device: input 'b' (#1): dimension 0 "
+               "has stride -1; negative strides are not supported");
+  session.reset();
+  EXPECT_EQ(api->cuMemFree(memory), CUDA_SUCCESS);
+}
+
+TEST_F(CudaTest, DeviceOutputs) {
+  Handle<sieve_device> device = openDevice();
+  Handle<sieve_session> session = openSession(device.get(), getToyBundle());
+  ASSERT_TRUE(session);
+  const int64_t n = 64;
+  ToyInputs inputs(n);
+  CUdeviceptr y = 0, mask = 0;
+  ASSERT_EQ(api->cuMemAlloc(&y, 4 * n), CUDA_SUCCESS);
+  ASSERT_EQ(api->cuMemAlloc(&mask, n + 8), CUDA_SUCCESS);
+  // y: aligned and exactly its buffer, written in place; mask: 4 bytes into
+  // its allocation, copied there after the launches.
+  ASSERT_SIEVE_OK(sieve_session_bind_output_device(session.get(), 0, y, 4 * n));
+  ASSERT_SIEVE_OK(
+      sieve_session_bind_output_device(session.get(), 1, mask + 4, n + 4));
+  ASSERT_NO_FATAL_FAILURE(bindToyInputs(session.get(), n));
+  int before = fakeCuda().allocationCount;
+  ASSERT_SIEVE_OK(sieve_session_run(session.get(), nullptr));
+  // a, b, the arena (sum and score) and mask; not y.
+  EXPECT_EQ(fakeCuda().allocationCount - before, 4);
+  std::vector<float> yHost(n);
+  std::vector<uint8_t> maskHost(n);
+  ASSERT_EQ(api->cuMemcpyDtoHAsync(yHost.data(), y, 4 * n, nullptr),
+            CUDA_SUCCESS);
+  ASSERT_EQ(api->cuMemcpyDtoHAsync(maskHost.data(), mask + 4, n, nullptr),
+            CUDA_SUCCESS);
+  for (int64_t i = 0; i < n; ++i) {
+    ASSERT_EQ(yHost[i], 2.0f * (inputs.a[i] + inputs.b[i]) + 1.0f) << i;
+    ASSERT_EQ(maskHost[i], inputs.a[i] > 0 ? 1 : 0) << i;
+  }
+  // Reading still works, and so do the gate statistics.
+  uint64_t pointer = 0;
+  size_t bytes = 0;
+  ASSERT_SIEVE_OK(
+      sieve_session_get_output_device_pointer(session.get(), 0, &pointer,
+                                              &bytes));
+  EXPECT_EQ(pointer, y);
+  std::vector<uint8_t> read(n);
+  ASSERT_SIEVE_OK(sieve_session_read_output(session.get(), 1, read.data(), n));
+  EXPECT_EQ(read, maskHost);
+  sieve_gate_stats stats;
+  ASSERT_SIEVE_OK(sieve_session_get_gate_stats(session.get(), 0, &stats));
+  EXPECT_EQ(stats.tokens, n);
+
+  // Larger inputs no longer fit the bound memory: the run says which output.
+  ASSERT_NO_FATAL_FAILURE(bindToyInputs(session.get(), n + 1));
+  EXPECT_EQ(sieve_session_run(session.get(), nullptr),
+            SIEVE_ERROR_INVALID_ARGUMENT);
+  EXPECT_STREQ(sieve_last_error(),
+               "sieve_session_run: output 'y' (#0) is f32[65], 260 bytes, but "
+               "the device memory bound to it holds 256");
+  // Unbound, the session's own memory serves again.
+  ASSERT_SIEVE_OK(sieve_session_bind_output_device(session.get(), 0, 0, 0));
+  ASSERT_SIEVE_OK(sieve_session_bind_output_device(session.get(), 1, 0, 0));
+  runToyAndCheck(session.get(), n + 1);
+
+  // Memory that is not the device's.
+  std::vector<float> host(n);
+  EXPECT_EQ(sieve_session_bind_output_device(
+                session.get(), 0, reinterpret_cast<uintptr_t>(host.data()),
+                4 * n),
+            SIEVE_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(sieve_last_error())
+                .find("sieve_session_bind_output_device: output 'y' (#0)"),
+            std::string::npos)
+      << sieve_last_error();
+  session.reset();
+  EXPECT_EQ(api->cuMemFree(y), CUDA_SUCCESS);
+  EXPECT_EQ(api->cuMemFree(mask), CUDA_SUCCESS);
+}
+
+TEST(StridedCopyPlanTest, Layouts) {
+  StridedCopyPlan plan;
+  // The [B, H, S, D] view of a [B, S, H, D] tensor: one copy per head of S
+  // rows of D elements, H * D apart.
+  const int64_t B = 1, S = 5, H = 3, D = 4;
+  std::vector<int64_t> shape = {B, H, S, D};
+  int64_t strides[4] = {S * H * D, D, H * D, 1};
+  ASSERT_TRUE(planStridedCopy(shape, strides, 2, 1 << 16, plan).isOk());
+  EXPECT_EQ(plan.width, 2u * D);
+  EXPECT_EQ(plan.height, static_cast<uint64_t>(S));
+  EXPECT_EQ(plan.pitch, 2u * H * D);
+  EXPECT_EQ(plan.sourceOffsets, (std::vector<uint64_t>{0, 8, 16}));
+  EXPECT_EQ(plan.span, 2u * S * H * D);
+
+  // Contiguous dimensions merge: [2, 3, 4] inside rows of 20 elements is
+  // one copy of 2 rows of 12 elements.
+  shape = {2, 3, 4};
+  int64_t padded[3] = {20, 4, 1};
+  ASSERT_TRUE(planStridedCopy(shape, padded, 4, 1 << 16, plan).isOk());
+  EXPECT_EQ(plan.width, 48u);
+  EXPECT_EQ(plan.height, 2u);
+  EXPECT_EQ(plan.pitch, 80u);
+  EXPECT_EQ(plan.sourceOffsets, (std::vector<uint64_t>{0}));
+
+  // A broadcast dimension (stride 0) repeats its source.
+  shape = {3, 4};
+  int64_t broadcast[2] = {0, 1};
+  ASSERT_TRUE(planStridedCopy(shape, broadcast, 4, 1 << 16, plan).isOk());
+  EXPECT_EQ(plan.width, 16u);
+  EXPECT_EQ(plan.height, 1u);
+  EXPECT_EQ(plan.sourceOffsets, (std::vector<uint64_t>{0, 0, 0}));
+  EXPECT_EQ(plan.span, 16u);
+
+  // A transposed matrix: single elements, one copy per output row.
+  shape = {3, 2};
+  int64_t transposed[2] = {1, 3};
+  ASSERT_TRUE(planStridedCopy(shape, transposed, 4, 1 << 16, plan).isOk());
+  EXPECT_EQ(plan.width, 4u);
+  EXPECT_EQ(plan.height, 2u);
+  EXPECT_EQ(plan.pitch, 12u);
+  EXPECT_EQ(plan.sourceOffsets, (std::vector<uint64_t>{0, 4, 8}));
+  Status tooMany = planStridedCopy(shape, transposed, 4, 2, plan);
+  EXPECT_EQ(tooMany.getCode(), SIEVE_ERROR_UNSUPPORTED);
+  EXPECT_EQ(tooMany.getMessage(), "its layout takes 3 strided copies (at "
+                                  "most 2); pass a contiguous tensor");
+
+  // Empty: nothing to copy.
+  shape = {0, 4};
+  ASSERT_TRUE(planStridedCopy(shape, broadcast, 4, 1 << 16, plan).isOk());
+  EXPECT_TRUE(plan.sourceOffsets.empty());
 }
 
 TEST_F(CudaTest, CallerStream) {

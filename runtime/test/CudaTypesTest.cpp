@@ -72,6 +72,31 @@ SIEVE_SAME_VALUE(CU_STREAM_CAPTURE_MODE_THREAD_LOCAL)
 #undef SIEVE_SAME_VALUE
 
 static_assert(sizeof(ours::CUdeviceptr) == sizeof(::CUdeviceptr));
+static_assert(sizeof(ours::CUmemorytype) == sizeof(::CUmemorytype));
+
+// CUDA_MEMCPY2D: every field at cuda.h's offset.
+static_assert(sizeof(ours::CUDA_MEMCPY2D) == sizeof(::CUDA_MEMCPY2D));
+#define SIEVE_SAME_OFFSET(field)                                               \
+  static_assert(offsetof(ours::CUDA_MEMCPY2D, field) ==                        \
+                    offsetof(::CUDA_MEMCPY2D, field),                          \
+                "CUDA_MEMCPY2D::" #field " differs from cuda.h");
+SIEVE_SAME_OFFSET(srcXInBytes)
+SIEVE_SAME_OFFSET(srcY)
+SIEVE_SAME_OFFSET(srcMemoryType)
+SIEVE_SAME_OFFSET(srcHost)
+SIEVE_SAME_OFFSET(srcDevice)
+SIEVE_SAME_OFFSET(srcArray)
+SIEVE_SAME_OFFSET(srcPitch)
+SIEVE_SAME_OFFSET(dstXInBytes)
+SIEVE_SAME_OFFSET(dstY)
+SIEVE_SAME_OFFSET(dstMemoryType)
+SIEVE_SAME_OFFSET(dstHost)
+SIEVE_SAME_OFFSET(dstDevice)
+SIEVE_SAME_OFFSET(dstArray)
+SIEVE_SAME_OFFSET(dstPitch)
+SIEVE_SAME_OFFSET(WidthInBytes)
+SIEVE_SAME_OFFSET(Height)
+#undef SIEVE_SAME_OFFSET
 static_assert(sizeof(ours::CUdevice) == sizeof(::CUdevice));
 static_assert(sizeof(ours::CUresult) == sizeof(::CUresult));
 

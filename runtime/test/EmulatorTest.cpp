@@ -249,6 +249,26 @@ TEST_F(EmulatorTest, BindingErrorsNameTheInput) {
   EXPECT_STREQ(sieve_last_error(),
                "sieve_session_bind_input_device: input 'b' (#1): the emulator "
                "has no device memory of its own; bind a host tensor");
+  EXPECT_EQ(sieve_session_bind_output_device(session.get(), 0, 4096, 240),
+            SIEVE_ERROR_UNSUPPORTED);
+  EXPECT_STREQ(sieve_last_error(),
+               "sieve_session_bind_output_device: output 'y' (#0): the "
+               "emulator has no device memory of its own; read outputs with "
+               "sieve_session_read_output");
+  EXPECT_EQ(sieve_session_bind_output_device(session.get(), 2, 4096, 240),
+            SIEVE_ERROR_INVALID_ARGUMENT);
+  EXPECT_STREQ(sieve_last_error(),
+               "sieve_session_bind_output_device: output index 2 is out of "
+               "range (2 outputs)");
+  EXPECT_EQ(sieve_session_bind_output_device(nullptr, 0, 4096, 240),
+            SIEVE_ERROR_INVALID_ARGUMENT);
+}
+
+TEST(RuntimeVersionTest, LibraryMatchesHeader) {
+  EXPECT_STREQ(sieve_runtime_version(), SIEVE_RUNTIME_VERSION);
+  EXPECT_EQ(std::string(SIEVE_RUNTIME_VERSION)
+                .rfind(std::to_string(SIEVE_RUNTIME_VERSION_MAJOR) + ".", 0),
+            0u);
 }
 
 TEST_F(EmulatorTest, StateErrors) {

@@ -401,6 +401,34 @@ CUresult fake_cuMemcpyDtoDAsync(CUdeviceptr dst, CUdeviceptr src, size_t bytes,
   return CUDA_SUCCESS;
 }
 
+CUresult fake_cuMemcpy2DAsync(const CUDA_MEMCPY2D *copy, CUstream) {
+  // Device to device only, as the runtime uses it; pitches as the driver
+  // checks them.
+  if (!copy || copy->srcMemoryType != static_cast<int>(CU_MEMORYTYPE_DEVICE) ||
+      copy->dstMemoryType != static_cast<int>(CU_MEMORYTYPE_DEVICE) ||
+      copy->srcXInBytes || copy->srcY || copy->dstXInBytes || copy->dstY ||
+      copy->srcPitch < copy->WidthInBytes ||
+      copy->dstPitch < copy->WidthInBytes)
+    return CUDA_ERROR_INVALID_VALUE;
+  ++state.memcpy2DCount;
+  if (!copy->WidthInBytes || !copy->Height)
+    return CUDA_SUCCESS;
+  uint64_t start, size;
+  uint64_t lastRow = copy->Height - 1;
+  if (!findAllocation(copy->srcDevice,
+                      lastRow * copy->srcPitch + copy->WidthInBytes, start,
+                      size) ||
+      !findAllocation(copy->dstDevice,
+                      lastRow * copy->dstPitch + copy->WidthInBytes, start,
+                      size))
+    return CUDA_ERROR_INVALID_VALUE;
+  for (size_t row = 0; row < copy->Height; ++row)
+    std::memmove(toHost(copy->dstDevice + row * copy->dstPitch),
+                 toHost(copy->srcDevice + row * copy->srcPitch),
+                 copy->WidthInBytes);
+  return CUDA_SUCCESS;
+}
+
 CUresult fake_cuMemsetD8Async(CUdeviceptr dst, unsigned char value,
                               size_t bytes, CUstream) {
   uint64_t start, size;

@@ -62,6 +62,8 @@ struct FakeCudaState {
   std::vector<FakeLaunch> launches;
   /// (kernel, attribute, value) of every cuFuncSetAttribute.
   std::vector<std::tuple<std::string, int, int>> attributesSet;
+  /// cuMemcpy2DAsync calls (strided device inputs).
+  int memcpy2DCount = 0;
   int graphsInstantiated = 0;
   int graphLaunches = 0;
   int contextDepth = 0;

@@ -35,6 +35,19 @@ extern "C" {
 #endif
 
 /*===----------------------------------------------------------------------===*
+ * Version
+ *===----------------------------------------------------------------------===*/
+
+/* The version of this header: MAJOR.MINOR.PATCH. The shared library
+ * (libsieve_runtime.so.MAJOR) keeps its ABI within one major version. */
+#define SIEVE_RUNTIME_VERSION "0.1.0"
+#define SIEVE_RUNTIME_VERSION_MAJOR 0
+
+/* The version of the runtime library itself, e.g. "0.1.0" (what a caller
+ * that loads the library at run time, such as the Python binding, checks). */
+const char *sieve_runtime_version(void);
+
+/*===----------------------------------------------------------------------===*
  * Status and errors
  *===----------------------------------------------------------------------===*/
 
@@ -50,8 +63,8 @@ typedef enum sieve_status {
   /* What the call needs is not there: no CUDA driver, no CUDA device, a
    * runtime built without the SIMT emulator. */
   SIEVE_ERROR_UNAVAILABLE = 4,
-  /* A valid request this runtime or device does not support (e.g. strided
-   * device tensors, a bundle for a newer GPU architecture). */
+  /* A valid request this runtime or device does not support (e.g. device
+   * memory on the emulator, a bundle for a newer GPU architecture). */
   SIEVE_ERROR_UNSUPPORTED = 5,
   /* The call is not valid in the current state (run before every input is
    * bound, outputs read before a run) or a bundle `check` failed for the
@@ -249,15 +262,36 @@ sieve_status sieve_session_bind_input_host(sieve_session *session,
 
 /* Binds input `index` to a tensor in CUDA device memory (a CUdeviceptr of
  * the session's device). The memory is read at every run, so the caller
- * keeps it alive and may change it between runs. Only dense row-major
- * tensors (`strides` NULL or row-major): others are SIEVE_ERROR_UNSUPPORTED,
- * as is any device binding on the emulator. */
+ * keeps it alive and may change it between runs. A dense row-major tensor
+ * (`strides` NULL or row-major) that is 256-byte aligned and exactly fills
+ * its buffer is used in place; any other is copied device to device into a
+ * buffer of the session's at every run, on the run's stream. `strides` (in
+ * elements) may describe any view with non-negative strides, e.g. the
+ * [B, H, S, D] transpose of a [B, S, H, D] tensor: it is packed with one
+ * 2-D copy per block of rows (B x H copies there); a layout needing more
+ * than 65536 copies, or a negative stride, is SIEVE_ERROR_UNSUPPORTED, as
+ * is any device binding on the emulator. */
 sieve_status sieve_session_bind_input_device(sieve_session *session,
                                              int64_t index, sieve_dtype dtype,
                                              int32_t rank,
                                              const int64_t *shape,
                                              const int64_t *strides,
                                              uint64_t device_pointer);
+
+/* Makes the following runs write output `index` to `bytes` bytes of CUDA
+ * device memory of the caller's at `device_pointer` (dense row-major, its
+ * shape is sieve_session_get_output_shape's), instead of memory of the
+ * session's; a `device_pointer` of 0 undoes it. The kernels write the
+ * caller's memory directly when it is 256-byte aligned and holds the
+ * output's whole buffer; otherwise the output is copied there after the
+ * launches, on the run's stream. A run whose output needs more than `bytes`
+ * fails with SIEVE_ERROR_INVALID_ARGUMENT. Reading the output
+ * (sieve_session_read_output, _get_output_device_pointer) and its gate
+ * statistics still work. On the emulator: SIEVE_ERROR_UNSUPPORTED. */
+sieve_status sieve_session_bind_output_device(sieve_session *session,
+                                              int64_t index,
+                                              uint64_t device_pointer,
+                                              size_t bytes);
 
 /* Runs the schedule: evaluates the bundle's checks for the bound sizes,
  * allocates buffers, copies inputs, launches every kernel in order.

@@ -28,6 +28,9 @@
 
 namespace sieve::runtime {
 
+/// The runtime library's version ("0.1.0").
+inline std::string version() { return sieve_runtime_version(); }
+
 /// A failed runtime call.
 class Error : public std::runtime_error {
 public:
@@ -150,7 +153,8 @@ public:
   void bindInput(int64_t index, const HostTensor &tensor) {
     bindInput(index, tensor.dtype, tensor.shape, tensor.data.data());
   }
-  /// Binds input `index` to CUDA device memory (a CUdeviceptr).
+  /// Binds input `index` to CUDA device memory (a CUdeviceptr); `strides`
+  /// (elements) may describe a strided view, packed on the device.
   void bindDeviceInput(int64_t index, DType dtype,
                        const std::vector<int64_t> &shape,
                        uint64_t devicePointer,
@@ -159,6 +163,14 @@ public:
         get(), index, static_cast<sieve_dtype>(dtype),
         static_cast<int32_t>(shape.size()), shape.data(), strides,
         devicePointer));
+  }
+
+  /// Makes the following runs write output `index` to `bytes` bytes of CUDA
+  /// device memory at `devicePointer` (0 undoes it).
+  void bindDeviceOutput(int64_t index, uint64_t devicePointer,
+                        std::size_t bytes) {
+    detail::check(sieve_session_bind_output_device(get(), index,
+                                                   devicePointer, bytes));
   }
 
   /// Runs the schedule; `stream` is a CUstream or null (see runtime.h).
