@@ -13,10 +13,19 @@ static json::Array toJSON(llvm::ArrayRef<SizeExpr> exprs) {
 }
 
 static json::Value toJSON(const TensorDecl &tensor) {
-  return json::Object{{"name", tensor.name},
+  json::Object object{{"name", tensor.name},
                       {"dtype", ::sieve::getDTypeName(tensor.dtype)},
                       {"shape", toJSON(tensor.shape)},
                       {"buffer", tensor.buffer}};
+  if (tensor.random.range)
+    object["random"] =
+        json::Object{{"min", tensor.random.range->first.toJSON()},
+                     {"max", tensor.random.range->second.toJSON()}};
+  else if (tensor.random.scale)
+    object["random"] =
+        json::Object{{"qmax", tensor.random.scale->first},
+                     {"k", tensor.random.scale->second.toJSON()}};
+  return object;
 }
 
 json::Value BundleManifest::toJSON(const json::Object &files) const {

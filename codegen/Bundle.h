@@ -16,6 +16,7 @@
 #include "llvm/Support/JSON.h"
 
 #include <array>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,12 +36,20 @@ struct SymbolDecl {
   unsigned dim;
 };
 
+/// How `--random-inputs` fills an input (docs/bundle-format.md): integers
+/// in [min, max], or f32 quantization scales around 3 / (qmax * sqrt(k)).
+struct RandomHint {
+  std::optional<std::pair<SizeExpr, SizeExpr>> range;
+  std::optional<std::pair<int64_t, SizeExpr>> scale;
+};
+
 /// An input or output of the entry function.
 struct TensorDecl {
   std::string name;
   DType dtype;
   llvm::SmallVector<SizeExpr> shape;
   std::string buffer;
+  RandomHint random;
 };
 
 struct BufferDecl {

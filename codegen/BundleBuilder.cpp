@@ -448,6 +448,31 @@ LogicalResult BundleBuilder::bindInputs() {
   return success();
 }
 
+void BundleBuilder::addRandomHints() {
+  // What sieve-run derives from the graph for --random-inputs, so that
+  // sieve-bundle-run fills the inputs the same way.
+  for (auto [index, arg] : llvm::enumerate(entry.getArguments())) {
+    RandomHint &hint = manifest.inputs[index].random;
+    for (OpOperand &use : arg.getUses()) {
+      Operation *user = use.getOwner();
+      StringRef name = user->getName().getStringRef();
+      if (name == "sieve.hybrid_attention" && use.getOperandNumber() == 3) {
+        // `globals`: valid key positions.
+        hint.range = {SizeExpr(0), dim(user->getOperand(1), 2) - 1};
+      } else if ((name == "sieve.qmatmul" && use.getOperandNumber() == 2) ||
+                 (name == "sieve.dequantize" &&
+                  use.getOperandNumber() == 1)) {
+        // Per-group scales of quantized weights: the values are the
+        // operand before them.
+        Value values = user->getOperand(use.getOperandNumber() - 1);
+        auto type = cast<RankedTensorType>(values.getType());
+        int64_t qmax = type.getElementType().isInteger(4) ? 7 : 127;
+        hint.scale = {qmax, dim(values, type.getRank() - 1)};
+      }
+    }
+  }
+}
+
 LogicalResult BundleBuilder::bindOutputs(func::ReturnOp ret) {
   // Each result needs a buffer of its own that no launch after its producer
   // writes: a result that is an argument, a constant, a view of another
@@ -516,6 +541,7 @@ LogicalResult BundleBuilder::build() {
     if (auto ret = dyn_cast<func::ReturnOp>(op)) {
       if (failed(bindOutputs(ret)))
         return failure();
+      addRandomHints();
       memoryStats = planArena(manifest);
       memoryStats.constantBytes = constantData.size();
       return legalizeKernelMath(kernels);

@@ -170,6 +170,9 @@ private:
 
   LogicalResult bindInputs();
   LogicalResult bindOutputs(func::ReturnOp ret);
+  /// Tells --random-inputs of the runtime's tools what sieve-run derives
+  /// from the graph: the ranges of `globals`, the scales of weights.
+  void addRandomHints();
   std::string newBufferName(StringRef prefix);
   TensorBinding &bind(Value value, TensorBinding binding);
   void planMemory();

@@ -5,8 +5,9 @@
 // into slots, in order of first use (which needs the fewest slots): a
 // temporary takes a free slot of the same size if there is one, else the
 // free slot whose size it changes least (sizes are compared where both are
-// integers; a symbolic slot grows to max(a, b)), else a new slot. Slots lie
-// one after the other, each aligned to kBufferAlignment.
+// integers; a symbolic slot grows to max(a, b); constant and symbolic sizes
+// do not share), else a new slot. Slots lie one after the other, each
+// aligned to kBufferAlignment.
 //
 //===----------------------------------------------------------------------===//
 
@@ -37,7 +38,8 @@ static SizeExpr alignUp(const SizeExpr &bytes) {
 }
 
 /// How well a buffer of `bytes` fits a slot of `slot` bytes: lower is
-/// better; nullopt when the fit is not worth it.
+/// better; nullopt when they should not share (a constant size and one that
+/// depends on the symbols: their max would stay symbolic for good).
 static std::optional<int64_t> fitCost(const SizeExpr &slot,
                                       const SizeExpr &bytes) {
   if (slot == bytes)
@@ -45,7 +47,10 @@ static std::optional<int64_t> fitCost(const SizeExpr &slot,
   std::optional<int64_t> a = slot.getConstant(), b = bytes.getConstant();
   if (a && b)
     return *a >= *b ? *a - *b : 2 * (*b - *a);
-  // A symbolic size and another: sharing makes the slot their max.
+  if (a || b)
+    return std::nullopt;
+  // Both symbolic: sharing makes the slot their max (which folds for
+  // multiples of the same symbols).
   return std::numeric_limits<int64_t>::max() / 2;
 }
 

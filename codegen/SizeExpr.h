@@ -14,8 +14,11 @@
 #include "llvm/Support/JSON.h"
 
 #include <cstdint>
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
+#include <vector>
 
 namespace mlir {
 namespace sieve {
@@ -26,6 +29,8 @@ public:
   static SizeExpr symbol(llvm::StringRef name);
 
   bool isConstant() const { return constant.has_value(); }
+  /// Whether the value is >= 0 whatever the symbols (sizes, >= 0) are.
+  bool isKnownNonNegative() const;
   std::optional<int64_t> getConstant() const { return constant; }
   /// The expression text, fully parenthesized where needed.
   std::string str() const;
@@ -47,20 +52,32 @@ public:
   static SizeExpr both(const SizeExpr &a, const SizeExpr &b);
 
   bool operator==(const SizeExpr &other) const {
-    return constant == other.constant && text == other.text;
+    return constant == other.constant && terms == other.terms &&
+           offset == other.offset;
   }
 
 private:
-  SizeExpr(std::string text) : text(std::move(text)) {}
+  /// A product of atoms, sorted.
+  using Monomial = std::vector<std::string>;
+
+  /// An atom: a symbol or an expression SizeExpr does not look into.
+  static SizeExpr atom(std::string text, bool nonNegative);
+  /// The atom "(a op b)", of unknown sign.
   static SizeExpr binary(const SizeExpr &a, const SizeExpr &b,
                          llvm::StringRef op);
-  static SizeExpr call(llvm::StringRef fn, const SizeExpr &a,
-                       const SizeExpr &b);
+  /// sum(terms) + offset, folded to a constant when there are no terms.
+  static SizeExpr polynomial(std::map<Monomial, int64_t> terms,
+                             int64_t offset, std::set<std::string> signedAtoms);
+  /// Whether every coefficient and the offset are multiples of `divisor`.
+  bool isMultipleOf(int64_t divisor) const;
 
   std::optional<int64_t> constant;
-  /// Set when not constant; an atom (symbol, call) or a parenthesized
-  /// expression.
-  std::string text;
+  /// When not constant: sum of coefficient * monomial, plus offset.
+  std::map<Monomial, int64_t> terms;
+  int64_t offset = 0;
+  /// The atoms that may be negative (symbols are sizes, >= 0); max/min and
+  /// division folds need to know.
+  std::set<std::string> signedAtoms;
 };
 
 } // namespace sieve
