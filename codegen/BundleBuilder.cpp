@@ -125,6 +125,17 @@ std::string BundleBuilder::addScratch(DType dtype, SizeExpr elements) {
   return name;
 }
 
+std::optional<std::string> BundleBuilder::lookupDerived(StringRef key) const {
+  auto it = derived.find(key);
+  if (it == derived.end())
+    return std::nullopt;
+  return it->second;
+}
+
+void BundleBuilder::recordDerived(StringRef key, std::string buffer) {
+  derived[key] = std::move(buffer);
+}
+
 void BundleBuilder::check(SizeExpr condition, const Twine &message,
                           Operation *op) {
   if (condition.getConstant() && *condition.getConstant() != 0)

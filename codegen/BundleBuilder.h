@@ -18,6 +18,7 @@
 #include "llvm/ADT/StringMap.h"
 
 #include <functional>
+#include <optional>
 
 namespace mlir {
 namespace sieve {
@@ -77,6 +78,11 @@ public:
   const TensorBinding &define(Value value, SmallVector<SizeExpr> shape);
   /// A scratch buffer for the op being compiled.
   std::string addScratch(DType dtype, SizeExpr elements);
+  /// Buffers computed from another buffer once per bundle (repacked
+  /// weights), under a key naming the source and the transformation. Every
+  /// buffer is written by one op only, so a later op may reuse the result.
+  std::optional<std::string> lookupDerived(StringRef key) const;
+  void recordDerived(StringRef key, std::string buffer);
   /// Records a contract rule the sizes must satisfy (a no-op when `condition`
   /// folds to true).
   void check(SizeExpr condition, const Twine &message, Operation *op);
@@ -99,6 +105,7 @@ private:
   BundleManifest manifest;
   DenseMap<Value, TensorBinding> bindings;
   llvm::StringMap<unsigned> nameCounts;
+  llvm::StringMap<std::string> derived;
 };
 
 /// The bundle dtype of an element type, if it has one.

@@ -18,7 +18,10 @@
 //  scatter                      copy of `base`, then one warp per packed row
 //  quantize                     one warp per group (max |x| by shuffles)
 //  dequantize, qmatmul          one thread per output element; qmatmul
-//                               dequantizes its weights on the fly
+//                               dequantizes its weights on the fly (the
+//                               fallback of the tensor-core kernels in
+//                               QMatmulKernels.cpp, for f32 activations,
+//                               other group sizes, unaligned K)
 //
 // Rows are copied with 16-byte vector loads and stores where the row size
 // allows it. Rules of the contract that depend on dynamic sizes become the
@@ -27,6 +30,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "codegen/BundleBuilder.h"
+#include "codegen/kernels/QMatmulKernels.h"
 
 #include "dialects/sieve/SieveOps.h"
 #include "passes/ScalarCode.h"
@@ -947,10 +951,27 @@ static LogicalResult buildQMatmul(QMatmulOp op, BundleBuilder &bundle) {
                  "'bias' and 'weight_values' have different output sizes", op);
   SmallVector<SizeExpr> outShape(input.shape);
   outShape.back() = outLen;
-  const TensorBinding &out = bundle.define(op.getResult(), outShape);
   SizeExpr rows = 1;
   for (const SizeExpr &size : ArrayRef(input.shape).drop_back())
     rows = rows * size;
+  // define() may move the bindings: look them up again after it.
+  bundle.define(op.getResult(), outShape);
+  const TensorBinding &out = bundle.get(op.getResult());
+
+  QMatmulBinding fast;
+  fast.input = &bundle.get(op.getInput());
+  fast.weights = &bundle.get(op.getWeightValues());
+  fast.scales = &bundle.get(op.getWeightScales());
+  fast.bias = bias ? &bundle.get(bias) : nullptr;
+  fast.result = &out;
+  fast.rows = rows;
+  fast.outLen = outLen;
+  // The weights' K when it is static (the check above makes them equal).
+  fast.reduceLen = fast.weights->shape[1].isConstant() ? fast.weights->shape[1]
+                                                        : reduceLen;
+  fast.groups = grouping.groups;
+  if (getTensorCoreQMatmulLimit(op, fast).empty())
+    return buildTensorCoreQMatmul(op, bundle, fast);
 
   Type elementType = op.getInput().getType().getElementType();
   KernelBuilder kb = bundle.newKernel("qmatmul", op.getLoc());
@@ -997,9 +1018,9 @@ static LogicalResult buildQMatmul(QMatmulOp op, BundleBuilder &bundle) {
   std::string biasBuffer = bias ? bundle.get(bias).buffer
                                 : bundle.addScratch(out.dtype, 1);
   LaunchDecl launch = launch1D(kernel, rows * outLen, kBlockSize);
-  launch.args = {bufferArg(input),
-                 bufferArg(weights),
-                 bufferArg(bundle.get(op.getWeightScales())),
+  launch.args = {bufferArg(*fast.input),
+                 bufferArg(*fast.weights),
+                 bufferArg(*fast.scales),
                  KernelArg::ofBuffer(biasBuffer, out.dtype),
                  bufferArg(out),
                  KernelArg::ofI64(rows),
