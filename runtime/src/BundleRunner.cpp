@@ -77,7 +77,8 @@ void printStats(runtime::Session &session, const runtime::Bundle &bundle,
   out << "kernels: " << session.getKernelSource() << "\n";
   for (int64_t l = 0; l < bundle.getNumLaunches(); ++l) {
     sieve_launch_info info = session.getLaunchInfo(l);
-    std::string time = info.skipped ? "skipped (empty grid)"
+    std::string time = info.skipped == 2 ? "skipped (reused: inputs unchanged)"
+                       : info.skipped    ? "skipped (empty grid)"
                        : std::isnan(info.milliseconds)
                            ? "not timed"
                            : format("%.3f ms", info.milliseconds);

@@ -126,6 +126,10 @@ struct LaunchSpec {
   std::array<Expr, 3> grid, block;
   Expr dynamicSharedBytes;
   std::vector<ArgSpec> args;
+  /// The optional `reuse` field: indices of the inputs the launch's results
+  /// depend on (with its scalar arguments); empty when it has none, and then
+  /// the launch runs in every run.
+  std::vector<std::size_t> reuseInputs;
 };
 
 struct GateSpec {

@@ -90,6 +90,16 @@ private:
     /// Device tensors: the caller's memory.
     bool onDevice = false;
     DeviceAddress device = 0;
+    /// Distinguishes bindings: every bind gets a new one.
+    uint64_t serial = 0;
+  };
+
+  /// What a launch with `reuse` last wrote (launches without it have none):
+  /// `key` describes the launch and its inputs' bindings; `valid` says that
+  /// its buffers hold the results for `key`.
+  struct ReuseState {
+    bool valid = false;
+    std::vector<uint64_t> key;
   };
 
   /// A buffer of the manifest for the current run.
@@ -119,6 +129,10 @@ private:
                              uint64_t &bytes) const;
   Status prepareBuffers(void *stream);
   Status planLaunches();
+  /// Marks the planned launches whose results an earlier run left in their
+  /// buffers as reused (skipped); returns the keys of those that run.
+  std::vector<std::vector<uint64_t>> planReuse();
+  void forgetReuse();
   /// Waits for the last run; fails when there was none.
   Status waitForRun();
   std::string describeInput(std::size_t index) const;
@@ -129,6 +143,8 @@ private:
   uint32_t flags = 0;
   std::vector<Binding> bindings;
   std::vector<Buffer> buffers;
+  std::vector<ReuseState> reuse;
+  uint64_t bindSerial = 0;
   /// The last run: symbol values, plans, and whether one happened.
   std::vector<int64_t> runSymbols;
   std::vector<LaunchPlan> plans;
