@@ -529,42 +529,66 @@ void QMatmulKernels::buildDecode(SizeExpr gridFactor) {
     return columnScales(b, s[0], s[1]);
   };
 
+  // The weights of one chunk for both n-tiles as loaded: int4 one
+  // vector<4xi32> per tile (16 bytes of the i4 tiles layout), int8 one
+  // vector<16xi8> per tile and 64-wide slice. Zeros beyond N, K and the
+  // last chunk.
+  auto loadChunk = [&](Value chunk) {
+    SmallVector<Value> raw;
+    Value inK = m.lt(chunk, p.chunks);
+    Value kc = m.mul(chunk, m.c(kPackChunk));
+    for (int64_t tile = 0; tile < 2; ++tile) {
+      if (int4) {
+        Value tileIndex = m.add(m.mul(kb.blockIdX(), m.c(2)), m.c(tile));
+        Value valid =
+            andI1(b, inK, m.lt(m.mul(tileIndex, m.c(kPackRows)), p.N));
+        Value index = m.mul(
+            m.add(m.mul(m.add(m.mul(tileIndex, p.chunks), chunk),
+                        m.c(kLanes)),
+                  lane),
+            m.c(4));
+        raw.push_back(loadIf(b, valid, VectorType::get({4}, b.getI32Type()),
+                             p.w, index, 16));
+        continue;
+      }
+      Value row = m.add(m.add(col0, m.c(8 * tile)), g);
+      for (int64_t h = 0; h < 2; ++h) {
+        Value k = m.add(m.add(kc, m.c(64 * h)), m.mul(t, m.c(16)));
+        Value valid = andI1(b, m.lt(row, p.N), m.lt(k, p.K));
+        raw.push_back(loadIf(b, valid, VectorType::get({16}, b.getI8Type()),
+                             p.w, m.add(m.mul(row, p.K), k), 16));
+      }
+    }
+    return raw;
+  };
+
+  // The loop carries the accumulators and the weights of the warp's next
+  // chunk: those of chunk c + 8 are loaded before chunk c is multiplied, so
+  // that two chunks' loads are in flight per warp.
   Value zero = zeros(b, accType);
+  SmallVector<Value> init = {zero, zero};
+  init.append(loadChunk(warp));
   SmallVector<Value> acc = buildStridedFor(
-      b, warp, p.chunks, m.c(kDecodeWarps), {zero, zero},
+      b, warp, p.chunks, m.c(kDecodeWarps), init,
       [&](ImplicitLocOpBuilder &b, Value chunk, ValueRange args) {
         Value kc = m.mul(chunk, m.c(kPackChunk));
-        // The weights of the whole chunk first, so that their loads are in
-        // flight together: words[tile][slice] holds the lane's 16 weights of
-        // slice h (64 columns) of n-tile `tile`.
+        SmallVector<Value> next =
+            loadChunk(m.add(chunk, m.c(kDecodeWarps)));
+        // words[tile][h]: the lane's 16 weights of slice h (64 columns) of
+        // n-tile `tile`.
+        ValueRange raw = args.drop_front(2);
         SmallVector<Value> words[2][2];
         for (int64_t tile = 0; tile < 2; ++tile) {
           if (int4) {
-            Value tileIndex =
-                m.add(m.mul(kb.blockIdX(), m.c(2)), m.c(tile));
-            Value valid = m.lt(m.mul(tileIndex, m.c(kPackRows)), p.N);
-            Value index = m.mul(
-                m.add(m.mul(m.add(m.mul(tileIndex, p.chunks), chunk),
-                            m.c(kLanes)),
-                      lane),
-                m.c(4));
-            SmallVector<Value> all = toWords(
-                b, loadIf(b, valid, VectorType::get({4}, b.getI32Type()),
-                          p.w, index, 16));
+            SmallVector<Value> all = toWords(b, raw[tile]);
             words[tile][0] = {all[0], all[1]};
             words[tile][1] = {all[2], all[3]};
             continue;
           }
-          Value row = m.add(m.add(col0, m.c(8 * tile)), g);
-          for (int64_t h = 0; h < 2; ++h) {
-            Value k = m.add(m.add(kc, m.c(64 * h)), m.mul(t, m.c(16)));
-            Value valid = andI1(b, m.lt(row, p.N), m.lt(k, p.K));
-            words[tile][h] = toWords(
-                b, loadIf(b, valid, VectorType::get({16}, b.getI8Type()),
-                          p.w, m.add(m.mul(row, p.K), k), 16));
-          }
+          for (int64_t h = 0; h < 2; ++h)
+            words[tile][h] = toWords(b, raw[2 * tile + h]);
         }
-        SmallVector<Value> state(args);
+        SmallVector<Value> state(args.take_front(2));
         for (int64_t h = 0; h < 2; ++h) {
           Value sliceStart = m.add(kc, m.c(64 * h));
           auto slice = [&](ImplicitLocOpBuilder &b) {
@@ -584,9 +608,9 @@ void QMatmulKernels::buildDecode(SizeExpr gridFactor) {
             };
             SmallVector<Value> low = activations(g),
                                high = activations(m.add(g, m.c(8)));
-            SmallVector<Value> next(state);
+            SmallVector<Value> sums(state);
             for (int64_t tile = 0; tile < 2; ++tile) {
-              Value sum = grouped ? zeros(b, accType) : next[tile];
+              Value sum = grouped ? zeros(b, accType) : sums[tile];
               SmallVector<Value> weights = dq.pairs(words[tile][h]);
               for (int64_t s = 0; s < 4; ++s) {
                 Value a = fragmentOfWords(
@@ -602,12 +626,12 @@ void QMatmulKernels::buildDecode(SizeExpr gridFactor) {
                 Value group =
                     m.div(sliceStart, m.c(static_cast<int64_t>(groupSize)));
                 sum = arith::AddFOp::create(
-                    b, next[tile],
+                    b, sums[tile],
                     arith::MulFOp::create(b, sum, scalesOf(tile, group)));
               }
-              next[tile] = sum;
+              sums[tile] = sum;
             }
-            return next;
+            return sums;
           };
           // The second slice of the last chunk may lie beyond K.
           if (h == 0)
@@ -617,8 +641,10 @@ void QMatmulKernels::buildDecode(SizeExpr gridFactor) {
                 b, m.lt(sliceStart, p.K), TypeRange{accType, accType}, slice,
                 [&](ImplicitLocOpBuilder &) { return state; });
         }
+        state.append(next);
         return state;
       });
+  acc.resize(2);
 
   // Whole-row scales multiply the sums once.
   if (!grouped)
