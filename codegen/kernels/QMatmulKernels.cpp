@@ -8,7 +8,9 @@
 //  pack_i4   int4 weights arrive one byte per element ([N, K], the bundle's
 //            input convention). One pass packs them two per byte in the
 //            "i4 tiles" layout below, once per bundle for each weight
-//            tensor.
+//            tensor; when the weights are an input the launch carries
+//            `reuse`, so that a runtime keeps the packed words across runs
+//            while the weights are not bound again.
 //  decode    M <= 16: one block per 16 output columns, its 8 warps splitting
 //            K. Each lane streams 16-byte vectors of weights, turns them
 //            into f16/bf16 mma operands with integer tricks (no conversion
@@ -477,6 +479,11 @@ void QMatmulKernels::buildPack() {
                  KernelArg::ofBuffer(weightBuffer, DType::I32),
                  KernelArg::ofI64(N), KernelArg::ofI64(K),
                  KernelArg::ofI64(chunks), KernelArg::ofI64(words)};
+  // The packed words depend on the weights only: while they are the same
+  // host input, a runtime may keep them from an earlier run.
+  for (const TensorDecl &input : bundle.getManifest().inputs)
+    if (input.buffer == weights.buffer)
+      launch.reuseInputs.push_back(input.name);
   bundle.addKernel(kernel);
   bundle.launch(op, std::move(launch));
 }
