@@ -1121,6 +1121,12 @@ def tensor_core_qmatmul_cases():
           False, kernels=expect("i8", T)),
         M("tc_f16_i4_g0_bias_m4096", "f16", (2, 2048), 72, 136, "i4", 0, True,
           kernels=expect("i4", T)),
+        # Layer-sized: a 4096 x 4096 int4 projection for one token, a
+        # 1024 x 1024 int8 one for 512 tokens.
+        M("tc_f16_i4_g128_bias_m1_4096x4096", "f16", (1,), 4096, 4096, "i4",
+          128, True, kernels=expect("i4", D)),
+        M("tc_bf16_i8_g64_nobias_m512_1024x1024", "bf16", (512,), 1024, 1024,
+          "i8", 64, False, kernels=expect("i8", T)),
         # Dynamic sizes: with a dynamic M both kernels are in the bundle and
         # M picks one at run time.
         M("tc_f16_i4_g64_bias_dynM_m1", "f16", (1,), 128, 24, "i4", 64, True,
