@@ -187,12 +187,13 @@ static Value columnScales(ImplicitLocOpBuilder &b, Value s0, Value s1) {
 }
 
 //===----------------------------------------------------------------------===//
-// Dequantization in registers (decode kernel)
+// Dequantization without conversion instructions (both kernels)
 //===----------------------------------------------------------------------===//
 //
-// An mma B fragment holds, per lane, values k and k+1 in register 0 and
-// k+2 and k+3 in register 1 (after the permutation of K the decode kernel
-// uses). The integer values become f16/bf16 without conversion instructions:
+// 16 consecutive weights become 8 registers of two f16/bf16 values each,
+// (k, k+1) in K order: two of them are an mma B fragment in the decode
+// kernel, all eight a row segment of the tiled kernel's shared-memory tile.
+// The integer values become f16/bf16 without conversion instructions:
 // an unsigned u in the low bits of a half whose exponent says 2^10 (f16,
 // 0x6400) or 2^7 (bf16, 0x4300) is the number 1024 + u or 128 + u, exactly,
 // and one packed subtraction removes the magic number and the offset.
@@ -728,9 +729,10 @@ void QMatmulKernels::buildTiled(SizeExpr gridFactor) {
   constexpr int64_t kWarpsN = kTileN / kWarpTileN;
   Value warpRow = m.mul(m.div(warp, m.c(kWarpsN)), m.c(kWarpTileM));
   Value warpCol = m.mul(m.rem(warp, m.c(kWarpsN)), m.c(kWarpTileN));
-  Value col0 = m.mul(kb.blockIdX(), m.c(kTileN));
-  Value row0 = m.mul(gpu::BlockIdOp::create(b, gpu::Dimension::y),
-                     m.c(kTileM));
+  // Row tiles along x (up to 2^31 - 1 of them), column tiles along y.
+  Value row0 = m.mul(kb.blockIdX(), m.c(kTileM));
+  Value col0 = m.mul(gpu::BlockIdOp::create(b, gpu::Dimension::y),
+                     m.c(kTileN));
   Value steps = m.div(m.add(p.K, m.c(kTileK - 1)), m.c(kTileK));
   auto tokenType = nvgpu::DeviceAsyncTokenType::get(ctx);
 
@@ -965,8 +967,8 @@ void QMatmulKernels::buildTiled(SizeExpr gridFactor) {
   KernelDecl kernel = kb.finish();
   LaunchDecl launch;
   launch.kernel = kernel.name;
-  launch.grid = {SizeExpr::ceilDiv(binding.outLen, kTileN),
-                 SizeExpr::ceilDiv(binding.rows, kTileM) * gridFactor, 1};
+  launch.grid = {SizeExpr::ceilDiv(binding.rows, kTileM) * gridFactor,
+                 SizeExpr::ceilDiv(binding.outLen, kTileN), 1};
   launch.block = {kTiledThreads, 1, 1};
   launch.args = matmulArgs();
   bundle.addKernel(kernel);
