@@ -69,14 +69,21 @@ json::Value BundleManifest::toJSON(const json::Object &files) const {
       else
         args.push_back(json::Object{{"i64", arg.value.toJSON()}});
     }
-    launchArray.push_back(json::Object{
+    json::Object object{
         {"kernel", launch.kernel},
         {"op", launch.op},
         {"grid", ::toJSON(launch.grid)},
         {"block", json::Array{launch.block[0], launch.block[1],
                               launch.block[2]}},
         {"dynamic_shared_bytes", launch.dynamicSharedBytes.toJSON()},
-        {"args", std::move(args)}});
+        {"args", std::move(args)}};
+    if (!launch.reuseInputs.empty()) {
+      json::Array inputs;
+      for (const std::string &input : launch.reuseInputs)
+        inputs.push_back(input);
+      object["reuse"] = std::move(inputs);
+    }
+    launchArray.push_back(std::move(object));
   }
   for (const GateDecl &gate : gates)
     gateArray.push_back(json::Object{{"op", gate.op},

@@ -98,6 +98,11 @@ struct LaunchDecl {
   std::array<int64_t, 3> block = {1, 1, 1};
   SizeExpr dynamicSharedBytes = 0;
   llvm::SmallVector<KernelArg> args;
+  /// The inputs the launch's results depend on alone (with its scalar
+  /// arguments), when a runtime may keep them across runs (`reuse`): the
+  /// launch reads these inputs and writes temporaries no other launch
+  /// writes.
+  llvm::SmallVector<std::string> reuseInputs;
 };
 
 struct GateDecl {

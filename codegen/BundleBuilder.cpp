@@ -356,12 +356,7 @@ LogicalResult BundleBuilder::defineConstant(Value value, ElementsAttr data) {
     if (failed(bytes))
       return emitError(value.getLoc())
              << "sieve-compile cannot store a constant of type " << type;
-    buffer = newBufferName("c");
-    int64_t offset = llvm::alignTo(constantData.size(), kBufferAlignment);
-    constantData.resize(offset, '\0');
-    constantData += *bytes;
-    manifest.buffers.push_back({buffer, "constant",
-                                static_cast<int64_t>(bytes->size()), offset});
+    buffer = addConstantBuffer(*bytes);
   }
   TensorBinding binding;
   binding.buffer = buffer;
@@ -370,6 +365,25 @@ LogicalResult BundleBuilder::defineConstant(Value value, ElementsAttr data) {
     binding.shape.push_back(size);
   bind(value, std::move(binding));
   return success();
+}
+
+std::string BundleBuilder::addConstantBuffer(StringRef bytes) {
+  std::string name = newBufferName("c");
+  int64_t offset = llvm::alignTo(constantData.size(), kBufferAlignment);
+  constantData.resize(offset, '\0');
+  constantData += bytes;
+  int64_t size = static_cast<int64_t>(bytes.size());
+  constantRanges[name] = {offset, size};
+  manifest.buffers.push_back({name, "constant", size, offset});
+  return name;
+}
+
+std::optional<StringRef>
+BundleBuilder::getConstantBytes(StringRef buffer) const {
+  auto it = constantRanges.find(buffer);
+  if (it == constantRanges.end())
+    return std::nullopt;
+  return StringRef(constantData).substr(it->second.first, it->second.second);
 }
 
 void BundleBuilder::definePending(Value value, SmallVector<SizeExpr> shape,
@@ -386,6 +400,17 @@ std::string BundleBuilder::addScratch(DType dtype, SizeExpr elements) {
   manifest.buffers.push_back(
       {name, "temporary", elements * getDTypeBytes(dtype), 0});
   return name;
+}
+
+std::optional<std::string> BundleBuilder::lookupDerived(StringRef key) const {
+  auto it = derived.find(key);
+  if (it == derived.end())
+    return std::nullopt;
+  return it->second;
+}
+
+void BundleBuilder::recordDerived(StringRef key, std::string buffer) {
+  derived[key] = std::move(buffer);
 }
 
 void BundleBuilder::check(SizeExpr condition, const Twine &message,

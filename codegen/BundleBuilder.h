@@ -23,6 +23,7 @@
 
 #include <deque>
 #include <functional>
+#include <optional>
 
 namespace mlir {
 namespace sieve {
@@ -148,6 +149,15 @@ public:
                      std::optional<TypedAttr> scalar);
   /// A scratch buffer for the op being compiled.
   std::string addScratch(DType dtype, SizeExpr elements);
+  /// The bytes of a constant buffer, or nullopt for other buffers.
+  std::optional<StringRef> getConstantBytes(StringRef buffer) const;
+  /// Stores `bytes` as a new constant buffer; returns its name.
+  std::string addConstantBuffer(StringRef bytes);
+  /// Buffers computed from another buffer once per bundle (repacked
+  /// weights), under a key naming the source and the transformation. Every
+  /// buffer is written by one op only, so a later op may reuse the result.
+  std::optional<std::string> lookupDerived(StringRef key) const;
+  void recordDerived(StringRef key, std::string buffer);
   /// Records a contract rule the sizes must satisfy (a no-op when `condition`
   /// folds to true).
   void check(SizeExpr condition, const Twine &message, Operation *op);
@@ -187,9 +197,12 @@ private:
   DenseMap<Value, RowLimit> rowLimits;
   DenseMap<Value, SizeExpr> sizes;
   DenseMap<Attribute, std::string> constantBuffers;
+  /// Where each constant buffer lies in constantData.
+  llvm::StringMap<std::pair<int64_t, int64_t>> constantRanges;
   std::string constantData;
   llvm::StringMap<unsigned> nameCounts;
   MemoryPlanStats memoryStats;
+  llvm::StringMap<std::string> derived;
 };
 
 /// The bundle dtype of an element type, if it has one.

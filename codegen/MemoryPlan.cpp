@@ -76,6 +76,15 @@ MemoryPlanStats mlir::sieve::planArena(BundleManifest &manifest) {
     use(gate.score, end);
     use(gate.mask, end);
   }
+  // What a launch marked `reuse` writes must survive until the next run,
+  // which may skip the launch: live throughout.
+  for (const LaunchDecl &launch : manifest.launches)
+    if (!launch.reuseInputs.empty())
+      for (const KernelArg &arg : launch.args)
+        if (arg.kind == KernelArg::Kind::Buffer) {
+          use(arg.buffer, 0);
+          use(arg.buffer, end);
+        }
 
   MemoryPlanStats stats;
   stats.unsharedBytes = 0;

@@ -1,7 +1,8 @@
 //===- MemoryPlan.h - Temporaries planned into one arena --------*- C++ -*-===//
 //
 // Every temporary buffer of a schedule is live from the first launch that
-// uses it to the last (gate buffers, read after the run, to the end).
+// uses it to the last (gate buffers, read after the run, to the end; what
+// launches marked `reuse` write, kept across runs, throughout).
 // planArena() gives the temporaries byte offsets in one arena so that
 // buffers whose live ranges overlap never share bytes.
 //

@@ -63,23 +63,34 @@ SizeExpr SizeExpr::symbol(llvm::StringRef name) {
 std::string SizeExpr::str() const {
   if (constant)
     return std::to_string(*constant);
-  std::vector<std::string> parts;
+  // Terms in order, subtractions written as such: (s0 * 4 - t * 2 + 16).
+  std::vector<std::pair<std::string, bool>> parts; // text, negative
   for (const auto &[monomial, coefficient] : terms) {
     std::string text;
     for (const std::string &factor : monomial)
       text += (text.empty() ? "" : " * ") + factor;
-    if (coefficient != 1)
-      text += " * " + std::to_string(coefficient);
-    parts.push_back(std::move(text));
+    int64_t magnitude = coefficient < 0 ? -coefficient : coefficient;
+    if (magnitude != 1)
+      text += " * " + std::to_string(magnitude);
+    parts.push_back({std::move(text), coefficient < 0});
   }
   if (offset)
-    parts.push_back(std::to_string(offset));
-  if (parts.size() == 1 && terms.begin()->first.size() == 1 &&
-      terms.begin()->second == 1)
-    return parts.front();
+    parts.push_back({std::to_string(offset < 0 ? -offset : offset),
+                     offset < 0});
+  if (parts.size() == 1 && !parts.front().second &&
+      terms.begin()->first.size() == 1 && terms.begin()->second == 1)
+    return parts.front().first;
+  // Additions first, so that a subtraction never starts the expression
+  // unless all of it is subtracted.
+  std::stable_partition(parts.begin(), parts.end(),
+                        [](const auto &part) { return !part.second; });
   std::string text;
-  for (const std::string &part : parts)
-    text += (text.empty() ? "" : " + ") + part;
+  for (const auto &[part, negative] : parts) {
+    if (text.empty())
+      text = negative ? "0 - " + part : part;
+    else
+      text += (negative ? " - " : " + ") + part;
+  }
   return "(" + text + ")";
 }
 

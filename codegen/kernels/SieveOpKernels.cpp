@@ -18,7 +18,10 @@
 //  scatter                      copy of `base`, then one warp per packed row
 //  quantize                     one warp per group (max |x| by shuffles)
 //  dequantize, qmatmul          one thread per output element; qmatmul
-//                               dequantizes its weights on the fly
+//                               dequantizes its weights on the fly (the
+//                               fallback of the tensor-core kernels in
+//                               QMatmulKernels.cpp, for f32 activations,
+//                               other group sizes, unaligned K)
 //
 // Rows are copied with 16-byte vector loads and stores where the row size
 // allows it. Rules of the contract that depend on dynamic sizes become the
@@ -28,6 +31,7 @@
 
 #include "codegen/BundleBuilder.h"
 #include "codegen/kernels/LinalgKernels.h"
+#include "codegen/kernels/QMatmulKernels.h"
 
 #include "dialects/sieve/SieveOps.h"
 #include "passes/ScalarCode.h"
@@ -948,10 +952,28 @@ static LogicalResult buildQMatmul(QMatmulOp op, BundleBuilder &bundle) {
                  "'bias' and 'weight_values' have different output sizes", op);
   SmallVector<SizeExpr> outShape(input.shape);
   outShape.back() = outLen;
-  const TensorBinding &out = bundle.define(op.getResult(), outShape);
   SizeExpr rows = 1;
   for (const SizeExpr &size : ArrayRef(input.shape).drop_back())
     rows = rows * size;
+  // define() may move the bindings: look them up again after it.
+  bundle.define(op.getResult(), outShape);
+  const TensorBinding &out = bundle.get(op.getResult());
+
+  QMatmulBinding fast;
+  fast.input = &bundle.get(op.getInput());
+  fast.weights = &bundle.get(op.getWeightValues());
+  fast.scales = &bundle.get(op.getWeightScales());
+  fast.bias = bias ? &bundle.get(bias) : nullptr;
+  fast.result = &out;
+  fast.rows = rows;
+  fast.outLen = outLen;
+  // The weights' K when it is static (the check above makes them equal).
+  fast.reduceLen = fast.weights->shape[1].isConstant() ? fast.weights->shape[1]
+                                                        : reduceLen;
+  fast.groups = grouping.groups;
+  fast.skip = getQMatmulRowSkip(op, bundle);
+  if (getTensorCoreQMatmulLimit(op, fast).empty())
+    return buildTensorCoreQMatmul(op, bundle, fast);
 
   Type elementType = op.getInput().getType().getElementType();
   KernelBuilder kb = bundle.newKernel("qmatmul", op.getLoc());
@@ -963,12 +985,26 @@ static LogicalResult buildQMatmul(QMatmulOp op, BundleBuilder &bundle) {
   unsigned mArg = kb.addScalar(), nArg = kb.addScalar(), kArg = kb.addScalar(),
            glArg = kb.addScalar(), gArg = kb.addScalar(),
            hasBiasArg = kb.addScalar();
+  unsigned countArg = 0, perBatchArg = 0;
+  if (fast.skip) {
+    countArg = kb.addBuffer(IntegerType::get(op.getContext(), 32));
+    perBatchArg = kb.addScalar();
+  }
   ImplicitLocOpBuilder &b = kb.begin({kBlockSize, 1, 1});
   IndexMath m{b};
   Value M = kb.scalar(mArg), N = kb.scalar(nArg), K = kb.scalar(kArg),
         groupLength = kb.scalar(glArg), groups = kb.scalar(gArg);
   Value index = kb.globalIdX();
-  kb.ifThen(m.lt(index, m.mul(M, N)), [&] {
+  Value inRange = m.lt(index, m.mul(M, N));
+  if (fast.skip) {
+    // Rows of a gated branch nobody reads (row % S >= count[row / S]).
+    Value row = m.div(m.min(index, m.sub(m.mul(M, N), m.c(1))), N);
+    Value perBatch = kb.scalar(perBatchArg);
+    Value count = toIndex(
+        b, kb.load(kb.buffer(countArg), m.div(row, perBatch)));
+    inRange = andI1(b, inRange, m.lt(m.rem(row, perBatch), count));
+  }
+  kb.ifThen(inRange, [&] {
     Value row = m.div(index, N), n = m.rem(index, N);
     Value xBase = m.mul(row, K), wBase = m.mul(n, K),
           sBase = m.mul(n, groups);
@@ -993,14 +1029,15 @@ static LogicalResult buildQMatmul(QMatmulOp op, BundleBuilder &bundle) {
         },
         [&](ImplicitLocOpBuilder &) { return SmallVector<Value>{acc}; })[0];
     kb.store(fromF32(b, withBias, elementType), kb.buffer(outArg), index);
+    kb.countWork(K);
   });
   KernelDecl kernel = kb.finish();
   std::string biasBuffer = bias ? bundle.get(bias).buffer
                                 : bundle.addScratch(out.dtype, 1);
   LaunchDecl launch = launch1D(kernel, rows * outLen, kBlockSize);
-  launch.args = {bufferArg(input),
-                 bufferArg(weights),
-                 bufferArg(bundle.get(op.getWeightScales())),
+  launch.args = {bufferArg(*fast.input),
+                 bufferArg(*fast.weights),
+                 bufferArg(*fast.scales),
                  KernelArg::ofBuffer(biasBuffer, out.dtype),
                  bufferArg(out),
                  KernelArg::ofI64(rows),
@@ -1009,6 +1046,9 @@ static LogicalResult buildQMatmul(QMatmulOp op, BundleBuilder &bundle) {
                  KernelArg::ofI64(grouping.groupLength),
                  KernelArg::ofI64(grouping.groups),
                  KernelArg::ofI64(bias ? 1 : 0)};
+  if (fast.skip)
+    launch.args.append({bufferArg(*fast.skip->count),
+                        KernelArg::ofI64(fast.skip->rowsPerBatch)});
   bundle.addKernel(kernel);
   bundle.launch(op, std::move(launch));
   return success();
@@ -1019,11 +1059,14 @@ static LogicalResult buildQMatmul(QMatmulOp op, BundleBuilder &bundle) {
 //===----------------------------------------------------------------------===//
 
 template <typename OpTy>
-static void addProvider(LogicalResult (*build)(OpTy, BundleBuilder &)) {
+static void addProvider(LogicalResult (*build)(OpTy, BundleBuilder &),
+                        bool skipsInactiveRows = false) {
   KernelProviderRegistry::global().add(
-      OpTy::getOperationName(), [build](Operation *op, BundleBuilder &bundle) {
+      OpTy::getOperationName(),
+      [build](Operation *op, BundleBuilder &bundle) {
         return build(cast<OpTy>(op), bundle);
-      });
+      },
+      skipsInactiveRows);
 }
 
 static LogicalResult buildDenseAttention(AttentionOp op,
@@ -1064,5 +1107,5 @@ void mlir::sieve::registerBuiltinKernelProviders() {
   addProvider<ScatterOp>(buildScatter);
   addProvider<QuantizeOp>(buildQuantize);
   addProvider<DequantizeOp>(buildDequantize);
-  addProvider<QMatmulOp>(buildQMatmul);
+  addProvider<QMatmulOp>(buildQMatmul, /*skipsInactiveRows=*/true);
 }

@@ -9,7 +9,11 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -99,6 +103,60 @@ static LogicalResult lowerMathToIntrinsics(gpu::GPUModuleOp module) {
   return success();
 }
 
+/// LLVM 22's NVGPU-to-NVVM lowering has no bf16 mma.sync ("failed to deduce
+/// operand PTX types"): such ops become nvvm.mma.sync directly, on the i32
+/// registers PTX takes bf16 pairs in.
+static LogicalResult lowerBF16MmaSync(gpu::GPUModuleOp module) {
+  SmallVector<nvgpu::MmaSyncOp> mmaOps;
+  module.walk([&](nvgpu::MmaSyncOp op) {
+    if (op.getMatrixA().getType().getElementType().isBF16())
+      mmaOps.push_back(op);
+  });
+  for (nvgpu::MmaSyncOp op : mmaOps) {
+    if (op.getMmaShapeAsArray() != std::array<int64_t, 3>{16, 8, 16} ||
+        !op.getMatrixC().getType().getElementType().isF32())
+      return op.emitOpError("the PTX emitter lowers bf16 mma.sync of shape "
+                            "16x8x16 with f32 accumulators only");
+    ImplicitLocOpBuilder b(op.getLoc(), op);
+    Type i32 = b.getI32Type(), f32 = b.getF32Type();
+    auto registers = [&](Value fragment) {
+      SmallVector<Value> words;
+      int64_t rows = cast<VectorType>(fragment.getType()).getDimSize(0);
+      for (int64_t r = 0; r < rows; ++r) {
+        Value pair = vector::ExtractOp::create(b, fragment, ArrayRef<int64_t>{r});
+        Value word = vector::BitCastOp::create(b, VectorType::get({1}, i32),
+                                               pair);
+        words.push_back(
+            vector::ExtractOp::create(b, word, ArrayRef<int64_t>{0}));
+      }
+      return words;
+    };
+    SmallVector<Value> c;
+    for (int64_t i = 0; i < 4; ++i)
+      c.push_back(vector::ExtractOp::create(b, op.getMatrixC(),
+                                            ArrayRef<int64_t>{i / 2, i % 2}));
+    auto resultType =
+        LLVM::LLVMStructType::getLiteral(b.getContext(), {f32, f32, f32, f32});
+    Value d = NVVM::MmaOp::create(
+        b, resultType, registers(op.getMatrixA()), registers(op.getMatrixB()),
+        c, ArrayRef<int64_t>{16, 8, 16}, std::nullopt, std::nullopt,
+        std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::bf16,
+                                      NVVM::MMATypes::bf16},
+        std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                       NVVM::MMALayout::col});
+    auto accType = VectorType::get({2, 2}, f32);
+    Value result = arith::ConstantOp::create(
+        b, DenseElementsAttr::get(accType, b.getZeroAttr(f32)));
+    for (int64_t i = 0; i < 4; ++i)
+      result = vector::InsertOp::create(
+          b, LLVM::ExtractValueOp::create(b, d, ArrayRef<int64_t>{i}), result,
+          ArrayRef<int64_t>{i / 2, i % 2});
+    op.replaceAllUsesWith(result);
+    op.erase();
+  }
+  return success();
+}
+
 static void buildNVVMLoweringPipeline(OpPassManager &pm) {
   OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
   kernels.addPass(createSCFToControlFlowPass());
@@ -123,7 +181,7 @@ FailureOr<std::string> mlir::sieve::emitPTX(gpu::GPUModuleOp module,
   builder.setInsertionPointToStart(container->getBody());
   auto copy = cast<gpu::GPUModuleOp>(builder.clone(*module));
   dropWorkCounters(copy);
-  if (failed(lowerMathToIntrinsics(copy)))
+  if (failed(lowerMathToIntrinsics(copy)) || failed(lowerBF16MmaSync(copy)))
     return failure();
 
   PassManager pm(context);

@@ -77,7 +77,8 @@ void printStats(runtime::Session &session, const runtime::Bundle &bundle,
   out << "kernels: " << session.getKernelSource() << "\n";
   for (int64_t l = 0; l < bundle.getNumLaunches(); ++l) {
     sieve_launch_info info = session.getLaunchInfo(l);
-    std::string time = info.skipped ? "skipped (empty grid)"
+    std::string time = info.skipped == 2 ? "skipped (reused: inputs unchanged)"
+                       : info.skipped    ? "skipped (empty grid)"
                        : std::isnan(info.milliseconds)
                            ? "not timed"
                            : format("%.3f ms", info.milliseconds);
@@ -116,7 +117,8 @@ std::string sieve::getBundleRunUsage(const std::string &tool) {
          "      (--input A.npy --input B.npy ... | --random-inputs SEED "
          "[--dynamic-size N])\n"
          "      [--output-dir DIR] [--print-summary] [--repeat N] [--stats] "
-         "[--cuda-graph]\n\n"
+         "[--cuda-graph]\n"
+         "      [--emulator-schedule-seed S] [--emulator-check-races]\n\n"
          "Inputs bind positionally to the bundle's inputs and are checked "
          "against its manifest; dynamic dimensions take their sizes from the "
          "inputs. Results are written as DIR/out0.npy, DIR/out1.npy, ...\n\n"
@@ -134,7 +136,13 @@ std::string sieve::getBundleRunUsage(const std::string &tool) {
          "median run time\n"
          "  --stats             print per-launch times and the gates' "
          "statistics of the last run\n"
-         "  --cuda-graph        capture the schedule into a CUDA graph\n\n"
+         "  --cuda-graph        capture the schedule into a CUDA graph\n"
+         "  --emulator-schedule-seed S\n"
+         "                      emulator: start a block's threads in a random "
+         "order from seed S after each barrier (0: in order)\n"
+         "  --emulator-check-races\n"
+         "                      emulator: report shared-memory races between "
+         "barriers\n\n"
          ".npy dtypes: f32 <-> float32, f16 <-> float16, i64 <-> int64, i32 "
          "<-> int32, i8 <-> int8, i1 <-> bool; bf16 tensors travel as float32 "
          "files and i4 tensors as int8 files (values in [-8, 7]).\n";
@@ -227,6 +235,11 @@ bool sieve::parseBundleRunArguments(const std::vector<std::string> &arguments,
       ok = flag(options.stats);
     } else if (name == "cuda-graph") {
       ok = flag(options.cudaGraph);
+    } else if (name == "emulator-schedule-seed") {
+      ok = number(parsed);
+      options.emulatorScheduleSeed = parsed;
+    } else if (name == "emulator-check-races") {
+      ok = flag(options.emulatorCheckRaces);
     } else {
       error = "unknown option '" + argument + "'; see --help";
       return false;
@@ -269,7 +282,11 @@ int sieve::runBundle(const std::string &tool, const BundleRunOptions &options,
     if (!ok)
       return fail(error);
 
-    runtime::Device device = runtime::Device::open(options.device);
+    sieve_device_options deviceOptions = {};
+    deviceOptions.emulator_schedule_seed = options.emulatorScheduleSeed;
+    deviceOptions.emulator_check_races = options.emulatorCheckRaces ? 1 : 0;
+    runtime::Device device =
+        runtime::Device::open(options.device, &deviceOptions);
     uint32_t flags = 0;
     if (options.stats)
       flags |= SIEVE_SESSION_LAUNCH_TIMINGS;

@@ -487,7 +487,7 @@ sieve_status sieve_session_get_launch_info(sieve_session *session,
       info->block[d] = plan->block[d];
     }
     info->dynamic_shared_bytes = plan->dynamicSharedBytes;
-    info->skipped = plan->skipped;
+    info->skipped = plan->reused ? 2 : plan->skipped ? 1 : 0;
     info->milliseconds = record->milliseconds;
     info->emulator_blocks = record->blocks;
     info->emulator_threads = record->threads;

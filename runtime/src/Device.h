@@ -41,8 +41,10 @@ struct LaunchPlan {
   uint32_t grid[3] = {0, 0, 0};
   uint32_t block[3] = {0, 0, 0};
   uint64_t dynamicSharedBytes = 0;
-  /// An empty grid: nothing to launch.
+  /// Nothing to launch: an empty grid, or (`reused`) a launch with `reuse`
+  /// whose results from an earlier run are still in its buffers.
   bool skipped = false;
+  bool reused = false;
   /// The expanded parameters (a memref is five values) and pointers to them.
   std::vector<ParamValue> values;
   std::vector<void *> params;

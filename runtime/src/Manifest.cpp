@@ -312,6 +312,8 @@ private:
                      LaunchSpec &launch);
   Status parseArg(const json &value, const std::string &path, ParamKind param,
                   std::size_t paramIndex, ArgSpec &arg);
+  Status parseReuse(const json &value, const std::string &path,
+                    LaunchSpec &launch);
   Status parseGates(const json &root);
   void computeBufferUses();
   Status parseFiles(const json &root);
@@ -361,6 +363,15 @@ void Validator::computeBufferUses() {
     use(gate.score, end);
     use(gate.mask, end);
   }
+  // A launch marked `reuse` may be skipped by the next run: what it writes
+  // is live throughout.
+  for (const LaunchSpec &launch : m.launches)
+    if (!launch.reuseInputs.empty())
+      for (const ArgSpec &arg : launch.args)
+        if (arg.kind == ParamKind::Memref) {
+          use(arg.buffer, 0);
+          use(arg.buffer, end);
+        }
 }
 
 Status Validator::parseHeader(const json &root) {
@@ -721,9 +732,10 @@ Status Validator::parseLaunches(const json &root) {
 
 Status Validator::parseLaunch(const json &entry, const std::string &path,
                               LaunchSpec &launch) {
-  SIEVE_RETURN_IF_ERROR(expectObject(
-      entry, path,
-      {"kernel", "op", "grid", "block", "dynamic_shared_bytes", "args"}));
+  SIEVE_RETURN_IF_ERROR(expectObject(entry, path,
+                                     {"kernel", "op", "grid", "block",
+                                      "dynamic_shared_bytes", "args",
+                                      "reuse"}));
   std::string kernelName;
   SIEVE_RETURN_IF_ERROR(getString(entry, path, "kernel", kernelName));
   auto it = kernelIndex.find(kernelName);
@@ -781,6 +793,54 @@ Status Validator::parseLaunch(const json &entry, const std::string &path,
     SIEVE_RETURN_IF_ERROR(parseArg((*args)[a], indexed(member(path, "args"), a),
                                    kernel.params[a], a, arg));
     launch.args.push_back(std::move(arg));
+  }
+  if (auto it = entry.find("reuse"); it != entry.end())
+    SIEVE_RETURN_IF_ERROR(parseReuse(*it, member(path, "reuse"), launch));
+  return Status();
+}
+
+Status Validator::parseReuse(const json &value, const std::string &path,
+                             LaunchSpec &launch) {
+  // A launch whose results a run may take from an earlier one: it reads the
+  // buffers of the listed inputs and writes temporaries only.
+  if (!value.is_array() || value.empty())
+    return fail(path, "expected a non-empty array of input names, found " +
+                          (value.is_array() ? std::string("an empty array")
+                                            : describe(value)));
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    const json &name = value[i];
+    std::string where = indexed(path, i);
+    if (!name.is_string())
+      return fail(where, "expected an input name, found " + describe(name));
+    std::string text = name.get<std::string>();
+    auto input = std::find_if(
+        m.inputs.begin(), m.inputs.end(),
+        [&](const TensorSpec &spec) { return spec.name == text; });
+    if (input == m.inputs.end())
+      return fail(where, "no input named '" + text + "'");
+    auto index = static_cast<std::size_t>(input - m.inputs.begin());
+    if (std::find(launch.reuseInputs.begin(), launch.reuseInputs.end(),
+                  index) != launch.reuseInputs.end())
+      return fail(where, "input '" + input->name + "' is listed twice");
+    launch.reuseInputs.push_back(index);
+  }
+  for (std::size_t a = 0; a < launch.args.size(); ++a) {
+    const ArgSpec &arg = launch.args[a];
+    if (arg.kind != ParamKind::Memref)
+      continue;
+    const BufferSpec &buffer = m.buffers[arg.buffer];
+    bool listed = std::any_of(
+        launch.reuseInputs.begin(), launch.reuseInputs.end(),
+        [&](std::size_t input) { return m.inputs[input].buffer == arg.buffer; });
+    if (buffer.kind == BufferKind::Temporary || listed)
+      continue;
+    return fail(path, "argument " + std::to_string(a) + " is buffer '" +
+                          buffer.name + "', " +
+                          (buffer.kind == BufferKind::Output
+                               ? std::string("an output")
+                               : "an input not listed") +
+                          "; a reused launch reads the listed inputs and "
+                          "writes temporaries only");
   }
   return Status();
 }

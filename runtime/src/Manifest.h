@@ -96,7 +96,8 @@ struct BufferSpec {
   Expr offset;
   /// The launches that use the buffer, [firstUse, lastUse]; -1 when none.
   /// Gate buffers are read after the last launch: their range extends to
-  /// the end.
+  /// the end; launches marked `reuse` may be skipped: what they use is live
+  /// throughout.
   int64_t firstUse = -1, lastUse = -1;
 };
 
@@ -133,6 +134,10 @@ struct LaunchSpec {
   std::array<Expr, 3> grid, block;
   Expr dynamicSharedBytes;
   std::vector<ArgSpec> args;
+  /// The optional `reuse` field: indices of the inputs the launch's results
+  /// depend on (with its scalar arguments); empty when it has none, and then
+  /// the launch runs in every run.
+  std::vector<std::size_t> reuseInputs;
 };
 
 struct GateSpec {

@@ -3,7 +3,9 @@
 // Buffers persist across runs and grow when the sizes do, so repeated runs
 // with the same shapes neither allocate nor upload unchanged host inputs.
 // Kernels must treat input buffers as read-only (docs/bundle-format.md), so
-// an input uploaded once stays valid until it is bound again.
+// an input uploaded once stays valid until it is bound again; for the same
+// reason a launch marked `reuse` (e.g. repacking weights) is skipped while
+// its host inputs, sizes and buffers are those of its last successful run.
 //
 //===----------------------------------------------------------------------===//
 
@@ -209,6 +211,7 @@ Status Session::create(std::shared_ptr<const Bundle> bundle,
   result->bindings.resize(bundle->getManifest().inputs.size());
   result->outputBindings.resize(bundle->getManifest().outputs.size());
   result->buffers.resize(bundle->getManifest().buffers.size());
+  result->reuse.resize(bundle->getManifest().launches.size());
   session = std::move(result);
   return Status();
 }
@@ -314,6 +317,7 @@ Status Session::bindHost(std::size_t index, DType dtype,
   Binding binding;
   binding.bound = true;
   binding.epoch = runsStarted;
+  binding.serial = ++bindSerial;
   binding.shape = shape;
   binding.bytes = bytes;
   try {
@@ -346,6 +350,7 @@ Status Session::bindDevice(std::size_t index, DType dtype,
   Binding binding;
   binding.bound = true;
   binding.epoch = runsStarted;
+  binding.serial = ++bindSerial;
   binding.shape = shape;
   binding.bytes = bytes;
   binding.onDevice = true;
@@ -467,15 +472,29 @@ Status Session::run(void *stream) {
                                 formatSymbols(manifest, runSymbols) + ")");
   }
 
-  SIEVE_RETURN_IF_ERROR(prepareBuffers(stream));
-  SIEVE_RETURN_IF_ERROR(planLaunches());
+  Status prepared = prepareBuffers(stream);
+  if (prepared.isOk())
+    prepared = planLaunches();
+  if (!prepared.isOk()) {
+    forgetReuse();
+    return prepared;
+  }
+  std::vector<std::vector<uint64_t>> keys = planReuse();
   Status status = executor->execute(plans, copiesAfter, stream);
   if (!status.isOk()) {
     // Drain what was queued before the failure; the buffers stay in use
     // until it finishes.
     (void)executor->wait();
+    forgetReuse();
     return status;
   }
+  // What the launches with `reuse` leave behind, once the run succeeds
+  // (waitForRun forgets it otherwise).
+  for (std::size_t l = 0; l < plans.size(); ++l)
+    if (!keys[l].empty()) {
+      reuse[l].valid = true;
+      reuse[l].key = std::move(keys[l]);
+    }
   hasRun = true;
   waited = false;
   if (!stream)
@@ -711,6 +730,49 @@ Status Session::checkArenaPlan(const std::vector<uint64_t> &offsets) const {
   return Status();
 }
 
+std::vector<std::vector<uint64_t>> Session::planReuse() {
+  const Manifest &manifest = bundle->getManifest();
+  std::vector<std::vector<uint64_t>> keys(plans.size());
+  for (std::size_t l = 0; l < plans.size(); ++l) {
+    const LaunchSpec &spec = manifest.launches[l];
+    LaunchPlan &plan = plans[l];
+    if (spec.reuseInputs.empty() || plan.skipped)
+      continue;
+    // The same kernel, sizes and arguments (buffer addresses included) on
+    // the same allocations and the same bindings of host inputs. A device
+    // input's memory may change behind the runtime's back: never reused.
+    std::vector<uint64_t> key = {plan.kernel,  plan.grid[0],  plan.grid[1],
+                                 plan.grid[2], plan.block[0], plan.block[1],
+                                 plan.block[2], plan.dynamicSharedBytes};
+    for (const ParamValue &value : plan.values)
+      key.push_back(value.address);
+    for (const ArgSpec &arg : spec.args)
+      if (arg.kind == ParamKind::Memref)
+        key.push_back(buffers[arg.buffer].generation);
+    bool hostInputs = true;
+    for (std::size_t input : spec.reuseInputs) {
+      hostInputs = hostInputs && !bindings[input].onDevice;
+      key.push_back(bindings[input].serial);
+    }
+    ReuseState &state = reuse[l];
+    if (hostInputs && state.valid && state.key == key) {
+      plan.skipped = true;
+      plan.reused = true;
+      continue;
+    }
+    // Running it overwrites what its buffers held.
+    state.valid = false;
+    if (hostInputs)
+      keys[l] = std::move(key);
+  }
+  return keys;
+}
+
+void Session::forgetReuse() {
+  for (ReuseState &state : reuse)
+    state.valid = false;
+}
+
 Status Session::planLaunches() {
   const Manifest &manifest = bundle->getManifest();
   plans.assign(manifest.launches.size(), LaunchPlan());
@@ -828,6 +890,7 @@ Status Session::waitForRun() {
     waited = true;
     if (!status.isOk()) {
       hasRun = false;
+      forgetReuse();
       return status;
     }
   }

@@ -114,12 +114,22 @@ private:
     /// A strided device tensor: packed into the buffer at every run.
     bool strided = false;
     StridedCopyPlan stridedCopy;
+    /// Distinguishes bindings: every bind gets a new one.
+    uint64_t serial = 0;
   };
 
   /// Caller memory an output is written to (sieve_session_bind_output_device).
   struct OutputBinding {
     DeviceAddress address = 0;
     uint64_t bytes = 0;
+  };
+
+  /// What a launch with `reuse` last wrote (launches without it have none):
+  /// `key` describes the launch and its inputs' bindings; `valid` says that
+  /// its buffers hold the results for `key`.
+  struct ReuseState {
+    bool valid = false;
+    std::vector<uint64_t> key;
   };
 
   /// A buffer of the manifest for the current run.
@@ -153,6 +163,10 @@ private:
   /// Fails if two temporaries overlap in the arena while both are live.
   Status checkArenaPlan(const std::vector<uint64_t> &offsets) const;
   Status planLaunches();
+  /// Marks the planned launches whose results an earlier run left in their
+  /// buffers as reused (skipped); returns the keys of those that run.
+  std::vector<std::vector<uint64_t>> planReuse();
+  void forgetReuse();
   /// Waits for the last run; fails when there was none.
   Status waitForRun();
   std::string describeInput(std::size_t index) const;
@@ -170,6 +184,8 @@ private:
   /// Outputs bound to caller memory that is not their buffer, copied there
   /// after the launches.
   std::vector<DeviceCopy> copiesAfter;
+  std::vector<ReuseState> reuse;
+  uint64_t bindSerial = 0;
   /// The last run: symbol values, plans, and whether one happened.
   std::vector<int64_t> runSymbols;
   std::vector<LaunchPlan> plans;

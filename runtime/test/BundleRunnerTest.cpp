@@ -39,7 +39,9 @@ TEST(BundleRunnerTest, ParsesArguments) {
   ASSERT_TRUE(parseBundleRunArguments({"dir", "--device=emulator", "-input",
                                        "a.npy", "--input", "b.npy",
                                        "--output-dir", "out", "--print-summary",
-                                       "--repeat=3", "--stats", "--cuda-graph"},
+                                       "--repeat=3", "--stats", "--cuda-graph",
+                                       "--emulator-schedule-seed", "7",
+                                       "--emulator-check-races"},
                                       options, error))
       << error;
   EXPECT_EQ(options.bundle, "dir");
@@ -50,6 +52,8 @@ TEST(BundleRunnerTest, ParsesArguments) {
   EXPECT_EQ(options.repeat, 3u);
   EXPECT_TRUE(options.stats);
   EXPECT_TRUE(options.cudaGraph);
+  EXPECT_EQ(options.emulatorScheduleSeed, 7u);
+  EXPECT_TRUE(options.emulatorCheckRaces);
 
   auto parseError = [](const std::vector<std::string> &arguments) {
     BundleRunOptions options;

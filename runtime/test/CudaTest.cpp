@@ -648,6 +648,52 @@ TEST(StridedCopyPlanTest, Layouts) {
   EXPECT_TRUE(plan.sourceOffsets.empty());
 }
 
+TEST_F(CudaTest, ReusedLaunchesNeedHostInputs) {
+  // Launch 0 (sum = a + b, a temporary) says that its result depends on a
+  // and b alone.
+  TempDir dir;
+  std::string bundle = makeToyVariant(dir, "reuse", [](nlohmann::json &m) {
+    m["launches"][0]["reuse"] = {"a", "b"};
+    // What a reused launch writes is kept across runs: `sum` needs arena
+    // bytes of its own.
+    m["buffers"][4]["offset"] = "ceildiv(4*n, 256) * 256";
+    m["arena_bytes"] = "2 * ceildiv(4*n, 256) * 256";
+  });
+  Handle<sieve_device> device = openDevice();
+  Handle<sieve_session> session = openSession(device.get(), bundle);
+  ASSERT_TRUE(session);
+  const int64_t n = 100;
+  runToyAndCheck(session.get(), n);
+  std::size_t launches = fakeCuda().launches.size();
+  ASSERT_SIEVE_OK(sieve_session_run(session.get(), nullptr));
+  EXPECT_EQ(fakeCuda().launches.size(), launches + 2);
+  std::vector<float> y(n);
+  ToyInputs inputs(n);
+  ASSERT_SIEVE_OK(sieve_session_read_output(session.get(), 0, y.data(), 4 * n));
+  EXPECT_EQ(y[5], 2.0f * (inputs.a[5] + inputs.b[5]) + 1.0f);
+
+  // Device memory may change between runs without a new binding: a launch
+  // that reads a device input runs every time.
+  CUdeviceptr a = 0;
+  ASSERT_EQ(api->cuMemAlloc(&a, 4 * n), CUDA_SUCCESS);
+  ASSERT_EQ(api->cuMemcpyHtoDAsync(a, inputs.a.data(), 4 * n, nullptr),
+            CUDA_SUCCESS);
+  int64_t shape[1] = {n};
+  ASSERT_SIEVE_OK(sieve_session_bind_input_device(
+      session.get(), 0, SIEVE_DTYPE_F32, 1, shape, nullptr, a));
+  ASSERT_SIEVE_OK(sieve_session_run(session.get(), nullptr));
+  std::vector<float> ones(n, 1.0f);
+  ASSERT_EQ(api->cuMemcpyHtoDAsync(a, ones.data(), 4 * n, nullptr),
+            CUDA_SUCCESS);
+  launches = fakeCuda().launches.size();
+  ASSERT_SIEVE_OK(sieve_session_run(session.get(), nullptr));
+  EXPECT_EQ(fakeCuda().launches.size(), launches + 3);
+  ASSERT_SIEVE_OK(sieve_session_read_output(session.get(), 0, y.data(), 4 * n));
+  EXPECT_EQ(y[5], 2.0f * (1.0f + inputs.b[5]) + 1.0f);
+  session.reset();
+  EXPECT_EQ(api->cuMemFree(a), CUDA_SUCCESS);
+}
+
 TEST_F(CudaTest, CallerStream) {
   Handle<sieve_device> device = openDevice();
   Handle<sieve_session> session = openSession(device.get(), getToyBundle());

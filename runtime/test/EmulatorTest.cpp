@@ -344,6 +344,59 @@ TEST_F(EmulatorTest, EmptyGridsAreSkipped) {
   runAndCheck(session.get(), 5);
 }
 
+TEST_F(EmulatorTest, ReusedLaunchesRunAgainOnlyWhenTheirInputsChange) {
+  // Launch 0 (sum = a + b, a temporary) says that its result depends on a
+  // and b alone.
+  TempDir dir;
+  SessionPtr session = open(makeToyVariant(dir, "b", [](nlohmann::json &m) {
+    m["launches"][0]["reuse"] = {"a", "b"};
+    // What a reused launch writes is kept across runs: `sum` needs arena
+    // bytes of its own.
+    m["buffers"][4]["offset"] = "ceildiv(4*n, 256) * 256";
+    m["arena_bytes"] = "2 * ceildiv(4*n, 256) * 256";
+  }));
+  ASSERT_TRUE(session);
+  auto skipped = [&](int64_t launch) {
+    sieve_launch_info info = {};
+    EXPECT_EQ(sieve_session_get_launch_info(session.get(), launch, &info),
+              SIEVE_OK);
+    return info.skipped;
+  };
+  auto expectY = [&](const std::vector<float> &a, const std::vector<float> &b) {
+    std::vector<float> y(a.size());
+    ASSERT_SIEVE_OK(sieve_session_read_output(session.get(), 0, y.data(),
+                                              4 * y.size()));
+    for (std::size_t i = 0; i < y.size(); ++i)
+      ASSERT_EQ(y[i], 2.0f * (a[i] + b[i]) + 1.0f) << i;
+  };
+  const int64_t n = 40;
+  ToyInputs inputs(n);
+  runAndCheck(session.get(), n);
+  EXPECT_EQ(skipped(0), 0);
+  // The same bindings: the sum of the first run is still in its buffer.
+  ASSERT_SIEVE_OK(sieve_session_run(session.get(), nullptr));
+  EXPECT_EQ(skipped(0), 2);
+  EXPECT_EQ(skipped(1), 0);
+  expectY(inputs.a, inputs.b);
+  // Binding b again, even to the same values, computes the sum again.
+  ASSERT_SIEVE_OK(bind(session.get(), 1, inputs.b));
+  ASSERT_SIEVE_OK(sieve_session_run(session.get(), nullptr));
+  EXPECT_EQ(skipped(0), 0);
+  std::vector<float> ones(n, 1.0f);
+  ASSERT_SIEVE_OK(bind(session.get(), 1, ones));
+  ASSERT_SIEVE_OK(sieve_session_run(session.get(), nullptr));
+  EXPECT_EQ(skipped(0), 0);
+  expectY(inputs.a, ones);
+  ASSERT_SIEVE_OK(sieve_session_run(session.get(), nullptr));
+  EXPECT_EQ(skipped(0), 2);
+  expectY(inputs.a, ones);
+  // New sizes.
+  runAndCheck(session.get(), 70);
+  EXPECT_EQ(skipped(0), 0);
+  ASSERT_SIEVE_OK(sieve_session_run(session.get(), nullptr));
+  EXPECT_EQ(skipped(0), 2);
+}
+
 TEST_F(EmulatorTest, KernelErrorsNameTheLaunch) {
   TempDir dir;
   // The add kernel is told about one element more than its buffers hold; its

@@ -395,6 +395,45 @@ TEST(ManifestTest, Launches) {
       [](json &m) { m["launches"][0]["dynamic_shared_bytes"] = "n * 4"; });
 }
 
+TEST(ManifestTest, Reuse) {
+  // Launch 0 adds inputs a and b into the temporary 'sum'.
+  Manifest parsed;
+  json manifest = getToyManifest();
+  manifest["launches"][0]["reuse"] = {"b", "a"};
+  Status status = parseManifest(manifest.dump(), parsed);
+  ASSERT_TRUE(status.isOk()) << status.getMessage();
+  EXPECT_EQ(parsed.launches[0].reuseInputs, (std::vector<std::size_t>{1, 0}));
+  EXPECT_TRUE(parsed.launches[1].reuseInputs.empty());
+
+  EXPECT_EQ(errorAfter([](json &m) { m["launches"][0]["reuse"] = "a"; }),
+            "manifest.json: launches[0].reuse: expected a non-empty array of "
+            "input names, found a string");
+  EXPECT_EQ(errorAfter([](json &m) {
+              m["launches"][0]["reuse"] = json::array();
+            }),
+            "manifest.json: launches[0].reuse: expected a non-empty array of "
+            "input names, found an empty array");
+  EXPECT_EQ(errorAfter([](json &m) { m["launches"][0]["reuse"] = {"a", 1}; }),
+            "manifest.json: launches[0].reuse[1]: expected an input name, "
+            "found an integer");
+  EXPECT_EQ(errorAfter([](json &m) { m["launches"][0]["reuse"] = {"y"}; }),
+            "manifest.json: launches[0].reuse[0]: no input named 'y'");
+  EXPECT_EQ(errorAfter([](json &m) {
+              m["launches"][0]["reuse"] = {"a", "b", "a"};
+            }),
+            "manifest.json: launches[0].reuse[2]: input 'a' is listed twice");
+  // It reads b, which the list leaves out.
+  EXPECT_EQ(errorAfter([](json &m) { m["launches"][0]["reuse"] = {"a"}; }),
+            "manifest.json: launches[0].reuse: argument 1 is buffer 'b', an "
+            "input not listed; a reused launch reads the listed inputs and "
+            "writes temporaries only");
+  // It writes the output y.
+  EXPECT_EQ(errorAfter([](json &m) { m["launches"][1]["reuse"] = {"a"}; }),
+            "manifest.json: launches[1].reuse: argument 1 is buffer 'y', an "
+            "output; a reused launch reads the listed inputs and writes "
+            "temporaries only");
+}
+
 TEST(ManifestTest, Arguments) {
   EXPECT_EQ(errorAfter([](json &m) { m["launches"][0]["args"].erase(3); }),
             "manifest.json: launches[0].args: kernel 'add_f32' takes 4 "

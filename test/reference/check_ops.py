@@ -5,6 +5,7 @@ compares its outputs with the float64 reference in sieve_reference.py.
   check_ops.py --op FAMILY --workdir DIR [--executor reference|emulator]
                [--sieve-run PATH] [--sieve-compile PATH]
                [--sieve-bundle-run PATH] [--filter TEXT] [--stats]
+               [--emulator-checks]
       FAMILY: attention, hybrid_attention, select_global, gate,
       compact_scatter, quantization, errors, or all.
   check_ops.py --self-test
@@ -20,7 +21,8 @@ Executors (--executor):
              main --target sm_90`, then `sieve-bundle-run <case>/bundle
              --device emulator --input ...` on the SIMT emulator.
 Both read the same .npy inputs and write out0.npy, ...; the outputs get the
-same checks. Each case's directory under --workdir holds graph.mlir, the
+same checks. --emulator-checks runs the emulator with a random thread order
+after every barrier (seeded by the case name) and shared-memory race checks. Each case's directory under --workdir holds graph.mlir, the
 inputs, the outputs, one <tool>.log per command and repro.sh, the commands
 that reproduce it.
 
@@ -158,7 +160,7 @@ class Case:
     function of the loaded outputs returning (err, [problem, ...])."""
 
     def __init__(self, name, mlir, inputs, outputs, check, ref_outputs,
-                 max_seconds=None, emulator_skip=None):
+                 max_seconds=None, emulator_skip=None, emulator_kernels=None):
         self.name = name
         self.mlir = mlir
         self.inputs = inputs
@@ -171,6 +173,10 @@ class Case:
         # Why the case cannot run on the emulator (one of the documented
         # reasons: see EMULATOR_SKIP_REASONS), or None.
         self.emulator_skip = emulator_skip
+        # On the emulator: the kernels (names without the _<n> suffix) that
+        # must run, all other launches being skipped (an empty grid or
+        # reused results), or None. Keeps a case on the kernel it is for.
+        self.emulator_kernels = emulator_kernels
 
 
 def memo(fn):
@@ -934,7 +940,11 @@ def dequantize_case(name, qelt, shape, group_size, dyn=()):
                          .astype(np.float32)])
 
 
-def qmatmul_case(name, elt, lead, K, N, qelt, group_size, bias, dyn=()):
+def qmatmul_case(name, elt, lead, K, N, qelt, group_size, bias, dyn=(),
+                 weights="quantize", kernels=None):
+    """weights: "quantize", as sieve.quantize makes them, or "full": every
+    value of the type (int8 -128 included, int4 -8) with random scales.
+    kernels: the kernels the emulator must run (Case.emulator_kernels)."""
     rng = rng_for(name)
     lnames = ["L0", "L1"][:len(lead)]
     ng = 1 if group_size == 0 else K // group_size
@@ -944,10 +954,15 @@ def qmatmul_case(name, elt, lead, K, N, qelt, group_size, bias, dyn=()):
         dyn.add("NG")
     d = Dims(dyn, **sizes)
     x = R.round_to(rng.standard_normal(tuple(lead) + (K,)), elt)
-    # Weights as sieve.quantize makes them.
-    w = rng.standard_normal((N, K))
     bits = 8 if qelt == "i8" else 4
-    wq, ws = R.quantize(w.astype(np.float32), bits, group_size)
+    if weights == "quantize":
+        w = rng.standard_normal((N, K))
+        wq, ws = R.quantize(w.astype(np.float32), bits, group_size)
+    else:
+        lo, hi = (-128, 127) if bits == 8 else (-8, 7)
+        wq = rng.integers(lo, hi + 1, (N, K)).astype(np.int8)
+        ws = (rng.uniform(0.5, 1.5, (N, ng)) / (hi * math.sqrt(K))).astype(
+            np.float32)
     inputs = [x, wq, ws]
     b = None
     if bias:
@@ -972,7 +987,8 @@ def qmatmul_case(name, elt, lead, K, N, qelt, group_size, bias, dyn=()):
 
     return Case(name, mlir, inputs, [(tuple(lead) + (N,), elt)], check,
                 lambda: [R.round_to(R.qmatmul(x, wq, ws, b, group_size),
-                                    elt)])
+                                    elt)],
+                emulator_kernels=kernels)
 
 
 def quantization_cases():
@@ -1042,7 +1058,101 @@ def quantization_cases():
         M("qmm_bf16_i4_g64_bias_s1000", "bf16", (1000,), 128, 32, "i4", 64,
           True),
     ]
+    cases += tensor_core_qmatmul_cases()
     return cases
+
+
+# The kernels of the tensor-core qmatmul (codegen/kernels/QMatmulKernels.cpp).
+QMM_PACK = "sieve_qmatmul_pack_i4"
+QMM_DECODE = "sieve_qmatmul_decode"
+QMM_TILED = "sieve_qmatmul_tiled"
+QMM_SIMT = "sieve_qmatmul"
+
+
+def tensor_core_qmatmul_cases():
+    """The tensor-core kernels: f16/bf16 activations, int8/int4 weights,
+    group 64/128/0 (whole rows), with and without bias, M (rows) in {1, 16,
+    17, 100, 4096} across the decode (M <= 16) and tiled (M > 16) kernels, K
+    not a multiple of the tiles (32, 64 and 128 wide) where the group size
+    allows it, odd and even N, dynamic M, N and K; weights from
+    sieve.quantize or spanning the whole integer type. Pairwise over (activation, weight type, group,
+    bias, M): every pair of values of two of these appears in some case.
+    Each case names the kernels that must run."""
+    M = qmatmul_case
+
+    def expect(qelt, *kernels):
+        return ([QMM_PACK] if qelt == "i4" else []) + list(kernels)
+
+    D, T = QMM_DECODE, QMM_TILED
+    return [
+        # M = 1: decoding one token.
+        M("tc_f16_i4_g128_bias_m1", "f16", (1,), 256, 136, "i4", 128, True,
+          kernels=expect("i4", D)),
+        M("tc_bf16_i8_g64_nobias_m1", "bf16", (1,), 192, 41, "i8", 64, False,
+          kernels=expect("i8", D)),
+        M("tc_bf16_i4_g0_nobias_m1_full", "bf16", (1,), 200, 24, "i4", 0,
+          False, weights="full", kernels=expect("i4", D)),
+        M("tc_f16_i8_g0_bias_m1_full", "f16", (1, 1), 144, 16, "i8", 0, True,
+          weights="full", kernels=expect("i8", D)),
+        # M = 16: the largest decode; K = 200 and 72 end inside a 128 chunk.
+        M("tc_f16_i8_g0_bias_m16", "f16", (16,), 144, 256, "i8", 0, True,
+          kernels=expect("i8", D)),
+        M("tc_bf16_i4_g0_nobias_m16", "bf16", (4, 4), 72, 8, "i4", 0, False,
+          kernels=expect("i4", D)),
+        M("tc_f16_i4_g64_bias_m16_full", "f16", (16,), 320, 40, "i4", 64,
+          True, weights="full", kernels=expect("i4", D)),
+        M("tc_bf16_i8_g128_nobias_m16_full", "bf16", (16,), 128, 16, "i8",
+          128, False, weights="full", kernels=expect("i8", D)),
+        # M = 17: the smallest tiled.
+        M("tc_f16_i4_g64_nobias_m17", "f16", (17,), 320, 40, "i4", 64, False,
+          kernels=expect("i4", T)),
+        M("tc_bf16_i8_g128_bias_m17", "bf16", (17,), 384, 136, "i8", 128,
+          True, kernels=expect("i8", T)),
+        M("tc_bf16_i4_g0_bias_m17_full", "bf16", (17,), 200, 13, "i4", 0, True,
+          weights="full", kernels=expect("i4", T)),
+        # M = 100 and 4096 (several row tiles); K = 144 ends inside a step.
+        M("tc_f16_i8_g64_bias_m100", "f16", (100,), 64, 15, "i8", 64, True,
+          kernels=expect("i8", T)),
+        M("tc_bf16_i4_g128_bias_m100", "bf16", (4, 25), 128, 256, "i4", 128,
+          True, kernels=expect("i4", T)),
+        M("tc_f16_i8_g0_nobias_m100_full", "f16", (100,), 144, 136, "i8", 0,
+          False, weights="full", kernels=expect("i8", T)),
+        M("tc_bf16_i8_g64_nobias_m4096", "bf16", (4096,), 128, 96, "i8", 64,
+          False, kernels=expect("i8", T)),
+        M("tc_f16_i4_g0_bias_m4096", "f16", (2, 2048), 72, 136, "i4", 0, True,
+          kernels=expect("i4", T)),
+        # Layer-sized: a 4096 x 4096 int4 projection for one token, a
+        # 1024 x 1024 int8 one for 512 tokens.
+        M("tc_f16_i4_g128_bias_m1_4096x4096", "f16", (1,), 4096, 4096, "i4",
+          128, True, kernels=expect("i4", D)),
+        M("tc_bf16_i8_g64_nobias_m512_1024x1024", "bf16", (512,), 1024, 1024,
+          "i8", 64, False, kernels=expect("i8", T)),
+        # Dynamic sizes: with a dynamic M both kernels are in the bundle and
+        # M picks one at run time.
+        M("tc_f16_i4_g64_bias_dynM_m1", "f16", (1,), 128, 24, "i4", 64, True,
+          dyn=("L0",), kernels=expect("i4", D)),
+        M("tc_bf16_i8_g0_nobias_dynM_m40", "bf16", (40,), 64, 48, "i8", 0,
+          False, dyn=("L0",), kernels=expect("i8", T)),
+        M("tc_f16_i8_g128_bias_dynK_m5", "f16", (5,), 256, 32, "i8", 128,
+          True, dyn=("K",), kernels=expect("i8", D)),
+        M("tc_bf16_i4_g64_nobias_dynNK_m33", "bf16", (33,), 192, 72, "i4",
+          64, False, dyn=("N", "K"), kernels=expect("i4", T)),
+        M("tc_f16_i4_g0_bias_dynMN_m16", "f16", (16,), 96, 21, "i4", 0, True,
+          dyn=("L0", "N"), kernels=expect("i4", D)),
+        # What the tensor-core kernels leave to the SIMT kernel: f32, a group
+        # that is not a multiple of 64, a K that breaks 16-byte alignment
+        # (int8: K % 16, int4: K % 8), a dynamic K with whole-row groups.
+        M("tc_fallback_f32_i8_g64", "f32", (3,), 128, 16, "i8", 64, True,
+          kernels=[QMM_SIMT]),
+        M("tc_fallback_f16_i8_g32", "f16", (3,), 128, 16, "i8", 32, True,
+          kernels=[QMM_SIMT]),
+        M("tc_fallback_bf16_i8_g0_k200", "bf16", (20,), 200, 16, "i8", 0,
+          False, kernels=[QMM_SIMT]),
+        M("tc_fallback_f16_i4_g0_k36", "f16", (2,), 36, 16, "i4", 0, False,
+          kernels=[QMM_SIMT]),
+        M("tc_fallback_f16_i4_g0_dynK", "f16", (2,), 64, 16, "i4", 0, False,
+          dyn=("K",), kernels=[QMM_SIMT]),
+    ]
 
 
 # ---------------------------------------------------------------------------
@@ -1247,10 +1357,12 @@ class Executor:
         self.sieve_bundle_run = tool(args.sieve_bundle_run)
         self.timeout = args.timeout
         self.stats = args.stats
+        self.emulator_checks = args.emulator_checks
 
-    def stages(self, cdir, graph, entry, inputs, out):
+    def stages(self, cdir, graph, entry, inputs, out, stats=False):
         """The commands that run the graph, in order: [(stage, argv)]. The
-        last one is the run whose time `max_seconds` limits."""
+        last one is the run whose time `max_seconds` limits. `stats` asks the
+        emulator run for its launch statistics."""
         ins = []
         for path in inputs:
             ins += ["--input", path]
@@ -1260,8 +1372,12 @@ class Executor:
         bundle = os.path.join(cdir, "bundle")
         run = ([self.sieve_bundle_run, bundle, "--device", "emulator"] + ins +
                ["--output-dir", out])
-        if self.stats:
+        if self.stats or stats:
             run.append("--stats")
+        if self.emulator_checks:
+            seed = zlib.crc32(os.path.basename(cdir).encode()) or 1
+            run += ["--emulator-schedule-seed", str(seed),
+                    "--emulator-check-races"]
         return [("sieve-compile", [self.sieve_compile, graph, "-o", bundle,
                                    "--entry", entry, "--target", "sm_90",
                                    "--no-optimize"]),
@@ -1333,6 +1449,24 @@ def validate_outputs(case, outs):
     return None
 
 
+LAUNCH_LINE = re.compile(
+    r"^launch \d+: (\w+?)(_\d+)? \(.*\) grid .* dynamic_shared \d+: (.*)$")
+
+
+def check_launched_kernels(stats_text, expected):
+    """Checks sieve-bundle-run --stats output: the kernels of `expected`
+    ran, every other launch was skipped. Returns a problem or None."""
+    ran = set()
+    for line in stats_text.splitlines():
+        match = LAUNCH_LINE.match(line)
+        if match and not match.group(3).startswith("skipped"):
+            ran.add(match.group(1))
+    if ran != set(expected):
+        return ("the emulator ran kernels %s, expected %s"
+                % (sorted(ran), sorted(expected)))
+    return None
+
+
 def run_case(case, executor, workdir):
     """Runs a case on the executor and checks its outputs. Returns (problem
     or None, err, {stage: seconds}); the stages are the executor's commands
@@ -1342,7 +1476,10 @@ def run_case(case, executor, workdir):
     out = os.path.join(cdir, "out")
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
-    stages = executor.stages(cdir, graph, "main", paths, out)
+    check_kernels = (executor.kind == "emulator" and
+                     case.emulator_kernels is not None)
+    stages = executor.stages(cdir, graph, "main", paths, out,
+                             stats=check_kernels)
     write_repro(cdir, stages)
     repro = " (repro: %s/repro.sh)" % cdir
     times = {}
@@ -1371,6 +1508,11 @@ def run_case(case, executor, workdir):
     if why:
         return why + repro, 0, times
     err, problems = case.check(outs)
+    if check_kernels:
+        with open(os.path.join(cdir, stages[-1][0] + ".log")) as f:
+            why = check_launched_kernels(f.read(), case.emulator_kernels)
+        if why:
+            problems.append(why)
     times["check"] = time.time() - t0
     if problems:
         return "; ".join(problems) + repro, err, times
@@ -2009,6 +2151,10 @@ def main():
     ap.add_argument("--stats", action="store_true",
                     help="print the wall time of each stage of each case, "
                     "the slowest cases, and write <workdir>/stats.tsv")
+    ap.add_argument("--emulator-checks", action="store_true",
+                    help="emulator: random thread order after barriers "
+                    "(seeded by the case name) and shared-memory race "
+                    "checks")
     ap.add_argument("--workdir", default=None)
     ap.add_argument("--timeout", type=int, default=300)
     ap.add_argument("--filter", default=None,

@@ -33,6 +33,11 @@ struct BundleRunOptions {
   bool stats = false;
   /// Capture the schedule into a CUDA graph (SIEVE_SESSION_CUDA_GRAPH).
   bool cudaGraph = false;
+  /// The emulator's options (sieve_device_options): a random thread order
+  /// after each barrier from this seed (0: linear order), shared-memory race
+  /// checks.
+  uint64_t emulatorScheduleSeed = 0;
+  bool emulatorCheckRaces = false;
   bool help = false;
 };
 

@@ -328,7 +328,9 @@ typedef struct sieve_launch_info {
   uint32_t grid[3];
   uint32_t block[3];
   uint64_t dynamic_shared_bytes;
-  /* Non-zero when the grid was empty (a zero size) and nothing ran. */
+  /* Non-zero when nothing ran: 1 when the grid was empty (a zero size), 2
+   * when the launch has `reuse` and its results from an earlier run were
+   * still valid (docs/bundle-format.md). */
   int32_t skipped;
   /* Device time in milliseconds (CUDA events; emulator: wall clock); NaN
    * when not measured (CUDA without SIEVE_SESSION_LAUNCH_TIMINGS, or with a
