@@ -284,6 +284,28 @@ const TensorBinding &BundleBuilder::define(Value value,
   return bind(value, std::move(binding));
 }
 
+bool BundleBuilder::isUndefined(Value value) const {
+  auto it = pending.find(value);
+  return it != pending.end() && !it->second.fill;
+}
+
+bool BundleBuilder::canUpdateInPlace(Value value) const {
+  if (!value.hasOneUse())
+    return false;
+  auto it = bindings.find(value);
+  if (it == bindings.end())
+    return pending.count(value);
+  const std::string &buffer = it->second->buffer;
+  auto decl = llvm::find_if(manifest.buffers, [&](const BufferDecl &decl) {
+    return decl.name == buffer;
+  });
+  if (decl == manifest.buffers.end() || decl->kind != "temporary")
+    return false;
+  return llvm::count_if(bindings, [&](const auto &entry) {
+           return entry.second->buffer == buffer;
+         }) == 1;
+}
+
 void BundleBuilder::alias(Value value, Value source,
                           SmallVector<SizeExpr> shape) {
   auto type = cast<RankedTensorType>(value.getType());
@@ -516,7 +538,7 @@ LogicalResult BundleBuilder::bindOutputs(func::ReturnOp ret) {
                    }) > 1;
     if (it->kind != "temporary" || claimed.contains(binding->buffer) ||
         aliased) {
-      binding = &emitCopyLaunch(*this, ret, value);
+      binding = &emitCopyLaunch(*this, ret, value, value);
       it = findBuffer(binding->buffer);
     }
     it->kind = "output";

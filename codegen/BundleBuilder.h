@@ -141,6 +141,12 @@ public:
   /// Binds `value` to the buffer of `source` with another shape of the same
   /// number of elements (reshapes, casts).
   void alias(Value value, Value source, SmallVector<SizeExpr> shape);
+  /// Whether an op may write into the buffer of `value` (its only use): a
+  /// temporary no other value is bound to, or an empty tensor.
+  bool canUpdateInPlace(Value value) const;
+  /// Whether `value` is an empty tensor (tensor.empty) no kernel has
+  /// materialized: its contents are undefined.
+  bool isUndefined(Value value) const;
   /// Binds `value` to a constant buffer holding `data`.
   LogicalResult defineConstant(Value value, ElementsAttr data);
   /// Binds `value` to a tensor filled with `scalar`, or left undefined when

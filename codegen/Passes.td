@@ -76,6 +76,9 @@ def SievePrepareCodegen : Pass<"sieve-prepare-codegen",
       and one a reduction or contraction starts from is folded into it).
     * Generic ops on constants (a transposed weight) are folded at compile
       time.
+    * `tensor.extract_slice` with static offsets and strides becomes a
+      generic that reads its source at `offset + stride * index`, which
+      fusion folds into the consumers' indexing (rotate-half in RoPE).
     * Elementwise producers are fused into their consumers, so that a chain
       of elementwise ops, broadcasts and transposes becomes one kernel that
       writes no intermediate tensor. A producer with several uses is fused

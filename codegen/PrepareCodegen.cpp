@@ -7,6 +7,8 @@
 #include "mlir/Conversion/TosaToTensor/TosaToTensor.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "llvm/ADT/SmallBitVector.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Transforms/Passes.h"
@@ -72,6 +74,55 @@ struct DecomposeAggregatedOp
   }
 };
 
+/// tensor.extract_slice with static offsets and strides to a linalg.generic
+/// whose payload reads the source at offset + stride * index (tensor.extract
+/// of the captured source: indexing maps cannot hold offsets); elementwise
+/// fusion then folds it into its consumers.
+struct ExtractSliceToGeneric : public OpRewritePattern<tensor::ExtractSliceOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(tensor::ExtractSliceOp slice,
+                                PatternRewriter &rewriter) const override {
+    if (ShapedType::isDynamicShape(slice.getStaticOffsets()) ||
+        ShapedType::isDynamicShape(slice.getStaticStrides()))
+      return rewriter.notifyMatchFailure(slice, "dynamic offsets or strides");
+    RankedTensorType resultType = slice.getType();
+    llvm::SmallBitVector dropped = slice.getDroppedDims();
+    unsigned rank = resultType.getRank();
+    Location loc = slice.getLoc();
+    Value init = tensor::EmptyOp::create(
+        rewriter, loc, tensor::getMixedSizes(rewriter, loc, slice.getResult()),
+        resultType.getElementType());
+    SmallVector<utils::IteratorType> iterators(rank,
+                                               utils::IteratorType::parallel);
+    Value source = slice.getSource();
+    SmallVector<int64_t> offsets(slice.getStaticOffsets()),
+        strides(slice.getStaticStrides());
+    rewriter.replaceOpWithNewOp<linalg::GenericOp>(
+        slice, resultType, ValueRange{}, ValueRange{init},
+        ArrayRef<AffineMap>{rewriter.getMultiDimIdentityMap(rank)},
+        iterators, [&](OpBuilder &b, Location loc, ValueRange) {
+          SmallVector<Value> indices;
+          unsigned next = 0;
+          for (auto [dim, offset] : llvm::enumerate(offsets)) {
+            Value index = arith::ConstantIndexOp::create(b, loc, offset);
+            if (!dropped.test(dim)) {
+              Value step = linalg::IndexOp::create(b, loc, next++);
+              if (strides[dim] != 1)
+                step = arith::MulIOp::create(
+                    b, loc, step,
+                    arith::ConstantIndexOp::create(b, loc, strides[dim]));
+              index = arith::AddIOp::create(b, loc, index, step);
+            }
+            indices.push_back(index);
+          }
+          Value element = tensor::ExtractOp::create(b, loc, source, indices);
+          linalg::YieldOp::create(b, loc, element);
+        });
+    return success();
+  }
+};
+
 struct SievePrepareCodegenPass
     : public sieve::impl::SievePrepareCodegenBase<SievePrepareCodegenPass> {
   void runOnOperation() override {
@@ -84,8 +135,8 @@ struct SievePrepareCodegenPass
 } // namespace
 
 void mlir::sieve::populatePrepareCodegenPatterns(RewritePatternSet &patterns) {
-  patterns.add<DecomposeAggregatedOp, GeneralizeNamedOp>(
-      patterns.getContext());
+  patterns.add<DecomposeAggregatedOp, ExtractSliceToGeneric,
+               GeneralizeNamedOp>(patterns.getContext());
   linalg::populateConstantFoldLinalgOperations(
       patterns, [](OpOperand *) { return true; });
   linalg::populateElementwiseOpsFusionPatterns(patterns, shouldFuseForCodegen);

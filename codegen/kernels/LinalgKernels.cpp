@@ -40,6 +40,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Transforms/RegionUtils.h"
+#include "llvm/ADT/SmallBitVector.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
@@ -1208,6 +1209,132 @@ static LogicalResult buildReshape(Operation *operation,
   return success();
 }
 
+/// tensor.concat: one thread per output element reads the input whose
+/// segment along the concatenated dimension holds it.
+static LogicalResult buildConcat(Operation *operation, BundleBuilder &bundle) {
+  auto concat = cast<tensor::ConcatOp>(operation);
+  int64_t dim = concat.getDim();
+  Type elementType = concat.getType().getElementType();
+  SmallVector<SizeExpr> shape(bundle.shape(concat.getInputs().front()));
+  SmallVector<SizeExpr> starts;
+  SizeExpr total = 0;
+  for (Value input : concat.getInputs()) {
+    starts.push_back(total);
+    total = total + bundle.dim(input, dim);
+  }
+  shape[dim] = total;
+  KernelBuilder kb = bundle.newKernel("concat", operation->getLoc());
+  KernelParams params(kb);
+  SmallVector<unsigned> inputParams;
+  for (Value input : concat.getInputs())
+    inputParams.push_back(params.addBuffer(bundle.get(input), elementType));
+  const TensorBinding &out = bundle.define(concat.getResult(), shape);
+  unsigned outParam = params.addBuffer(out, elementType);
+  // Element i of the result is at [outer, along, inner] around the
+  // concatenated dimension.
+  SizeExpr inner = 1;
+  for (auto [d, size] : llvm::enumerate(out.shape))
+    if (static_cast<int64_t>(d) > dim)
+      inner = inner * size;
+  SizeExpr elements = out.numElements();
+  for (const SizeExpr &size : {inner, total, elements})
+    params.addSize(size);
+  for (auto [input, start] : llvm::zip(concat.getInputs(), starts)) {
+    params.addSize(start);
+    params.addSize(bundle.dim(input, dim));
+  }
+  ImplicitLocOpBuilder &b = kb.begin({kBlockSize, 1, 1});
+  IndexMath m{b};
+  Value i = kb.globalIdX();
+  kb.ifThen(m.lt(i, params.size(elements)), [&] {
+    Value innerSize = params.size(inner), alongSize = params.size(total);
+    Value innerIndex = m.rem(i, innerSize);
+    Value along = m.rem(m.div(i, innerSize), alongSize);
+    Value outerIndex = m.div(m.div(i, innerSize), alongSize);
+    for (auto [input, start, param] :
+         llvm::zip(concat.getInputs(), starts, inputParams)) {
+      Value begin = params.size(start);
+      Value size = params.size(bundle.dim(input, dim));
+      Value local = m.sub(along, begin);
+      Value inside = andI1(b, cmpIndex(b, Pred::sle, begin, along),
+                           m.lt(local, size));
+      kb.ifThen(inside, [&] {
+        Value offset = m.add(m.mul(m.add(m.mul(outerIndex, size), local),
+                                   innerSize),
+                             innerIndex);
+        kb.store(kb.load(kb.buffer(param), offset), kb.buffer(outParam), i);
+      });
+    }
+  });
+  KernelDecl decl = kb.finish();
+  bundle.addKernel(decl);
+  bundle.launch(operation, launchOver(decl, elements, params.args));
+  return success();
+}
+
+/// tensor.insert_slice with static offsets and strides: the destination's
+/// buffer is updated in place when nothing else reads it (a chain of
+/// inserts into an empty tensor, as concatenations lower), else copied
+/// first; one thread per source element then writes the window.
+static LogicalResult buildInsertSlice(Operation *operation,
+                                      BundleBuilder &bundle) {
+  auto insert = cast<tensor::InsertSliceOp>(operation);
+  if (ShapedType::isDynamicShape(insert.getStaticOffsets()) ||
+      ShapedType::isDynamicShape(insert.getStaticStrides()))
+    return insert.emitError("sieve-compile needs static offsets and strides "
+                            "in tensor.insert_slice");
+  Value dest = insert.getDest();
+  SmallVector<SizeExpr> shape(bundle.shape(dest));
+  if (bundle.isUndefined(dest)) {
+    bundle.define(insert.getResult(), shape);
+  } else if (bundle.canUpdateInPlace(dest)) {
+    bundle.alias(insert.getResult(), dest, shape);
+  } else {
+    emitCopyLaunch(bundle, insert, dest, insert.getResult());
+  }
+  const TensorBinding &out = bundle.get(insert.getResult());
+  Value source = insert.getSource();
+  const TensorBinding &src = bundle.get(source);
+  Type elementType = insert.getType().getElementType();
+
+  KernelBuilder kb = bundle.newKernel("insert_slice", operation->getLoc());
+  KernelParams params(kb);
+  unsigned srcParam = params.addBuffer(src, elementType);
+  unsigned outParam = params.addBuffer(out, elementType);
+  // The source's dimensions are the kept (not dropped) ones of the window.
+  llvm::SmallBitVector dropped = insert.getDroppedDims();
+  SmallVector<SizeExpr> destStrides = getStrides(out.shape);
+  SizeExpr elements = src.numElements();
+  params.addSize(elements);
+  for (const SizeExpr &size : src.shape)
+    params.addSize(size);
+  for (const SizeExpr &stride : destStrides)
+    params.addSize(stride);
+  ImplicitLocOpBuilder &b = kb.begin({kBlockSize, 1, 1});
+  IndexMath m{b};
+  Value i = kb.globalIdX();
+  kb.ifThen(m.lt(i, params.size(elements)), [&] {
+    SmallVector<Value> sizes;
+    for (const SizeExpr &size : src.shape)
+      sizes.push_back(params.size(size));
+    SmallVector<Value> indices = delinearize(m, i, sizes);
+    Value offset = m.c(0);
+    unsigned next = 0;
+    for (auto [dim, start, stride] :
+         llvm::enumerate(insert.getStaticOffsets(), insert.getStaticStrides())) {
+      Value index = m.c(start);
+      if (!dropped.test(dim))
+        index = m.add(index, m.mul(indices[next++], m.c(stride)));
+      offset = m.add(offset, m.mul(index, params.size(destStrides[dim])));
+    }
+    kb.store(kb.load(kb.buffer(srcParam), i), kb.buffer(outParam), offset);
+  });
+  KernelDecl decl = kb.finish();
+  bundle.addKernel(decl);
+  bundle.launch(operation, launchOver(decl, elements, params.args));
+  return success();
+}
+
 void mlir::sieve::emitFillLaunch(BundleBuilder &bundle, Operation *op,
                                  const TensorBinding &out, TypedAttr scalar) {
   KernelBuilder kb = bundle.newKernel("fill", op->getLoc());
@@ -1227,13 +1354,14 @@ void mlir::sieve::emitFillLaunch(BundleBuilder &bundle, Operation *op,
 }
 
 const TensorBinding &mlir::sieve::emitCopyLaunch(BundleBuilder &bundle,
-                                                 Operation *op, Value value) {
+                                                 Operation *op, Value value,
+                                                 Value target) {
   TensorBinding source = bundle.get(value);
   Type elementType = getElementTypeOrSelf(value.getType());
   KernelBuilder kb = bundle.newKernel("copy", op->getLoc());
   KernelParams params(kb);
   unsigned in = params.addBuffer(source, elementType);
-  const TensorBinding &copy = bundle.define(value, source.shape);
+  const TensorBinding &copy = bundle.define(target, source.shape);
   unsigned outParam = params.addBuffer(copy, elementType);
   SizeExpr elements = source.numElements();
   params.addSize(elements);
@@ -1256,6 +1384,8 @@ void mlir::sieve::registerLinalgKernelProviders() {
   registry.add(linalg::FillOp::getOperationName(), buildFill);
   registry.add(tensor::EmptyOp::getOperationName(), buildEmpty);
   registry.add(arith::ConstantOp::getOperationName(), buildConstant);
+  registry.add(tensor::ConcatOp::getOperationName(), buildConcat);
+  registry.add(tensor::InsertSliceOp::getOperationName(), buildInsertSlice);
   for (StringRef name : {tensor::ExpandShapeOp::getOperationName(),
                          tensor::CollapseShapeOp::getOperationName(),
                          tensor::CastOp::getOperationName()})

@@ -18,10 +18,10 @@ namespace sieve {
 /// Launches a kernel (for `op`) that fills `out` with `scalar`.
 void emitFillLaunch(BundleBuilder &bundle, Operation *op,
                     const TensorBinding &out, TypedAttr scalar);
-/// Copies `value` into a new buffer (a launch for `op`) and binds `value` to
-/// it.
+/// Copies `value` into a new buffer (a launch for `op`) and binds `target`
+/// (which may be `value` itself) to it.
 const TensorBinding &emitCopyLaunch(BundleBuilder &bundle, Operation *op,
-                                    Value value);
+                                    Value value, Value target);
 
 /// Registers the providers of linalg structured ops, `arith.constant`,
 /// `tensor.empty`, reshapes and casts.
