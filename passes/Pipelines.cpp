@@ -34,6 +34,9 @@ void mlir::sieve::buildReferenceLoweringPipeline(OpPassManager &pm) {
   pm.addPass(createSieveLowerToReference());
   pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
   pm.addPass(createCanonicalizerPass());
+  // Inputs whose dynamic sizes disagree with what the graph assumes abort
+  // with a message instead of reading or writing out of bounds.
+  pm.addPass(createGenerateRuntimeVerificationPass());
 }
 
 void mlir::sieve::buildCPUCodegenPipeline(OpPassManager &pm) {
