@@ -21,6 +21,12 @@ config.substitutions.append(("%sieve_obj_root", config.sieve_obj_root))
 config.substitutions.append(
     ("%sieve_plugin", os.path.join(config.sieve_lib_dir, "SievePlugin.so")))
 config.substitutions.append(
+    ("%sieve_test_plugin",
+     os.path.join(config.sieve_lib_dir, "SieveTestPlugin.so")))
+config.substitutions.append(
+    ("%sieve_other_version_plugin",
+     os.path.join(config.sieve_lib_dir, "SieveTestOtherVersionPlugin.so")))
+config.substitutions.append(
     ("%mlir_opt", os.path.join(config.llvm_tools_dir, "mlir-opt")))
 config.substitutions.append(("%python", config.python_executable))
 

@@ -134,10 +134,21 @@ static LogicalResult loadPlugins(std::vector<SieveCompilePluginInfo> &infos) {
 /// compiles.
 static LogicalResult prepareGraph(ModuleOp module) {
   PassManager pm(module.getContext());
-  if (!passPipeline.empty() &&
-      failed(parsePassPipeline(passPipeline, pm, llvm::errs()))) {
-    fail("invalid --pass-pipeline '" + passPipeline + "'");
-    return failure();
+  if (!passPipeline.empty()) {
+    // Anchored like mlir-opt's: 'builtin.module(...)'. Parsing it into `pm`
+    // directly would nest a second module level that matches nothing.
+    FailureOr<OpPassManager> user =
+        parsePassPipeline(passPipeline, llvm::errs());
+    if (failed(user)) {
+      fail("invalid --pass-pipeline '" + passPipeline + "'");
+      return failure();
+    }
+    if (user->getOpAnchorName() != ModuleOp::getOperationName()) {
+      fail("--pass-pipeline must be anchored on builtin.module, e.g. "
+           "'builtin.module(func.func(canonicalize))'");
+      return failure();
+    }
+    static_cast<OpPassManager &>(pm) = *user;
   }
   if (!noOptimize) {
     // The gated branches run on whole packed tensors: the kernels skip the
