@@ -113,7 +113,7 @@ std::string sieve::getBundleRunUsage(const std::string &tool) {
          ": run a Sieve kernel bundle on a CUDA GPU or the SIMT emulator\n\n"
          "  " +
          tool +
-         " BUNDLE_DIR [--device cuda[:N]|emulator]\n"
+         " BUNDLE_DIR [--device cuda[:N]|emulator|auto]\n"
          "      (--input A.npy --input B.npy ... | --random-inputs SEED "
          "[--dynamic-size N])\n"
          "      [--output-dir DIR] [--print-summary] [--repeat N] [--stats] "
@@ -122,8 +122,10 @@ std::string sieve::getBundleRunUsage(const std::string &tool) {
          "Inputs bind positionally to the bundle's inputs and are checked "
          "against its manifest; dynamic dimensions take their sizes from the "
          "inputs. Results are written as DIR/out0.npy, DIR/out1.npy, ...\n\n"
-         "  --device D          cuda (the default, GPU 0), cuda:N, or "
-         "emulator\n"
+         "  --device D          cuda (the default, GPU 0), cuda:N, emulator, "
+         "or auto\n"
+         "                      (cuda where a driver and a GPU are present, "
+         "else the emulator)\n"
          "  --input FILE        a .npy file per input, in order\n"
          "  --random-inputs S   reproducible random inputs from seed S, as "
          "sieve-run makes them\n"

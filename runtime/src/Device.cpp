@@ -12,6 +12,14 @@ Status sieve::rt::openDevice(const std::string &spec,
                              std::shared_ptr<Device> &device) {
   if (spec == "emulator")
     return openEmulatorDevice(findEmulatorLauncher(), options, device);
+  if (spec == "auto") {
+    // The first GPU where there is one; the emulator where the driver or a
+    // device is missing. Other CUDA errors are not hidden by the fallback.
+    Status cuda = openDevice("cuda", options, device);
+    if (cuda.getCode() != SIEVE_ERROR_UNAVAILABLE)
+      return cuda;
+    return openEmulatorDevice(findEmulatorLauncher(), options, device);
+  }
   int ordinal = -1;
   if (spec == "cuda") {
     ordinal = 0;
@@ -25,7 +33,7 @@ Status sieve::rt::openDevice(const std::string &spec,
   }
   if (ordinal < 0)
     return invalidArgument("unknown device '" + spec +
-                           "' (expected cuda, cuda:N or emulator)");
+                           "' (expected cuda, cuda:N, emulator or auto)");
   std::shared_ptr<const CudaApi> api;
   SIEVE_RETURN_IF_ERROR(getCudaDriver(api));
   return openCudaDevice(std::move(api), ordinal, device);

@@ -69,6 +69,21 @@ TEST_F(EmulatorTest, DeviceDescription) {
   EXPECT_STREQ(sieve_device_name(device.get()), "emulator");
 }
 
+TEST_F(EmulatorTest, AutoIsTheGpuOrElseTheEmulator) {
+  sieve_device *raw = nullptr;
+  ASSERT_SIEVE_OK(sieve_device_open("auto", nullptr, &raw));
+  DevicePtr automatic(raw);
+  sieve_device *cuda = nullptr;
+  sieve_status cudaStatus = sieve_device_open("cuda", nullptr, &cuda);
+  DevicePtr cudaDevice(cuda);
+  if (cudaStatus == SIEVE_OK) {
+    EXPECT_EQ(sieve_device_get_kind(automatic.get()), SIEVE_DEVICE_CUDA);
+  } else {
+    EXPECT_EQ(cudaStatus, SIEVE_ERROR_UNAVAILABLE);
+    EXPECT_EQ(sieve_device_get_kind(automatic.get()), SIEVE_DEVICE_EMULATOR);
+  }
+}
+
 TEST_F(EmulatorTest, RunsTheToyBundle) {
   SessionPtr session = open(getToyBundle());
   ASSERT_TRUE(session);

@@ -91,7 +91,7 @@ static const char kOverview[] =
     "  sieve-run GRAPH.mlir [--entry NAME] --input A.npy --input B.npy ...\n"
     "            --output-dir DIR [--device reference] [--print-summary]\n"
     "            [--repeat N] [--random-inputs SEED [--dynamic-size N]]\n\n"
-    "  sieve-run BUNDLE_DIR --device cuda[:N]|emulator ... [--stats]\n\n"
+    "  sieve-run BUNDLE_DIR --device cuda[:N]|emulator|auto ... [--stats]\n\n"
     "Inputs bind positionally to the function's arguments and are checked "
     "against its signature; dynamic dimensions take their sizes from the "
     "inputs. Results are written as DIR/out0.npy, DIR/out1.npy, ...\n\n"

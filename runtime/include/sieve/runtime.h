@@ -204,7 +204,8 @@ typedef struct sieve_device_options {
   uint32_t emulator_worker_threads;
 } sieve_device_options;
 
-/* Opens a device. `spec`: "cuda" (ordinal 0), "cuda:N", or "emulator".
+/* Opens a device. `spec`: "cuda" (ordinal 0), "cuda:N", "emulator", or
+ * "auto" (cuda when a driver and a device are there, else the emulator).
  * `options` may be NULL (defaults: all zero).
  *  - cuda without libcuda.so.1: SIEVE_ERROR_UNAVAILABLE, "no CUDA driver
  *    (libcuda.so.1 not found)"; without a device (or a stub driver) too.

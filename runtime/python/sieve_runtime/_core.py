@@ -113,7 +113,8 @@ class Bundle:
 
 
 class Device:
-    """An opened device: 'cuda' (ordinal 0), 'cuda:N' or 'emulator'.
+    """An opened device: 'cuda' (ordinal 0), 'cuda:N', 'emulator' or 'auto'
+    (cuda where a driver and a GPU are present, else the emulator).
     Emulator options: schedule_seed (0: linear thread order), check_races,
     worker_threads (0: one per core)."""
 
