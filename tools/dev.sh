@@ -52,19 +52,46 @@ build() {
   cmake --build "$build_dir"
 }
 
-# The main job: compile the example graphs through sieve-opt and print them,
-# then run them on the CPU reference with random inputs and print a summary
-# of each output.
+# The main job: compile the example model graph, a LLaMA-style decoder layer
+# in plain linalg, into one kernel bundle (sieve-optimize, then codegen), run
+# it on the GPU when a driver and a GPU are present and on the SIMT emulator
+# otherwise, and print the output summary, the per-kernel times and the gate
+# statistics; then run the same optimized graph on the CPU reference and
+# print how far the bundle's output is from it. Last, the dynamic-length
+# attention block: compiled once, run at two sequence lengths.
 run_main() {
-  local example
-  for example in "$root"/examples/*.mlir; do
-    echo "=== sieve-opt -canonicalize ${example#"$root"/}"
-    "$build_dir/bin/sieve-opt" -canonicalize "$example"
-  done
-  for example in "$root"/examples/*.mlir; do
-    echo "=== sieve-run --device reference ${example#"$root"/}"
-    "$build_dir/bin/sieve-run" "$example" --device reference \
-      --random-inputs 1 --print-summary --repeat 3
+  local bin=$build_dir/bin out=$build_dir/main-job
+  local graph=$root/examples/llama_decoder_layer.mlir
+  local options="window-left=64 globals=4 min-seq-len=0 group-size=32"
+  rm -rf "$out"
+  mkdir -p "$out"
+
+  echo "=== sieve-compile examples/llama_decoder_layer.mlir --optimize \"$options\""
+  "$bin/sieve-compile" "$graph" -o "$out/llama" --optimize "$options" --stats
+  echo "=== sieve-bundle-run --device auto (the GPU, or the emulator without one)"
+  "$bin/sieve-bundle-run" "$out/llama" --device auto --random-inputs 1 \
+    --print-summary --stats --output-dir "$out/llama-bundle"
+  echo "=== sieve-run --device reference on the optimized graph"
+  # Its remarks say what each rewrite removed and the quantization error.
+  "$bin/sieve-opt" "$graph" --sieve-optimize="$options" \
+    -o "$out/llama-optimized.mlir" 2>"$out/llama-remarks.txt" ||
+    { cat "$out/llama-remarks.txt" >&2; die "sieve-opt failed"; }
+  echo "(sieve-optimize remarks: $out/llama-remarks.txt)"
+  "$bin/sieve-run" "$out/llama-optimized.mlir" --device reference \
+    --random-inputs 1 --print-summary --output-dir "$out/llama-reference"
+  /usr/bin/python3 -c '
+import sys, numpy as np
+a, b = (np.load(d + "/out0.npy").astype(np.float64) for d in sys.argv[1:])
+print("bundle vs reference: relative error %.3g" %
+      (np.linalg.norm(a - b) / np.linalg.norm(b)))' \
+    "$out/llama-bundle" "$out/llama-reference"
+
+  echo "=== sieve-compile examples/attention_block.mlir (S = ?), run at S = 128 and 512"
+  "$bin/sieve-compile" "$root/examples/attention_block.mlir" -o "$out/attention"
+  local length
+  for length in 128 512; do
+    "$bin/sieve-bundle-run" "$out/attention" --device auto --random-inputs 1 \
+      --dynamic-size "$length" --print-summary
   done
 }
 
