@@ -183,7 +183,7 @@ TEST(BundleRunnerTest, Errors) {
   EXPECT_EQ(error({toy, "--device", "tpu", "--random-inputs", "1",
                    "--dynamic-size", "4"}),
             "sieve-bundle-run: error: sieve_device_open: unknown device 'tpu' "
-            "(expected cuda, cuda:N or emulator)\n");
+            "(expected cuda, cuda:N, emulator or auto)\n");
   EXPECT_EQ(error({dir.getPath(), "--random-inputs", "1"}),
             "sieve-bundle-run: error: sieve_bundle_open: " + dir.getPath() +
                 ": not a bundle: it has no manifest.json\n");

@@ -659,7 +659,7 @@ TEST(CApiTest, NullArgumentsAreErrors) {
   EXPECT_EQ(sieve_device_open("tpu", nullptr, &device),
             SIEVE_ERROR_INVALID_ARGUMENT);
   EXPECT_STREQ(sieve_last_error(), "sieve_device_open: unknown device 'tpu' "
-                                   "(expected cuda, cuda:N or emulator)");
+                                   "(expected cuda, cuda:N, emulator or auto)");
   EXPECT_EQ(sieve_device_open("cuda:x", nullptr, &device),
             SIEVE_ERROR_INVALID_ARGUMENT);
   EXPECT_STREQ(sieve_status_name(SIEVE_ERROR_UNAVAILABLE),
