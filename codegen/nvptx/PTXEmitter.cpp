@@ -66,8 +66,30 @@ static void dropWorkCounters(gpu::GPUModuleOp module) {
 /// the LLVM intrinsics the NVPTX backend implements in hardware (exp2 ->
 /// ex2.approx, sqrt -> sqrt.rn, roundeven -> cvt.rni, ...). The GPU lowering
 /// would otherwise turn them into libdevice calls, which need the CUDA
-/// toolkit.
+/// toolkit. The same holds for arith.maxnumf/minnumf (__nv_fmaxf/fminf;
+/// linalg.softmax's max reduction), which PTX's max/min implement (for f32,
+/// f16 and bf16 alike: both return the other operand for one NaN).
 static LogicalResult lowerMathToIntrinsics(gpu::GPUModuleOp module) {
+  SmallVector<Operation *> minMaxOps;
+  module.walk([&](Operation *op) {
+    if (isa<arith::MaxNumFOp, arith::MinNumFOp>(op) &&
+        isa<Float32Type, Float16Type, BFloat16Type>(
+            op->getResult(0).getType()))
+      minMaxOps.push_back(op);
+  });
+  for (Operation *op : minMaxOps) {
+    Type type = op->getResult(0).getType();
+    std::string intrinsic = isa<arith::MaxNumFOp>(op) ? "llvm.maxnum."
+                                                      : "llvm.minnum.";
+    intrinsic += type.isF32() ? "f32" : type.isF16() ? "f16" : "bf16";
+    OpBuilder builder(op);
+    auto call = LLVM::CallIntrinsicOp::create(
+        builder, op->getLoc(), type, builder.getStringAttr(intrinsic),
+        op->getOperands());
+    op->getResult(0).replaceAllUsesWith(call.getResult(0));
+    op->erase();
+  }
+
   auto intrinsicFor = [](Operation *op) -> StringRef {
     return llvm::TypeSwitch<Operation *, StringRef>(op)
         .Case([](math::Exp2Op) { return "llvm.exp2"; })
