@@ -2,6 +2,8 @@
 
 #include "codegen/Passes.h"
 
+#include "passes/Passes.h"
+
 #include "mlir/Conversion/TosaToArith/TosaToArith.h"
 #include "mlir/Conversion/TosaToLinalg/TosaToLinalg.h"
 #include "mlir/Conversion/TosaToTensor/TosaToTensor.h"
@@ -56,21 +58,6 @@ struct GeneralizeNamedOp
     if (isa<linalg::GenericOp, linalg::FillOp>(op))
       return failure();
     return linalg::generalizeNamedOp(rewriter, op);
-  }
-};
-
-/// linalg.softmax and other ops defined as a composition of others.
-struct DecomposeAggregatedOp
-    : public OpInterfaceRewritePattern<linalg::AggregatedOpInterface> {
-  using OpInterfaceRewritePattern::OpInterfaceRewritePattern;
-
-  LogicalResult matchAndRewrite(linalg::AggregatedOpInterface op,
-                                PatternRewriter &rewriter) const override {
-    FailureOr<SmallVector<Value>> results = op.decomposeOperation(rewriter);
-    if (failed(results))
-      return failure();
-    rewriter.replaceOp(op, *results);
-    return success();
   }
 };
 
@@ -135,8 +122,9 @@ struct SievePrepareCodegenPass
 } // namespace
 
 void mlir::sieve::populatePrepareCodegenPatterns(RewritePatternSet &patterns) {
-  patterns.add<DecomposeAggregatedOp, ExtractSliceToGeneric,
-               GeneralizeNamedOp>(patterns.getContext());
+  populateDecomposeAggregatedOpsPatterns(patterns);
+  patterns.add<ExtractSliceToGeneric, GeneralizeNamedOp>(
+      patterns.getContext());
   linalg::populateConstantFoldLinalgOperations(
       patterns, [](OpOperand *) { return true; });
   linalg::populateElementwiseOpsFusionPatterns(patterns, shouldFuseForCodegen);

@@ -1059,15 +1059,40 @@ void mlir::sieve::populateLowerToReferencePatterns(
 }
 
 namespace {
+struct DecomposeAggregatedOp
+    : public OpInterfaceRewritePattern<linalg::AggregatedOpInterface> {
+  using OpInterfaceRewritePattern::OpInterfaceRewritePattern;
+
+  LogicalResult matchAndRewrite(linalg::AggregatedOpInterface op,
+                                PatternRewriter &rewriter) const override {
+    FailureOr<SmallVector<Value>> results = op.decomposeOperation(rewriter);
+    if (failed(results))
+      return failure();
+    rewriter.replaceOp(op, *results);
+    return success();
+  }
+};
+} // namespace
+
+void mlir::sieve::populateDecomposeAggregatedOpsPatterns(
+    RewritePatternSet &patterns) {
+  patterns.add<DecomposeAggregatedOp>(patterns.getContext());
+}
+
+namespace {
 struct SieveLowerToReferencePass
     : public sieve::impl::SieveLowerToReferenceBase<SieveLowerToReferencePass> {
   void runOnOperation() override {
     MLIRContext *context = &getContext();
     ConversionTarget target(*context);
     target.addIllegalDialect<SieveDialect>();
-    target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
+    // linalg.softmax has no lowering to loops.
+    target.markUnknownOpDynamicallyLegal([](Operation *op) {
+      return !isa<linalg::AggregatedOpInterface>(op);
+    });
     RewritePatternSet patterns(context);
     populateLowerToReferencePatterns(patterns);
+    populateDecomposeAggregatedOpsPatterns(patterns);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
       signalPassFailure();

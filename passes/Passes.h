@@ -47,6 +47,11 @@ enum class GlobalSource {
 /// (the reference semantics; see `sieve-lower-to-reference`).
 void populateLowerToReferencePatterns(RewritePatternSet &patterns);
 
+/// Adds a pattern that replaces ops defined as a composition of others
+/// (`linalg::AggregatedOpInterface`: `linalg.softmax`) by those others, which
+/// the reference lowering and the kernels both take.
+void populateDecomposeAggregatedOpsPatterns(RewritePatternSet &patterns);
+
 /// Adds the patterns of `sieve-fuse-attention`: scaled-dot-product attention
 /// written as separate ops becomes `sieve.attention` (`options.attention`)
 /// and the token-gating MLP becomes `sieve.gate` (`options.gate`). Each

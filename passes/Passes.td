@@ -26,6 +26,8 @@ def SieveLowerToReference : Pass<"sieve-lower-to-reference"> {
       the keys the row can see (the clipped window and the deduplicated
       globals): nothing quadratic in the sequence length is built. The row's
       softmax takes two passes over its keys (maximum, then weights).
+    * Upstream ops defined as a composition of others (`linalg.softmax`),
+      which the CPU pipeline cannot lower to loops, are decomposed into them.
     * Rules of the contract that dynamic sizes leave to run time (equal batch
       sizes, `Hq % Hkv == 0`, `count <= S`, `group_size` dividing `K`, ...)
       become `cf.assert`s naming the op and its location.
