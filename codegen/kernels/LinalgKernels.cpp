@@ -16,9 +16,13 @@
 //               otherwise one thread per output point in the order the
 //               reference uses
 //  contraction  (matmul, batch_matmul, any generic contraction with one
-//               reduced dimension) 64x64 output tiles per block of 256
-//               threads, 16-deep slices of both operands staged in shared
-//               memory, 4x4 outputs per thread, f32 accumulation
+//               reduced dimension) f16 x f16 and bf16 x bf16 on the tensor
+//               cores: 128x128 output tiles, mma.sync with f32
+//               accumulators, operands staged in shared memory and read
+//               with ldmatrix; other types on the SIMT kernel: 64x64
+//               output tiles per block of 256 threads, 16-deep slices of
+//               both operands staged in shared memory, 4x4 outputs per
+//               thread, f32 accumulation
 //
 // Outputs whose rows nobody reads (BundleBuilder::getRowLimit, downstream of
 // sieve.compact) are skipped: iteration points, warps or whole tiles past
@@ -28,6 +32,8 @@
 
 #include "codegen/kernels/LinalgKernels.h"
 
+#include "codegen/kernels/MmaFragments.h"
+
 #include "passes/ScalarCode.h"
 
 #include "mlir/Dialect/Affine/Utils.h"
@@ -36,8 +42,10 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Transforms/RegionUtils.h"
 #include "llvm/ADT/SmallBitVector.h"
@@ -48,7 +56,7 @@ using namespace mlir::sieve;
 using Pred = arith::CmpIPredicate;
 
 static constexpr int64_t kBlockSize = 256;
-static constexpr int64_t kWarpSize = 32;
+// kWarpSize (32) comes from NVGPUDialect.h.
 
 //===----------------------------------------------------------------------===//
 // Kernel parameters
@@ -882,6 +890,47 @@ static Value partialOffset(IndexMath &m, KernelParams &params,
   return result;
 }
 
+/// Whether the row tile [m0, m0 + tileM) of a contraction holds a row that
+/// somebody reads; null when every row is read or the kernel cannot tell
+/// cheaply (then every tile runs).
+static Value isRowTileActive(StructuredKernel &sk, KernelBuilder &kb,
+                             const linalg::ContractionDimensions &dims,
+                             Value m0, int64_t tileM, Value M,
+                             ArrayRef<Value> mSizes, ArrayRef<Value> batch) {
+  // Tiles whose rows nobody reads exit at once: when the tile's rows share
+  // every m index outside the row dimension, its row indices grow from the
+  // first row's, so the first row being inactive makes all of them so.
+  std::optional<unsigned> rowPos =
+      sk.rowLoop ? std::optional<unsigned>(llvm::find(dims.m, *sk.rowLoop) -
+                                           dims.m.begin())
+                 : std::nullopt;
+  if (!rowPos || *rowPos >= dims.m.size() ||
+      !(!sk.batchLoop || llvm::is_contained(dims.batch, *sk.batchLoop) ||
+        llvm::is_contained(ArrayRef(dims.m).take_front(*rowPos),
+                           *sk.batchLoop)))
+    return Value();
+  ImplicitLocOpBuilder &b = kb.builder();
+  IndexMath m{b};
+  Value last = m.min(m.add(m0, m.c(tileM - 1)), m.sub(M, m.c(1)));
+  SmallVector<Value> first = delinearize(m, m0, mSizes);
+  SmallVector<Value> lastIdx = delinearize(m, last, mSizes);
+  Value sameOuter = boolConst(b, true);
+  for (unsigned i = 0; i < *rowPos; ++i)
+    sameOuter =
+        andI1(b, sameOuter, cmpIndex(b, Pred::eq, first[i], lastIdx[i]));
+  Value batchIndex = m.c(0);
+  if (sk.batchLoop) {
+    auto inBatch = llvm::find(dims.batch, *sk.batchLoop);
+    batchIndex =
+        inBatch != dims.batch.end()
+            ? batch[inBatch - dims.batch.begin()]
+            : first[llvm::find(dims.m, *sk.batchLoop) - dims.m.begin()];
+  }
+  Value count = toIndex(b, kb.load(kb.buffer(sk.countParam), batchIndex));
+  Value inactive = andI1(b, sameOuter, notI1(b, m.lt(first[*rowPos], count)));
+  return notI1(b, inactive);
+}
+
 static LogicalResult buildContraction(StructuredKernel &sk,
                                       const Contraction &contraction) {
   BundleBuilder &bundle = sk.bundle;
@@ -1027,39 +1076,11 @@ static LogicalResult buildContraction(StructuredKernel &sk,
     }
   };
 
-  // Tiles whose rows nobody reads exit at once: when the tile's rows share
-  // every m index outside the row dimension, its row indices grow from the
-  // first row's, so the first row being inactive makes all of them so.
-  std::optional<unsigned> rowPos =
-      sk.rowLoop ? std::optional<unsigned>(llvm::find(dims.m, *sk.rowLoop) -
-                                           dims.m.begin())
-                 : std::nullopt;
-  if (rowPos && *rowPos < dims.m.size() &&
-      (!sk.batchLoop || llvm::is_contained(dims.batch, *sk.batchLoop) ||
-       llvm::is_contained(ArrayRef(dims.m).take_front(*rowPos),
-                          *sk.batchLoop))) {
-    Value last = m.min(m.add(m0, m.c(kTileM - 1)), m.sub(M, m.c(1)));
-    SmallVector<Value> first = delinearize(m, m0, mSizes);
-    SmallVector<Value> lastIdx = delinearize(m, last, mSizes);
-    Value sameOuter = boolConst(b, true);
-    for (unsigned i = 0; i < *rowPos; ++i)
-      sameOuter = andI1(b, sameOuter,
-                        cmpIndex(b, Pred::eq, first[i], lastIdx[i]));
-    Value batchIndex = m.c(0);
-    if (sk.batchLoop) {
-      auto inBatch = llvm::find(dims.batch, *sk.batchLoop);
-      batchIndex = inBatch != dims.batch.end()
-                       ? batch[inBatch - dims.batch.begin()]
-                       : first[llvm::find(dims.m, *sk.batchLoop) -
-                               dims.m.begin()];
-    }
-    Value count = toIndex(
-        b, kb.load(kb.buffer(sk.countParam), batchIndex));
-    Value inactive = andI1(b, sameOuter, notI1(b, m.lt(first[*rowPos], count)));
-    kb.ifThen(notI1(b, inactive), body);
-  } else {
+  if (Value active = isRowTileActive(sk, kb, dims, m0, kTileM, M, mSizes,
+                                     batch))
+    kb.ifThen(active, body);
+  else
     body();
-  }
 
   KernelDecl decl = kb.finish();
   bundle.addKernel(decl);
@@ -1086,6 +1107,352 @@ static LogicalResult buildContraction(StructuredKernel &sk,
 }
 
 //===----------------------------------------------------------------------===//
+// Tensor-core contractions
+//===----------------------------------------------------------------------===//
+//
+// Contractions of f16 by f16 or bf16 by bf16 run on mma.sync m16n8k16 with
+// f32 accumulators, whatever type the payload adds in (a half-precision
+// matmul accumulates in f32, as PyTorch's does, and as the SIMT kernel above
+// does for every type); the sum plus the init is rounded to the result type
+// once. Blocks of 8 warps compute 128 x 128 outputs (2 x 4 warps of 64 x 32),
+// stepping through K 32 at a time with two shared-memory stages. Each
+// operand tile is staged in the orientation its layout reads fastest: with
+// K innermost (A[m, k], B as [n, k]) as rows of K, read by ldmatrix; with
+// the m or n index innermost (B[k, n], A as [k, m]) as rows of that index,
+// read by ldmatrix .trans. When the staged rows are contiguous in memory
+// and their length is a multiple of 8, 16-byte cp.async copies (zero-filled
+// past M, N and K) fill the next stage while the warps multiply the
+// current one; otherwise (other layouts, lengths not a multiple of 8) the
+// threads load elements one by one through the indexing maps. Any M, N and
+// K: rows and columns past them are zeros in shared memory and are not
+// stored. docs/kernels.md has the cost model.
+
+static constexpr int64_t kTcTileM = 128, kTcTileN = 128, kTcTileK = 32;
+static constexpr int64_t kTcWarpTileM = 64, kTcWarpTileN = 32;
+static constexpr int64_t kTcThreads = 256;
+static constexpr int64_t kTcStages = 2;
+/// Elements per 16-byte copy.
+static constexpr int64_t kTcChunk = 8;
+
+/// Why the tensor-core kernel does not compute `contraction`, or an empty
+/// string when it does.
+static std::string getTensorCoreContractionLimit(
+    StructuredKernel &sk, const Contraction &contraction) {
+  linalg::LinalgOp op = sk.op;
+  Type lhs = getElementTypeOrSelf(
+      op.getDpsInputOperand(contraction.lhs)->get().getType());
+  Type rhs = getElementTypeOrSelf(
+      op.getDpsInputOperand(contraction.rhs)->get().getType());
+  if (lhs != rhs || !(lhs.isF16() || lhs.isBF16()))
+    return "the operands are not both f16 or both bf16";
+  Type out = getElementTypeOrSelf(op->getResult(0).getType());
+  if (!out.isF32() && !out.isF16() && !out.isBF16())
+    return "the result is neither f32, f16 nor bf16";
+  return "";
+}
+
+namespace {
+/// How the tensor-core kernel stages one operand (A: rows are m indices,
+/// B: n indices) into shared memory.
+struct StagedOperand {
+  /// The operand's innermost dimension is K: shared rows hold K.
+  bool kContiguous = true;
+  /// 16-byte copies: the staged rows are contiguous and 8-aligned.
+  bool vectorized = false;
+  /// Operand rows per tile, shared-memory row stride, elements per stage.
+  int64_t tileRows = 0, stride = 0, stageSize = 0;
+};
+} // namespace
+
+static StagedOperand planStaging(StructuredKernel &sk, unsigned input,
+                                 const Contraction &contraction,
+                                 ArrayRef<unsigned> rowLoops,
+                                 int64_t tileRows) {
+  AffineMap map =
+      sk.op.getMatchingIndexingMap(sk.op.getDpsInputOperand(input));
+  unsigned inner = cast<AffineDimExpr>(map.getResults().back()).getPosition();
+  unsigned kLoop = contraction.dims.k.front();
+  StagedOperand plan;
+  plan.tileRows = tileRows;
+  plan.kContiguous = inner == kLoop;
+  // Copies run along K or along the innermost row loop; every other stride
+  // of the operand is a multiple of that loop's size, so a size that is a
+  // multiple of 8 keeps every copy 16-byte aligned and inside one row.
+  unsigned along = plan.kContiguous ? kLoop : rowLoops.back();
+  std::optional<int64_t> size = sk.loops[along].getConstant();
+  plan.vectorized = inner == along && size && *size % kTcChunk == 0;
+  // Rows of an odd number of 16-byte units: ldmatrix's 8 row addresses hit
+  // 8 different bank groups.
+  int64_t rowLength = plan.kContiguous ? kTcTileK : tileRows;
+  plan.stride = rowLength + kTcChunk;
+  plan.stageSize = (plan.kContiguous ? tileRows : kTcTileK) * plan.stride;
+  return plan;
+}
+
+static LogicalResult
+buildTensorCoreContraction(StructuredKernel &sk,
+                           const Contraction &contraction) {
+  BundleBuilder &bundle = sk.bundle;
+  MLIRContext *ctx = sk.op->getContext();
+  const linalg::ContractionDimensions &dims = contraction.dims;
+  Type element = getElementTypeOrSelf(
+      sk.op.getDpsInputOperand(contraction.lhs)->get().getType());
+  KernelBuilder kb = bundle.newKernel("matmul_tc", sk.op.getLoc());
+  KernelParams params(kb);
+  StagedOperand aPlan =
+      planStaging(sk, contraction.lhs, contraction, dims.m, kTcTileM);
+  StagedOperand bPlan =
+      planStaging(sk, contraction.rhs, contraction, dims.n, kTcTileN);
+  unsigned aShared =
+      kb.addWorkgroupBuffer(element, kTcStages * aPlan.stageSize);
+  unsigned bShared =
+      kb.addWorkgroupBuffer(element, kTcStages * bPlan.stageSize);
+  sk.declare(params, kb);
+  ImplicitLocOpBuilder &b = kb.begin({kTcThreads, 1, 1});
+  IndexMath m{b};
+  SmallVector<Value> sizes = sk.loopSizes(params);
+  SmallVector<Value> mSizes = selectSizes(sizes, dims.m),
+                     nSizes = selectSizes(sizes, dims.n),
+                     batchSizes = selectSizes(sizes, dims.batch);
+  Value M = m.c(1), N = m.c(1);
+  for (Value size : mSizes)
+    M = m.mul(M, size);
+  for (Value size : nSizes)
+    N = m.mul(N, size);
+  unsigned kLoop = dims.k.front();
+  Value K = sizes[kLoop];
+  const Access &lhs = *sk.inputs[contraction.lhs];
+  const Access &rhs = *sk.inputs[contraction.rhs];
+  const Access &out = sk.results.front();
+
+  Value tid = kb.threadIdX();
+  Value warp = m.div(tid, m.c(kWarpSize)), lane = m.rem(tid, m.c(kWarpSize));
+  Value g = m.div(lane, m.c(4)), t = m.rem(lane, m.c(4));
+  constexpr int64_t kWarpsN = kTcTileN / kTcWarpTileN;
+  Value warpRow = m.mul(m.div(warp, m.c(kWarpsN)), m.c(kTcWarpTileM));
+  Value warpCol = m.mul(m.rem(warp, m.c(kWarpsN)), m.c(kTcWarpTileN));
+  Value m0 =
+      m.mul(gpu::BlockIdOp::create(b, gpu::Dimension::y), m.c(kTcTileM));
+  Value n0 =
+      m.mul(gpu::BlockIdOp::create(b, gpu::Dimension::x), m.c(kTcTileN));
+  SmallVector<Value> batch = delinearize(
+      m, gpu::BlockIdOp::create(b, gpu::Dimension::z), batchSizes);
+
+  auto body = [&] {
+    Value steps = m.div(m.add(K, m.c(kTcTileK - 1)), m.c(kTcTileK));
+    auto tokenType = nvgpu::DeviceAsyncTokenType::get(ctx);
+    Value zero = arith::ConstantOp::create(b, b.getZeroAttr(element));
+    auto chunkType = VectorType::get({kTcChunk}, element);
+
+    // Stages K columns [32 step, 32 step + 32) of an operand's tile rows
+    // [row0, row0 + tileRows) into stage `stage` of `shared`.
+    auto stageOperand = [&](const StagedOperand &plan, const Access &access,
+                            Value shared, ArrayRef<unsigned> rowLoops,
+                            ArrayRef<Value> rowSizes, Value rows, Value row0,
+                            Value step, Value stage) {
+      Value global = kb.buffer(access.param);
+      Value base = partialOffset(m, params, access, dims.batch, batch);
+      Value kStride = loopStride(params, access, kLoop);
+      // The element offset of operand row `row` (in range) at column k.
+      auto offsetOf = [&](Value row, Value k) {
+        Value rowOffset = partialOffset(m, params, access, rowLoops,
+                                        delinearize(m, row, rowSizes));
+        return m.add(m.add(base, rowOffset), m.mul(k, kStride));
+      };
+      auto copy = [&](Value valid, Value src, Value dst) {
+        nvgpu::DeviceAsyncCopyOp::create(
+            b, tokenType, shared, ValueRange{dst}, global,
+            ValueRange{arith::SelectOp::create(b, valid, src, m.c(0))},
+            b.getIndexAttr(kTcChunk),
+            arith::SelectOp::create(b, valid, m.c(kTcChunk), m.c(0)),
+            b.getUnitAttr());
+      };
+      // Elements one by one; those out of range are zeros.
+      auto gather = [&](ArrayRef<Value> valid, ArrayRef<Value> rowOf,
+                        ArrayRef<Value> kOf, Value dst) {
+        SmallVector<Value> values;
+        for (int64_t j = 0; j < kTcChunk; ++j) {
+          Value row = arith::SelectOp::create(b, valid[j], rowOf[j], m.c(0));
+          Value index = arith::SelectOp::create(
+              b, valid[j], offsetOf(row, kOf[j]), m.c(0));
+          values.push_back(arith::SelectOp::create(
+              b, valid[j], kb.load(global, index), zero));
+        }
+        vector::StoreOp::create(
+            b, vector::FromElementsOp::create(b, chunkType, values), shared,
+            ValueRange{dst}, /*nontemporal=*/false, llvm::Align(16));
+      };
+      int64_t rowLength = plan.kContiguous ? kTcTileK : plan.tileRows;
+      int64_t chunksPerRow = rowLength / kTcChunk;
+      int64_t chunks = plan.tileRows * kTcTileK / kTcChunk;
+      for (int64_t i = 0; i < chunks / kTcThreads; ++i) {
+        Value piece = m.add(tid, m.c(i * kTcThreads));
+        Value line = m.div(piece, m.c(chunksPerRow));
+        Value start = m.mul(m.rem(piece, m.c(chunksPerRow)), m.c(kTcChunk));
+        Value dst = m.add(m.mul(stage, m.c(plan.stageSize)),
+                          m.add(m.mul(line, m.c(plan.stride)), start));
+        Value kFirst = m.mul(step, m.c(kTcTileK));
+        if (plan.kContiguous) {
+          // Shared row `line` is operand row row0 + line.
+          Value row = m.add(row0, line), k = m.add(kFirst, start);
+          Value rowValid = m.lt(row, rows);
+          if (plan.vectorized) {
+            Value valid = andI1(b, rowValid, m.lt(k, K));
+            copy(valid,
+                 offsetOf(arith::SelectOp::create(b, valid, row, m.c(0)), k),
+                 dst);
+            continue;
+          }
+          SmallVector<Value> valid, rowOf, kOf;
+          for (int64_t j = 0; j < kTcChunk; ++j) {
+            Value kj = m.add(k, m.c(j));
+            valid.push_back(andI1(b, rowValid, m.lt(kj, K)));
+            rowOf.push_back(row);
+            kOf.push_back(kj);
+          }
+          gather(valid, rowOf, kOf, dst);
+          continue;
+        }
+        // Shared row `line` is column kFirst + line of K.
+        Value k = m.add(kFirst, line), row = m.add(row0, start);
+        Value kValid = m.lt(k, K);
+        if (plan.vectorized) {
+          Value valid = andI1(b, kValid, m.lt(row, rows));
+          copy(valid,
+               offsetOf(arith::SelectOp::create(b, valid, row, m.c(0)), k),
+               dst);
+          continue;
+        }
+        SmallVector<Value> valid, rowOf, kOf;
+        for (int64_t j = 0; j < kTcChunk; ++j) {
+          Value rj = m.add(row, m.c(j));
+          valid.push_back(andI1(b, kValid, m.lt(rj, rows)));
+          rowOf.push_back(rj);
+          kOf.push_back(k);
+        }
+        gather(valid, rowOf, kOf, dst);
+      }
+    };
+    Value aTiles = kb.workgroup(aShared), bTiles = kb.workgroup(bShared);
+    auto stageBoth = [&](Value step, Value stage) {
+      stageOperand(aPlan, lhs, aTiles, dims.m, mSizes, M, m0, step, stage);
+      stageOperand(bPlan, rhs, bTiles, dims.n, nSizes, N, n0, step, stage);
+    };
+
+    // The warp's accumulators: m-block i (16 rows), n-tile j (8 columns).
+    constexpr int64_t kTilesM = kTcWarpTileM / 16, kTilesN = kTcWarpTileN / 8;
+    auto accType = VectorType::get({2, 2}, Float32Type::get(ctx));
+    SmallVector<Value> init(kTilesM * kTilesN, zerosOf(b, accType));
+    buildIfThen(b, m.lt(m.c(0), steps),
+                [&](ImplicitLocOpBuilder &) { stageBoth(m.c(0), m.c(0)); });
+    nvgpu::DeviceAsyncCreateGroupOp::create(b, tokenType, ValueRange{});
+    SmallVector<Value> acc = buildFor(
+        b, m.c(0), steps, init,
+        [&](ImplicitLocOpBuilder &b, Value step, ValueRange carried) {
+          Value stage = m.rem(step, m.c(kTcStages));
+          Value next = m.add(step, m.c(1));
+          // Stage `next % 2` was last read in the previous step, before the
+          // barrier that ended it.
+          buildIfThen(b, m.lt(next, steps), [&](ImplicitLocOpBuilder &) {
+            stageBoth(next, m.rem(next, m.c(kTcStages)));
+          });
+          // Every step commits a group (empty on the last), so that "all but
+          // the newest group" is always this step's tiles.
+          Value group = nvgpu::DeviceAsyncCreateGroupOp::create(
+              b, tokenType, ValueRange{});
+          nvgpu::DeviceAsyncWaitOp::create(b, group, b.getI32IntegerAttr(1));
+          gpu::BarrierOp::create(b);
+          SharedTile aTile{aTiles, m.mul(stage, m.c(aPlan.stageSize)),
+                           aPlan.stride, aPlan.kContiguous};
+          SharedTile bTile{bTiles, m.mul(stage, m.c(bPlan.stageSize)),
+                           bPlan.stride, bPlan.kContiguous};
+          SmallVector<Value> result =
+              mmaWarpTile(b, lane, aTile, bTile, warpRow, warpCol, m.c(0),
+                          kTilesM, kTilesN, kTcTileK,
+                          SmallVector<Value>(carried));
+          gpu::BarrierOp::create(b);
+          return result;
+        });
+
+    // Lane (g, t) holds rows g and g + 8 of each m-block and columns 2t and
+    // 2t + 1 of each n-tile; their offsets in the result are computed once.
+    Value outBatch = partialOffset(m, params, out, dims.batch, batch);
+    SmallVector<Value> rowValid, rowOffset, colValid, colOffset;
+    for (int64_t i = 0; i < kTilesM; ++i)
+      for (int64_t r = 0; r < 2; ++r) {
+        Value row = m.add(m.add(m0, warpRow), m.add(m.c(16 * i + 8 * r), g));
+        Value valid = m.lt(row, M);
+        row = arith::SelectOp::create(b, valid, row, m.c(0));
+        rowValid.push_back(valid);
+        rowOffset.push_back(
+            m.add(outBatch, partialOffset(m, params, out, dims.m,
+                                          delinearize(m, row, mSizes))));
+      }
+    for (int64_t j = 0; j < kTilesN; ++j)
+      for (int64_t e = 0; e < 2; ++e) {
+        Value col = m.add(m.add(n0, warpCol),
+                          m.add(m.c(8 * j + e), m.mul(t, m.c(2))));
+        Value valid = m.lt(col, N);
+        col = arith::SelectOp::create(b, valid, col, m.c(0));
+        colValid.push_back(valid);
+        colOffset.push_back(partialOffset(m, params, out, dims.n,
+                                          delinearize(m, col, nSizes)));
+      }
+    Type outType = getElementTypeOrSelf(sk.op->getResult(0).getType());
+    for (int64_t i = 0; i < kTilesM; ++i)
+      for (int64_t j = 0; j < kTilesN; ++j)
+        for (int64_t r = 0; r < 2; ++r)
+          for (int64_t e = 0; e < 2; ++e) {
+            int64_t ri = 2 * i + r, cj = 2 * j + e;
+            kb.ifThen(andI1(b, rowValid[ri], colValid[cj]), [&] {
+              Value offset = m.add(rowOffset[ri], colOffset[cj]);
+              Value sum = vector::ExtractOp::create(
+                  b, acc[i * kTilesN + j], ArrayRef<int64_t>{r, e});
+              Value initValue;
+              if (sk.initFills[0])
+                initValue = arith::ConstantOp::create(b, *sk.initFills[0]);
+              else if (sk.inits[0])
+                initValue = kb.load(kb.buffer(sk.inits[0]->param), offset);
+              if (initValue)
+                sum = arith::AddFOp::create(b, toF32(b, initValue), sum);
+              kb.store(fromF32(b, sum, outType), kb.buffer(out.param),
+                       offset);
+            });
+          }
+    kb.countWork(steps);
+  };
+
+  if (Value active = isRowTileActive(sk, kb, dims, m0, kTcTileM, M, mSizes,
+                                     batch))
+    kb.ifThen(active, body);
+  else
+    body();
+
+  KernelDecl decl = kb.finish();
+  bundle.addKernel(decl);
+  SizeExpr mTotal = 1, nTotal = 1, batchTotal = 1;
+  for (unsigned d : dims.m)
+    mTotal = mTotal * sk.loops[d];
+  for (unsigned d : dims.n)
+    nTotal = nTotal * sk.loops[d];
+  for (unsigned d : dims.batch)
+    batchTotal = batchTotal * sk.loops[d];
+  SizeExpr gridY = SizeExpr::ceilDiv(mTotal, kTcTileM);
+  bundle.check(SizeExpr::le(gridY, 65535),
+               "more than 65535 row tiles of 128 (a grid limit of CUDA)",
+               sk.op);
+  bundle.check(SizeExpr::le(batchTotal, 65535),
+               "more than 65535 batches (a grid limit of CUDA)", sk.op);
+  LaunchDecl launch;
+  launch.kernel = decl.name;
+  launch.grid = {SizeExpr::ceilDiv(nTotal, kTcTileN), gridY, batchTotal};
+  launch.block = {kTcThreads, 1, 1};
+  launch.args = params.args;
+  bundle.launch(sk.op, std::move(launch));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // Providers
 //===----------------------------------------------------------------------===//
 
@@ -1096,8 +1463,11 @@ static LogicalResult buildStructured(Operation *operation,
     return failure();
   if (sk.op.getNumReductionLoops() == 0)
     return buildElementwise(sk);
-  if (std::optional<Contraction> contraction = matchContraction(sk))
+  if (std::optional<Contraction> contraction = matchContraction(sk)) {
+    if (getTensorCoreContractionLimit(sk, *contraction).empty())
+      return buildTensorCoreContraction(sk, *contraction);
     return buildContraction(sk, *contraction);
+  }
   if (std::optional<Combiner> combiner = matchCombiner(sk.op);
       combiner && readsReducedDimInnermost(sk))
     return buildWarpReduction(sk, *combiner);

@@ -37,6 +37,8 @@
 
 #include "codegen/kernels/QMatmulKernels.h"
 
+#include "codegen/kernels/MmaFragments.h"
+
 #include "passes/ScalarCode.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -93,90 +95,6 @@ static constexpr int64_t kStages = 2;
 //===----------------------------------------------------------------------===//
 // Small builders
 //===----------------------------------------------------------------------===//
-
-static Value i32Const(ImplicitLocOpBuilder &b, int64_t value) {
-  return arith::ConstantIntOp::create(b, b.getI32Type(), value);
-}
-
-static Value splat(ImplicitLocOpBuilder &b, VectorType type,
-                   Attribute element) {
-  return arith::ConstantOp::create(
-      b, DenseElementsAttr::get(type, cast<TypedAttr>(element)));
-}
-
-static Value floatSplat(ImplicitLocOpBuilder &b, VectorType type,
-                        double value) {
-  return splat(b, type, b.getFloatAttr(type.getElementType(), value));
-}
-
-static Value zeros(ImplicitLocOpBuilder &b, VectorType type) {
-  return splat(b, type, b.getZeroAttr(type.getElementType()));
-}
-
-/// A vector load of `type` from memref[index] when `cond` holds, else zeros.
-static Value loadIf(ImplicitLocOpBuilder &b, Value cond, VectorType type,
-                    Value memref, Value index, unsigned alignment) {
-  return buildIf(
-      b, cond, TypeRange{type},
-      [&](ImplicitLocOpBuilder &b) {
-        return SmallVector<Value>{
-            vector::LoadOp::create(b, type, memref, ValueRange{index},
-                                   /*nontemporal=*/false,
-                                   llvm::Align(alignment))
-                .getResult()};
-      },
-      [&](ImplicitLocOpBuilder &b) {
-        return SmallVector<Value>{zeros(b, type)};
-      })[0];
-}
-
-/// The 32-bit words of a vector (reinterpreted).
-static SmallVector<Value> toWords(ImplicitLocOpBuilder &b, Value vector) {
-  auto type = cast<VectorType>(vector.getType());
-  int64_t count = type.getNumElements() * type.getElementTypeBitWidth() / 32;
-  Value words = vector::BitCastOp::create(
-      b, VectorType::get({count}, b.getI32Type()), vector);
-  SmallVector<Value> result;
-  for (int64_t i = 0; i < count; ++i)
-    result.push_back(
-        vector::ExtractOp::create(b, words, ArrayRef<int64_t>{i}));
-  return result;
-}
-
-/// A 32-bit word reinterpreted as a vector<2 x element> (one register of an
-/// mma fragment).
-static Value wordToPair(ImplicitLocOpBuilder &b, Value word, Type element) {
-  Value vector = vector::FromElementsOp::create(
-      b, VectorType::get({1}, b.getI32Type()), ValueRange{word});
-  return vector::BitCastOp::create(b, VectorType::get({2}, element), vector);
-}
-
-/// The fragment vector<N x 2 x element> whose rows are `rows`. Fragments
-/// are built row by row: the NVVM lowering has no n-D vector.shape_cast.
-static Value fragmentOf(ImplicitLocOpBuilder &b, ValueRange rows) {
-  auto rowType = cast<VectorType>(rows.front().getType());
-  auto type = VectorType::get({static_cast<int64_t>(rows.size()), 2},
-                              rowType.getElementType());
-  Value fragment = zeros(b, type);
-  for (auto [i, row] : llvm::enumerate(rows))
-    fragment = vector::InsertOp::create(
-        b, row, fragment, ArrayRef<int64_t>{static_cast<int64_t>(i)});
-  return fragment;
-}
-
-/// Words reinterpreted as the rows of a fragment.
-static Value fragmentOfWords(ImplicitLocOpBuilder &b, ValueRange words,
-                             Type element) {
-  SmallVector<Value> rows;
-  for (Value word : words)
-    rows.push_back(wordToPair(b, word, element));
-  return fragmentOf(b, rows);
-}
-
-static Value mma(ImplicitLocOpBuilder &b, Value a, Value bFragment, Value c) {
-  return nvgpu::MmaSyncOp::create(b, a, bFragment, c,
-                                  ArrayRef<int64_t>{16, 8, 16});
-}
 
 /// The C-fragment multiplier [[s0, s1], [s0, s1]]: columns 2t and 2t + 1 of
 /// both row halves.
@@ -520,7 +438,7 @@ void QMatmulKernels::buildPack() {
     // K is a multiple of 8: the 8 values are all in the row or all beyond.
     auto bytesType = VectorType::get({8}, b.getI8Type());
     Value valid = andI1(b, m.lt(row, numRows), m.lt(col, numCols));
-    Value bytes = loadIf(b, valid, bytesType, q,
+    Value bytes = loadVectorIf(b, valid, bytesType, q,
                          m.add(m.mul(row, numCols), col), 8);
     Value result = i32Const(b, 0);
     for (int64_t i = 0; i < 8; ++i) {
@@ -623,7 +541,7 @@ void QMatmulKernels::buildDecode(SizeExpr gridFactor) {
                         m.c(kLanes)),
                   lane),
             m.c(4));
-        raw.push_back(loadIf(b, valid, VectorType::get({4}, b.getI32Type()),
+        raw.push_back(loadVectorIf(b, valid, VectorType::get({4}, b.getI32Type()),
                              p.w, index, 16));
         continue;
       }
@@ -631,7 +549,7 @@ void QMatmulKernels::buildDecode(SizeExpr gridFactor) {
       for (int64_t h = 0; h < 2; ++h) {
         Value k = m.add(m.add(kc, m.c(64 * h)), m.mul(t, m.c(16)));
         Value valid = andI1(b, m.lt(row, p.N), m.lt(k, p.K));
-        raw.push_back(loadIf(b, valid, VectorType::get({16}, b.getI8Type()),
+        raw.push_back(loadVectorIf(b, valid, VectorType::get({16}, b.getI8Type()),
                              p.w, m.add(m.mul(row, p.K), k), 16));
       }
     }
@@ -641,7 +559,7 @@ void QMatmulKernels::buildDecode(SizeExpr gridFactor) {
   // The loop carries the accumulators and the weights of the warp's next
   // chunk: those of chunk c + 8 are loaded before chunk c is multiplied, so
   // that two chunks' loads are in flight per warp.
-  Value zero = zeros(b, accType);
+  Value zero = zerosOf(b, accType);
   SmallVector<Value> init = {zero, zero};
   init.append(loadChunk(warp));
   SmallVector<Value> acc = buildStridedFor(
@@ -677,7 +595,7 @@ void QMatmulKernels::buildDecode(SizeExpr gridFactor) {
                 Value col = m.add(k, m.c(8 * half));
                 Value valid = andI1(b, m.lt(row, p.M), m.lt(col, p.K));
                 result.append(toWords(
-                    b, loadIf(b, valid, VectorType::get({8}, element), p.x,
+                    b, loadVectorIf(b, valid, VectorType::get({8}, element), p.x,
                               m.add(m.mul(row, p.K), col), 16)));
               }
               return result;
@@ -686,7 +604,7 @@ void QMatmulKernels::buildDecode(SizeExpr gridFactor) {
                                high = activations(m.add(g, m.c(8)));
             SmallVector<Value> sums(state);
             for (int64_t tile = 0; tile < 2; ++tile) {
-              Value sum = grouped ? zeros(b, accType) : sums[tile];
+              Value sum = grouped ? zerosOf(b, accType) : sums[tile];
               SmallVector<Value> weights = dq.pairs(words[tile][h]);
               for (int64_t s = 0; s < 4; ++s) {
                 Value a = fragmentOfWords(
@@ -694,7 +612,7 @@ void QMatmulKernels::buildDecode(SizeExpr gridFactor) {
                     {low[2 * s], high[2 * s], low[2 * s + 1],
                      high[2 * s + 1]},
                     element);
-                sum = mma(b, a,
+                sum = mmaSync(b, a,
                           fragmentOf(b, {weights[2 * s], weights[2 * s + 1]}),
                           sum);
               }
@@ -839,7 +757,7 @@ void QMatmulKernels::buildTiled(SizeExpr gridFactor) {
     Value k = m.add(m.mul(step, m.c(kTileK)), m.mul(wHalf, m.c(16)));
     Value valid = andI1(b, m.lt(wCol, p.N), m.lt(k, p.K));
     if (!int4)
-      return loadIf(b, valid, rawType, p.w, m.add(m.mul(wCol, p.K), k), 16);
+      return loadVectorIf(b, valid, rawType, p.w, m.add(m.mul(wCol, p.K), k), 16);
     // Columns k + [0, 16) are lane t = (k % 64) / 16 of slice h = (k % 128)
     // / 64 of chunk k / 128: words 2h, 2h + 1 of that lane's 16 bytes.
     Value chunk = m.div(k, m.c(kPackChunk));
@@ -851,7 +769,7 @@ void QMatmulKernels::buildTiled(SizeExpr gridFactor) {
     Value index = m.add(
         m.mul(m.add(m.mul(block, m.c(kLanes)), packLane), m.c(4)),
         m.mul(slice, m.c(2)));
-    return loadIf(b, valid, rawType, p.w, index, 8);
+    return loadVectorIf(b, valid, rawType, p.w, index, 8);
   };
   Dequantizer dq{b, element, int4};
   auto storeWeights = [&](Value raw, Value step, Value stage) {
@@ -885,55 +803,17 @@ void QMatmulKernels::buildTiled(SizeExpr gridFactor) {
   // The warp's 16 accumulators: m-block i (16 rows), n-tile j (8 columns).
   auto accType = VectorType::get({2, 2}, f32);
   constexpr int64_t kTilesM = kWarpTileM / 16, kTilesN = kWarpTileN / 8;
-  auto fragAType = VectorType::get({4, 2}, element);
   auto compute = [&](Value stage, SmallVector<Value> acc) {
-    for (int64_t kk = 0; kk < kTileK; kk += 16) {
-      SmallVector<Value> a, bFrag;
-      for (int64_t i = 0; i < kTilesM; ++i) {
-        // Lanes 0-15 give rows 0-15 at column 0, lanes 16-31 at column 8.
-        Value row = m.add(m.add(warpRow, m.c(16 * i)), m.rem(lane, m.c(16)));
-        Value col = m.add(m.c(kk), m.mul(m.div(lane, m.c(16)), m.c(8)));
-        Value index = m.add(m.mul(stage, m.c(kStageX)),
-                            m.add(m.mul(row, m.c(kTileStride)), col));
-        a.push_back(nvgpu::LdMatrixOp::create(b, fragAType, xs,
-                                              ValueRange{index},
-                                              /*transpose=*/false,
-                                              /*numTiles=*/4));
-      }
-      for (int64_t j = 0; j < kTilesN; j += 2) {
-        // Matrices: (n-tile j, k 0-7), (j, 8-15), (j + 1, 0-7), (j + 1,
-        // 8-15); lane l gives row l % 8 of matrix l / 8.
-        Value row = m.add(m.add(warpCol, m.c(8 * j)),
-                          m.add(m.rem(lane, m.c(8)),
-                                m.mul(m.div(lane, m.c(16)), m.c(8))));
-        Value col = m.add(m.c(kk),
-                          m.mul(m.rem(m.div(lane, m.c(8)), m.c(2)), m.c(8)));
-        Value index = m.add(m.mul(stage, m.c(kStageW)),
-                            m.add(m.mul(row, m.c(kTileStride)), col));
-        Value four = nvgpu::LdMatrixOp::create(b, fragAType, ws,
-                                               ValueRange{index},
-                                               /*transpose=*/false,
-                                               /*numTiles=*/4);
-        for (int64_t half = 0; half < 2; ++half) {
-          SmallVector<Value> rows;
-          for (int64_t r = 0; r < 2; ++r)
-            rows.push_back(vector::ExtractOp::create(
-                b, four, ArrayRef<int64_t>{2 * half + r}));
-          bFrag.push_back(fragmentOf(b, rows));
-        }
-      }
-      for (int64_t i = 0; i < kTilesM; ++i)
-        for (int64_t j = 0; j < kTilesN; ++j)
-          acc[i * kTilesN + j] =
-              mma(b, a[i], bFrag[j], acc[i * kTilesN + j]);
-    }
-    return acc;
+    SharedTile xTile{xs, m.mul(stage, m.c(kStageX)), kTileStride};
+    SharedTile wTile{ws, m.mul(stage, m.c(kStageW)), kTileStride};
+    return mmaWarpTile(b, lane, xTile, wTile, warpRow, warpCol, m.c(0),
+                       kTilesM, kTilesN, kTileK, std::move(acc));
   };
 
   // Prologue: step 0's activations and weights.
   Value firstGroup = nvgpu::DeviceAsyncCreateGroupOp::create(
       b, tokenType, copyActivations(m.c(0), m.c(0)));
-  SmallVector<Value> init(kTilesM * kTilesN, zeros(b, accType));
+  SmallVector<Value> init(kTilesM * kTilesN, zerosOf(b, accType));
   init.push_back(loadWeights(m.c(0)));
   SmallVector<Value> loop = buildFor(
       b, m.c(0), steps, init,
@@ -958,7 +838,7 @@ void QMatmulKernels::buildTiled(SizeExpr gridFactor) {
               return SmallVector<Value>{loadWeights(next)};
             },
             [&](ImplicitLocOpBuilder &b) {
-              return SmallVector<Value>{zeros(b, rawType)};
+              return SmallVector<Value>{zerosOf(b, rawType)};
             })[0];
         nvgpu::DeviceAsyncWaitOp::create(b, group, b.getI32IntegerAttr(1));
         gpu::BarrierOp::create(b);

@@ -5,7 +5,7 @@ run on the SIMT emulator computes what the CPU reference computes.
   check_bundle.py --graph G.mlir --workdir DIR --sieve-compile PATH
       --sieve-opt PATH --sieve-run PATH --sieve-bundle-run PATH
       [--optimize "OPTIONS" | --no-optimize] [--sizes N1,N2,...]
-      [--seed S] [--tol T]
+      [--seed S] [--tol T] [--emulator-checks]
 
 The graph is compiled once (sieve-compile runs sieve-optimize with OPTIONS
 first, or nothing with --no-optimize). The reference is sieve-run on the
@@ -16,6 +16,9 @@ tools fill the inputs with --random-inputs SEED, the bundle's manifest
 telling sieve-bundle-run what sieve-run reads off the graph, so they see the
 same data; with --sizes every dynamic dimension takes each size in turn,
 all from the one bundle.
+
+--emulator-checks runs the emulator with a random thread order after every
+barrier (seeded by --seed) and its shared-memory race checks.
 
 Float outputs must agree within --tol (relative error, ||out - ref|| /
 ||ref||; the kernels sum in other orders, and use polynomial sin/cos/exp
@@ -63,6 +66,7 @@ def main():
     parser.add_argument("--sizes", default="")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--tol", type=float, default=1e-5)
+    parser.add_argument("--emulator-checks", action="store_true")
     opts = parser.parse_args()
 
     name = os.path.splitext(os.path.basename(opts.graph))[0]
@@ -85,6 +89,10 @@ def main():
         return report.finish()
 
     sizes = [int(s) for s in opts.sizes.split(",") if s] or [None]
+    checks = []
+    if opts.emulator_checks:
+        checks = ["--emulator-schedule-seed", str(opts.seed),
+                  "--emulator-check-races"]
     for size in sizes:
         label = name if size is None else "%s S=%d" % (name, size)
         tag = "static" if size is None else str(size)
@@ -98,7 +106,7 @@ def main():
                   common, "sieve-run")
             run = N.run([opts.sieve_bundle_run, bundle, "--device",
                          "emulator", "--output-dir", emu_dir, "--stats"] +
-                        common, "sieve-bundle-run")
+                        common + checks, "sieve-bundle-run")
         except N.ToolError as e:
             report.fail(label, str(e))
             continue
