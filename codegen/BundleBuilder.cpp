@@ -10,6 +10,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
@@ -28,6 +29,15 @@ SizeExpr TensorBinding::numElements() const {
   for (const SizeExpr &size : shape)
     count = count * size;
   return count;
+}
+
+SmallVector<SizeExpr> TensorBinding::getStrides() const {
+  if (!strides.empty())
+    return strides;
+  SmallVector<SizeExpr> dense(shape.size(), 1);
+  for (size_t i = shape.size(); i-- > 1;)
+    dense[i - 1] = dense[i] * shape[i];
+  return dense;
 }
 
 std::optional<DType> mlir::sieve::getDType(Type type) {
@@ -121,15 +131,26 @@ bool KernelProviderRegistry::skipsInactiveRows(Operation *op) const {
   return entry && entry->skipsInactiveRows;
 }
 
+void KernelProviderRegistry::addStridedOperands(StringRef opName,
+                                                StridedOperandQuery query) {
+  stridedOperands[opName] = std::move(query);
+}
+
+bool KernelProviderRegistry::readsStrided(Operation *op, unsigned index,
+                                          StringRef target) const {
+  auto it = stridedOperands.find(op->getName().getStringRef());
+  return it != stridedOperands.end() && it->second(op, index, target);
+}
+
 //===----------------------------------------------------------------------===//
 // BundleBuilder
 //===----------------------------------------------------------------------===//
 
 void BundleBuilder::loadDialects(MLIRContext &context) {
   context.loadDialect<arith::ArithDialect, func::FuncDialect, gpu::GPUDialect,
-                      math::MathDialect, memref::MemRefDialect,
-                      nvgpu::NVGPUDialect, scf::SCFDialect,
-                      vector::VectorDialect>();
+                      LLVM::LLVMDialect, math::MathDialect,
+                      memref::MemRefDialect, nvgpu::NVGPUDialect,
+                      scf::SCFDialect, vector::VectorDialect>();
 }
 
 BundleBuilder::BundleBuilder(func::FuncOp entry, gpu::GPUModuleOp kernels,
@@ -265,6 +286,10 @@ FailureOr<SizeExpr> BundleBuilder::getSize(Value index) {
   if (succeeded(result))
     sizes[index] = *result;
   return result;
+}
+
+SmallVector<SizeExpr> BundleBuilder::strides(Value value) {
+  return get(value).getStrides();
 }
 
 const TensorBinding &BundleBuilder::define(Value value,

@@ -46,8 +46,12 @@ struct TensorBinding {
   std::string buffer;
   DType dtype;
   SmallVector<SizeExpr> shape;
+  /// Strides in elements; empty for a dense row-major tensor.
+  SmallVector<SizeExpr> strides;
 
   SizeExpr numElements() const;
+  /// `strides`, or the row-major strides of `shape`.
+  SmallVector<SizeExpr> getStrides() const;
 };
 
 class BundleBuilder;
@@ -56,6 +60,11 @@ class BundleBuilder;
 /// on the op) when it cannot.
 using KernelProvider =
     std::function<LogicalResult(Operation *op, BundleBuilder &bundle)>;
+
+/// Whether the kernels of `op` read its operand `index` through strides
+/// passed at run time (TensorBinding::getStrides), for `target`.
+using StridedOperandQuery =
+    std::function<bool(Operation *op, unsigned index, StringRef target)>;
 
 /// Maps op names to the providers that compile them. Built-in providers are
 /// registered by registerBuiltinKernelProviders(); plugins
@@ -73,6 +82,13 @@ public:
   const KernelProvider *lookup(Operation *op) const;
   bool skipsInactiveRows(Operation *op) const;
 
+  /// Declares which operands of `opName` its provider reads with run-time
+  /// strides. An entry argument whose every use is such an operand becomes a
+  /// strided bundle input (docs/bundle-format.md): the caller's layout is
+  /// used as is and its strides are symbols.
+  void addStridedOperands(StringRef opName, StridedOperandQuery query);
+  bool readsStrided(Operation *op, unsigned index, StringRef target) const;
+
 private:
   struct Entry {
     KernelProvider provider;
@@ -80,6 +96,7 @@ private:
   };
   const Entry *find(Operation *op) const;
   llvm::StringMap<Entry> providers;
+  llvm::StringMap<StridedOperandQuery> stridedOperands;
 };
 
 /// Registers the providers of every op sieve-compile compiles: the sieve
@@ -126,6 +143,10 @@ public:
   /// The shape of a bound value, without materializing it.
   ArrayRef<SizeExpr> shape(Value value) const;
   SizeExpr dim(Value value, unsigned index) const;
+  /// Strides in elements of a value (row-major unless a strided input);
+  /// materializes it like get().
+  SmallVector<SizeExpr> strides(Value value);
+  StringRef getTarget() const { return manifest.target; }
   /// The scalar a value is filled with, if it is a `linalg.fill` of a
   /// constant (or a splat constant) that no kernel has materialized:
   /// kernels that only initialize from it use the scalar instead.

@@ -6,6 +6,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -54,10 +55,14 @@ ImplicitLocOpBuilder &KernelBuilder::begin(std::array<int64_t, 3> blockSize) {
                                 workgroupTypes);
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
                 UnitAttr::get(ctx));
-  func.setKnownBlockSizeAttr(DenseI32ArrayAttr::get(
+  auto blockSizeAttr = DenseI32ArrayAttr::get(
       ctx, {static_cast<int32_t>(blockSize[0]),
             static_cast<int32_t>(blockSize[1]),
-            static_cast<int32_t>(blockSize[2])}));
+            static_cast<int32_t>(blockSize[2])});
+  func.setKnownBlockSizeAttr(blockSizeAttr);
+  if (minBlocksPerSm > 0)
+    func->setAttr("nvvm.minctasm",
+                  IntegerAttr::get(IntegerType::get(ctx, 32), minBlocksPerSm));
   b.emplace(ImplicitLocOpBuilder::atBlockBegin(loc, &func.getBody().front()));
   for (auto [index, isScalar] : llvm::enumerate(paramIsScalar))
     scalarValues.push_back(
@@ -94,6 +99,38 @@ Value KernelBuilder::scalar(unsigned index) {
 
 Value KernelBuilder::workgroup(unsigned index) {
   return func.getWorkgroupAttributions()[index];
+}
+
+Value KernelBuilder::dynamicSharedMemory() {
+  MLIRContext *ctx = module.getContext();
+  auto workgroup = gpu::AddressSpaceAttr::get(
+      ctx, gpu::GPUDialect::getWorkgroupAddressSpace());
+  auto type = MemRefType::get({ShapedType::kDynamic}, b->getI8Type(),
+                              MemRefLayoutAttrInterface(), workgroup);
+  return gpu::DynamicSharedMemoryOp::create(*b, type);
+}
+
+static constexpr StringLiteral kOpaqueMove = "mov.b32 $0, $1;";
+
+Value KernelBuilder::opaque(Value value) {
+  assert(value.getType().isInteger(32) && "opaque takes an i32");
+  MLIRContext *ctx = module.getContext();
+  return LLVM::InlineAsmOp::create(
+             *b, value.getType(), ValueRange{value},
+             StringAttr::get(ctx, kOpaqueMove), StringAttr::get(ctx, "=r,r"),
+             /*has_side_effects=*/UnitAttr::get(ctx), UnitAttr(),
+             LLVM::TailCallKindAttr(), LLVM::AsmDialectAttr(), ArrayAttr())
+      .getResult(0);
+}
+
+bool mlir::sieve::isOpaqueMove(Operation *op) {
+  auto inlineAsm = dyn_cast<LLVM::InlineAsmOp>(op);
+  return inlineAsm && inlineAsm.getAsmString() == kOpaqueMove &&
+         inlineAsm.getNumOperands() == 1 && inlineAsm.getNumResults() == 1;
+}
+
+Value KernelBuilder::blockId(gpu::Dimension dimension) {
+  return gpu::BlockIdOp::create(*b, dimension);
 }
 
 Value KernelBuilder::threadIdX() {

@@ -42,11 +42,27 @@ public:
   /// Declares a workgroup (shared memory) buffer of `size` elements.
   unsigned addWorkgroupBuffer(Type elementType, int64_t size);
 
+  /// Asks ptxas to keep registers low enough for `blocks` CTAs per SM
+  /// (`.minnctapersm`); without it ptxas picks an occupancy itself and may
+  /// spill a few registers to reach it.
+  void setMinBlocksPerSm(int64_t blocks) { minBlocksPerSm = blocks; }
+
   /// Creates the function with the declared parameters, launched with
   /// `blockSize` threads per block, and positions the builder in its body.
   ImplicitLocOpBuilder &begin(std::array<int64_t, 3> blockSize);
   /// Terminates the body. Returns the kernel's manifest entry.
   KernelDecl finish();
+
+  /// The kernel's dynamic shared memory (memref<?xi8, workgroup>); its size
+  /// is the launch's `dynamic_shared_bytes`. Views into it (memref.view)
+  /// hold shared-memory tiles too large for static shared memory (48 KiB).
+  Value dynamicSharedMemory();
+
+  /// `value` (an i32) unchanged, but opaque to the optimizer: computations
+  /// that use the result inside a loop are not hoisted out of it (LLVM would
+  /// otherwise keep each of them in a register across the loop). On the GPU
+  /// a volatile `mov.b32`, in the emulator nothing (isOpaqueMove).
+  Value opaque(Value value);
 
   /// A buffer parameter (memref<?xT>), a scalar parameter as an index, a
   /// workgroup buffer (memref<N x T, workgroup>).
@@ -63,6 +79,7 @@ public:
 
   Value threadIdX();
   Value blockIdX();
+  Value blockId(gpu::Dimension dimension);
   /// blockIdx.x * blockDim.x + threadIdx.x.
   Value globalIdX();
   Value load(Value memref, Value index);
@@ -103,7 +120,11 @@ private:
   gpu::GPUFuncOp func;
   std::optional<ImplicitLocOpBuilder> b;
   SmallVector<Value> scalarValues;
+  int64_t minBlocksPerSm = 0;
 };
+
+/// Whether `op` is KernelBuilder::opaque's inline assembly.
+bool isOpaqueMove(Operation *op);
 
 } // namespace sieve
 } // namespace mlir

@@ -15,6 +15,7 @@
 //   nvgpu.ldmatrix, mma.sync     warp rendezvous calls; fragments through
 //                                small stack buffers
 //   nvgpu.device_async_copy &co  sieve_emu_cp_async / _commit / _wait
+//   KernelBuilder::opaque's asm  its operand
 //   memref/vector loads, stores  preceded by bounds (and alignment) checks,
 //                                and, in shared memory, race-check calls
 //
@@ -364,6 +365,16 @@ LogicalResult KernelConverter::convertOp(Operation *op) {
       })
       .Case([&](gpu::DynamicSharedMemoryOp) -> LogicalResult {
         op->getResult(0).replaceAllUsesWith(dynamicShared);
+        op->erase();
+        return success();
+      })
+      .Case([&](LLVM::InlineAsmOp inlineAsm) -> LogicalResult {
+        // KernelBuilder::opaque: an optimization barrier, the identity.
+        if (!isOpaqueMove(op))
+          return op->emitError() << "the SIMT emulator cannot run inline "
+                                    "assembly (kernel "
+                                 << kernelName << ")";
+        inlineAsm.getResult(0).replaceAllUsesWith(inlineAsm.getOperand(0));
         op->erase();
         return success();
       })

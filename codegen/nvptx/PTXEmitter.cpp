@@ -29,6 +29,7 @@
 #include "llvm/IR/Module.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Passes/PassBuilder.h"
+#include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
@@ -224,6 +225,17 @@ FailureOr<std::string> mlir::sieve::emitPTX(gpu::GPUModuleOp module,
   if (!llvmModule)
     return module.emitError() << "cannot translate the kernels to LLVM IR";
 
+  // 32-bit shared-memory pointers: addresses of the tiles in shared memory
+  // take one register instead of two (the attention kernels keep many).
+  static const bool shortPointers = [] {
+    auto &options = llvm::cl::getRegisteredOptions();
+    auto it = options.find("nvptx-short-ptr");
+    if (it != options.end())
+      if (auto *option = static_cast<llvm::cl::opt<bool> *>(it->second))
+        *option = true;
+    return true;
+  }();
+  (void)shortPointers;
   LLVMInitializeNVPTXTargetInfo();
   LLVMInitializeNVPTXTarget();
   LLVMInitializeNVPTXTargetMC();

@@ -114,3 +114,29 @@ module attributes {gpu.container_module} {
   }
 }
 
+
+// -----
+
+// Work counters (KernelBuilder::countWork) call the emulator's ABI function
+// itself; the optimization barrier (KernelBuilder::opaque) is the identity.
+// CHECK-LABEL: func.func @sieve_emu_body_counted(
+//       CHECK:   %[[C:.+]] = arith.constant 3 : i64
+//       CHECK:   call @sieve_emu_count_work(%[[C]]) : (i64) -> ()
+//   CHECK-NOT:   llvm.inline_asm
+//       CHECK:   %[[X:.+]] = arith.constant 5 : i32
+//       CHECK:   arith.addi %[[X]], %[[X]] : i32
+module attributes {gpu.container_module} {
+  gpu.module @kernels {
+    func.func private @sieve_emu_count_work(i64)
+    gpu.func @counted(%out: memref<?xi32>) kernel {
+      %c3 = arith.constant 3 : i64
+      func.call @sieve_emu_count_work(%c3) : (i64) -> ()
+      %x = arith.constant 5 : i32
+      %y = llvm.inline_asm has_side_effects "mov.b32 $0, $1;", "=r,r" %x : (i32) -> i32
+      %z = arith.addi %y, %x : i32
+      %c0 = arith.constant 0 : index
+      memref.store %z, %out[%c0] : memref<?xi32>
+      gpu.return
+    }
+  }
+}
