@@ -6,7 +6,9 @@
 //
 //  attention, hybrid_attention  one thread per query row; the row's visible
 //                               keys twice (max, then exp2-weights into a
-//                               private f32 accumulator)
+//                               private f32 accumulator). Only for shapes
+//                               the tensor-core kernels do not take
+//                               (AttentionKernels.cpp).
 //  select_global                one thread per position counts the positions
 //                               that beat it (rank < G selects), then one
 //                               thread per batch row lists them in order
@@ -30,6 +32,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "codegen/BundleBuilder.h"
+#include "codegen/kernels/AttentionKernels.h"
 #include "codegen/kernels/LinalgKernels.h"
 #include "codegen/kernels/QMatmulKernels.h"
 
@@ -132,18 +135,9 @@ static void warpCopyRow(KernelBuilder &kb, Value src, Value srcRow, Value dst,
 // Attention
 //===----------------------------------------------------------------------===//
 
-namespace {
-struct AttentionConfig {
-  Value query, key, value, globals, result;
-  std::optional<APFloat> scale;
-  bool causal = false;
-  int64_t windowLeft = 0, windowRight = 0;
-  bool globalQueries = false;
-};
-} // namespace
-
-static LogicalResult buildAttention(Operation *op, BundleBuilder &bundle,
-                                    const AttentionConfig &config) {
+LogicalResult mlir::sieve::buildSimpleAttention(Operation *op,
+                                                BundleBuilder &bundle,
+                                                const AttentionConfig &config) {
   auto valueType = cast<RankedTensorType>(config.value.getType());
   int64_t valueDim = valueType.getDimSize(3);
   if (ShapedType::isDynamic(valueDim) || valueDim > 1024)
@@ -1069,38 +1063,16 @@ static void addProvider(LogicalResult (*build)(OpTy, BundleBuilder &),
       skipsInactiveRows);
 }
 
-static LogicalResult buildDenseAttention(AttentionOp op,
-                                         BundleBuilder &bundle) {
-  AttentionConfig config;
-  config.query = op.getQuery();
-  config.key = op.getKey();
-  config.value = op.getValue();
-  config.result = op.getResult();
-  config.scale = op.getScale();
-  config.causal = op.getCausal();
-  return buildAttention(op, bundle, config);
-}
-
-static LogicalResult buildHybridAttention(HybridAttentionOp op,
-                                          BundleBuilder &bundle) {
-  AttentionConfig config;
-  config.query = op.getQuery();
-  config.key = op.getKey();
-  config.value = op.getValue();
-  config.globals = op.getGlobals();
-  config.result = op.getResult();
-  config.scale = op.getScale();
-  config.causal = op.getCausal();
-  config.windowLeft = static_cast<int64_t>(op.getWindowLeft());
-  config.windowRight = static_cast<int64_t>(op.getWindowRight());
-  config.globalQueries = op.getGlobalQueries();
-  return buildAttention(op, bundle, config);
-}
-
 void mlir::sieve::registerBuiltinKernelProviders() {
   registerLinalgKernelProviders();
-  addProvider<AttentionOp>(buildDenseAttention);
-  addProvider<HybridAttentionOp>(buildHybridAttention);
+  // Attention: the tensor-core kernels when the shape qualifies, else the
+  // simple kernel above (AttentionKernels.h).
+  KernelProviderRegistry &registry = KernelProviderRegistry::global();
+  for (StringRef name : {AttentionOp::getOperationName(),
+                         HybridAttentionOp::getOperationName()}) {
+    registry.add(name, buildAttentionOp);
+    registry.addStridedOperands(name, attentionReadsStridedOperand);
+  }
   addProvider<SelectGlobalOp>(buildSelectGlobal);
   addProvider<GateOp>(buildGate);
   addProvider<CompactOp>(buildCompact);

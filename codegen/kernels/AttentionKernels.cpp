@@ -1,0 +1,1386 @@
+//===- AttentionKernels.cpp - Tensor-core hybrid and dense attention ------===//
+//
+// The fast kernels of sieve.hybrid_attention and sieve.attention (a dense
+// attention is a hybrid one whose band is everything and which has no
+// globals). docs/kernels.md has the pictures; in short:
+//
+//  band kernel     one CTA per (query block, kv head, batch). A query block
+//                  is blockM "packed" rows: row P of kv head kh is query row
+//                  i = P / r of query head kh * r + P % r (r = Hq / Hkv), so
+//                  all query heads sharing a kv head use one load of each
+//                  K/V tile (GQA/MQA). The block's rows sit at key positions
+//                  [p_lo, p_hi] (p = i + Sk - Sq); the CTA visits the key
+//                  blocks meeting [p_lo - left, p_hi + right] (clipped to
+//                  [0, Sk)), then ceil(G / width) gathered tiles of the
+//                  global keys, and nothing else. Tiles that some row sees
+//                  only partly (window edges, the causal diagonal, the end
+//                  of the sequence) get element masks; the others run
+//                  unmasked. Global keys inside a row's window (or after it,
+//                  when causal) are masked in the globals tile, so each key
+//                  counts once.
+//  decode kernel   Sq <= 16: 16 packed rows per CTA, the CTA's tiles split
+//                  over the grid (flash-decoding), and inside the CTA the
+//                  warps split the keys of each tile; partial results
+//                  (unnormalized O, running max m, sum l) are merged by the
+//                  merge kernel.
+//  global rows     with global_queries, the rows at global positions see
+//                  every key: packed rows of global slots, the key blocks
+//                  split over the grid (split-K), partials merged by the
+//                  merge kernel, which overwrites those rows of the band
+//                  kernel's output.
+//
+// Per tile, per warp: S = Q K^T (mma.sync, K from shared memory by
+// ldmatrix), scores scaled by scale * log2(e) in one multiply, the online
+// softmax in f32 registers (running max m and sum l per row, exp2), P
+// rounded to the element type and used from registers as the A operand of
+// O += P V (V by ldmatrix.trans). K/V tiles are double-buffered: the
+// cp.async copies of tile i + 1 fly while tile i is computed. Shared-memory
+// rows are padded by 16 bytes, so that ldmatrix and cp.async touch every
+// bank group once. Operands are addressed through strides passed at run
+// time. The matrix products go through WarpMma (the instruction layer);
+// nothing here names an instruction.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/kernels/AttentionKernels.h"
+
+#include "codegen/kernels/AttentionTiles.h"
+#include "codegen/kernels/WarpMma.h"
+
+#include "dialects/sieve/SieveOps.h"
+#include "passes/ScalarCode.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+#include <cmath>
+#include <limits>
+
+using namespace mlir;
+using namespace mlir::sieve;
+using Pred = arith::CmpIPredicate;
+
+namespace {
+/// Integer arithmetic that reads like the formulas it implements, on values
+/// of one type: `index` for element offsets into global memory (64 bits),
+/// i32 for the kernels' bookkeeping (rows, positions, tiles, masks), which
+/// keeps it in one register per value. Divisions and remainders are of
+/// non-negative values.
+struct IntMath {
+  ImplicitLocOpBuilder &b;
+  Type type;
+
+  static IntMath index(ImplicitLocOpBuilder &b) {
+    return {b, b.getIndexType()};
+  }
+  static IntMath i32(ImplicitLocOpBuilder &b) { return {b, b.getI32Type()}; }
+
+  Value add(Value x, Value y) { return b.createOrFold<arith::AddIOp>(x, y); }
+  Value sub(Value x, Value y) { return b.createOrFold<arith::SubIOp>(x, y); }
+  Value mul(Value x, Value y) { return b.createOrFold<arith::MulIOp>(x, y); }
+  Value div(Value x, Value y) { return b.createOrFold<arith::DivSIOp>(x, y); }
+  Value rem(Value x, Value y) { return b.createOrFold<arith::RemSIOp>(x, y); }
+  Value min(Value x, Value y) { return b.createOrFold<arith::MinSIOp>(x, y); }
+  Value max(Value x, Value y) { return b.createOrFold<arith::MaxSIOp>(x, y); }
+  Value ceilDiv(Value x, Value y) {
+    return b.createOrFold<arith::CeilDivSIOp>(x, y);
+  }
+  Value c(int64_t value) {
+    if (type.isIndex())
+      return indexConst(b, value);
+    return arith::ConstantIntOp::create(b, type, value);
+  }
+  Value lt(Value x, Value y) { return cmpIndex(b, Pred::slt, x, y); }
+  Value le(Value x, Value y) { return cmpIndex(b, Pred::sle, x, y); }
+  Value eq(Value x, Value y) { return cmpIndex(b, Pred::eq, x, y); }
+  Value sel(Value cond, Value x, Value y) {
+    return b.createOrFold<arith::SelectOp>(cond, x, y);
+  }
+  /// `x` (index or i32) in this type (sign-extended or truncated).
+  Value from(Value x) {
+    if (x.getType() == type)
+      return x;
+    return b.createOrFold<arith::IndexCastOp>(type, x);
+  }
+};
+using IndexMath = IntMath;
+
+enum class Variant { Band, Decode, GlobalRows };
+
+/// What the kernels of one op share.
+struct Plan {
+  AttentionConfig config;
+  AttentionTiles tiles;
+  Type elementType;
+  int64_t headDim = 0;
+  /// scale * log2(e): scores in base 2.
+  float scaleLog2 = 0;
+  /// A hybrid op whose globals may be non-empty.
+  bool hasGlobals = false;
+  /// Keys per gathered tile of globals: roundUp(G, 16) for a static G below
+  /// blockN, else blockN.
+  int64_t globalsWidth = 0;
+  /// Window bounds; nullopt is unbounded (dense attention).
+  std::optional<int64_t> windowLeft, windowRight;
+};
+
+/// Parameter indices of the core kernels (band, decode, global rows), which
+/// all take the same list.
+struct CoreParams {
+  unsigned q, k, v, globals, out, partO, partML;
+  unsigned batch, queryHeads, kvHeads, queryLen, keyLen, numGlobals;
+  unsigned qStride[3], kStride[3], vStride[3], oStride[3];
+  unsigned tilesPerSplit, numSplits, rowsPadded;
+};
+
+/// Index values of one packed query row.
+struct RowRef {
+  Value valid;
+  Value queryRow, head, position;
+};
+} // namespace
+
+static Value negInf(ImplicitLocOpBuilder &b) {
+  return f32Const(b, -std::numeric_limits<double>::infinity());
+}
+
+static Value isNegInf(ImplicitLocOpBuilder &b, Value x) {
+  return arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, x, negInf(b));
+}
+
+static Value exp2(ImplicitLocOpBuilder &b, Value x) {
+  return math::Exp2Op::create(b, x);
+}
+
+static const char *getVariantName(Variant variant) {
+  switch (variant) {
+  case Variant::Band:
+    return "band";
+  case Variant::Decode:
+    return "decode";
+  case Variant::GlobalRows:
+    return "global_rows";
+  }
+  return "";
+}
+
+/// Shared-memory layout of a core kernel (dynamic shared memory, bytes).
+namespace {
+struct SharedLayout {
+  int64_t rows, qBytes, kvTileBytes, kBytes, total;
+  int64_t mergeOffset = 0, mergeMLOffset = 0;
+};
+} // namespace
+
+static SharedLayout getSharedLayout(const AttentionTiles &tiles,
+                                    Variant variant) {
+  SharedLayout layout;
+  bool decode = variant == Variant::Decode;
+  layout.rows = decode ? tiles.decodeRows : tiles.blockM;
+  layout.qBytes = layout.rows * tiles.pitch() * 2;
+  layout.kvTileBytes = tiles.blockN * tiles.pitch() * 2;
+  layout.kBytes = tiles.stages * layout.kvTileBytes;
+  layout.total = layout.qBytes + 2 * layout.kBytes;
+  if (decode) {
+    // The warps' partial results, merged in f32 after the loop, reuse the
+    // K/V buffers.
+    int64_t warps = tiles.blockN / WarpMma::kRows;
+    layout.mergeOffset = layout.qBytes;
+    layout.mergeMLOffset =
+        layout.mergeOffset + warps * WarpMma::kRows * tiles.headDim * 4;
+    layout.total = std::max(layout.total,
+                            layout.mergeMLOffset + warps * WarpMma::kRows * 8);
+  }
+  return layout;
+}
+
+/// Emits the band, decode or global-rows kernel of `plan`.
+static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
+                                  BundleBuilder &bundle, Location loc) {
+  const AttentionTiles &tiles = plan.tiles;
+  const bool decode = variant == Variant::Decode;
+  const bool globalRows = variant == Variant::GlobalRows;
+  const bool split = variant != Variant::Band;
+  const bool causal = plan.config.causal;
+  const int64_t D = plan.headDim, BN = tiles.blockN;
+  const int64_t warps = decode ? BN / WarpMma::kRows : tiles.warps;
+  const int64_t threads = warps * 32;
+  const SharedLayout layout = getSharedLayout(tiles, variant);
+  const int64_t rows = layout.rows;
+  const bool withGlobals = plan.hasGlobals && !globalRows;
+  // In the decoding kernel each warp takes 16 keys of every tile.
+  const int64_t globalsWidth = decode ? BN : plan.globalsWidth;
+  const bool queryInRegisters = tiles.queryInRegisters;
+  Type elementType = plan.elementType;
+  MLIRContext *ctx = elementType.getContext();
+  Type f32 = Float32Type::get(ctx);
+  Type i32 = IntegerType::get(ctx, 32);
+
+  KernelBuilder kb = bundle.newKernel(
+      (Twine("attention_") + getVariantName(variant)).str(), loc);
+  CoreParams p;
+  p.q = kb.addBuffer(elementType);
+  p.k = kb.addBuffer(elementType);
+  p.v = kb.addBuffer(elementType);
+  p.globals = kb.addBuffer(i32);
+  p.out = kb.addBuffer(elementType);
+  p.partO = kb.addBuffer(f32);
+  p.partML = kb.addBuffer(f32);
+  for (unsigned *scalar : {&p.batch, &p.queryHeads, &p.kvHeads, &p.queryLen,
+                           &p.keyLen, &p.numGlobals})
+    *scalar = kb.addScalar();
+  for (unsigned *strides : {p.qStride, p.kStride, p.vStride, p.oStride})
+    for (int d = 0; d < 3; ++d)
+      strides[d] = kb.addScalar();
+  p.tilesPerSplit = kb.addScalar();
+  p.numSplits = kb.addScalar();
+  p.rowsPadded = kb.addScalar();
+
+  kb.setMinBlocksPerSm(decode       ? tiles.decodeBlocksPerSm
+                       : globalRows ? tiles.globalRowsBlocksPerSm
+                                    : tiles.bandBlocksPerSm);
+  ImplicitLocOpBuilder &b = kb.begin({threads, 1, 1});
+  // m: 64-bit element offsets into global memory and shared-memory
+  // indices; n: everything else, in 32 bits (the provider checks that the
+  // sizes fit).
+  IntMath m = IntMath::index(b);
+  IntMath n = IntMath::i32(b);
+  Value qBuf = kb.buffer(p.q), kBuf = kb.buffer(p.k), vBuf = kb.buffer(p.v),
+        gBuf = kb.buffer(p.globals), outBuf = kb.buffer(p.out),
+        partOBuf = kb.buffer(p.partO), partMLBuf = kb.buffer(p.partML);
+  auto scalar32 = [&](unsigned index) { return n.from(kb.scalar(index)); };
+  Value B = scalar32(p.batch), Hq = scalar32(p.queryHeads),
+        Hkv = scalar32(p.kvHeads), Sq = scalar32(p.queryLen),
+        Sk = scalar32(p.keyLen), G = scalar32(p.numGlobals);
+  auto strides = [&](unsigned *indices) {
+    return std::array<Value, 3>{kb.scalar(indices[0]), kb.scalar(indices[1]),
+                                kb.scalar(indices[2])};
+  };
+  std::array<Value, 3> qs = strides(p.qStride), ks = strides(p.kStride),
+                       vs = strides(p.vStride), os = strides(p.oStride);
+  Value tilesPerSplit = scalar32(p.tilesPerSplit);
+  Value numSplits = scalar32(p.numSplits);
+  Value rowsPadded = scalar32(p.rowsPadded);
+
+  Value tidIndex = kb.threadIdX();
+  Value tid = n.from(tidIndex);
+  Value warp = n.div(tid, n.c(32));
+  Value laneIndex = m.rem(tidIndex, m.c(32));
+  WarpMma mma(b, elementType, laneIndex);
+  Value bx = n.from(kb.blockIdX());
+  Value kh = n.from(kb.blockId(gpu::Dimension::y));
+  Value bi = n.from(kb.blockId(gpu::Dimension::z));
+  Value ratio = n.div(Hq, n.max(Hkv, n.c(1)));
+  Value splitIndex = split ? n.rem(bx, numSplits) : n.c(0);
+  Value rowTile = split ? n.div(bx, numSplits) : bx;
+  Value firstRow = n.mul(rowTile, n.c(rows));
+  Value numRows = n.mul(globalRows ? G : Sq, ratio);
+  Value endRow = n.min(n.add(firstRow, n.c(rows)), numRows);
+
+  // The deduplicated globals (-1 for unused slots); `t` must be in [0, G).
+  Value globalsRow = n.mul(bi, G);
+  auto loadGlobal = [&](Value t) {
+    return kb.load(gBuf, m.from(n.add(globalsRow, t)));
+  };
+  auto rowRef = [&](Value row) {
+    RowRef ref;
+    Value inRange = n.lt(row, numRows);
+    ref.head = n.add(n.mul(kh, ratio), n.rem(row, ratio));
+    if (!globalRows) {
+      ref.queryRow = n.div(row, ratio);
+      ref.valid = inRange;
+      ref.position = n.sub(n.add(ref.queryRow, Sk), Sq);
+      return ref;
+    }
+    Value slot = n.min(n.div(row, ratio), n.sub(G, n.c(1)));
+    Value g = n.sel(inRange, loadGlobal(slot), n.c(-1));
+    Value queryRow = n.sub(n.add(g, Sq), Sk);
+    ref.valid = andI1(b, inRange,
+                      andI1(b, n.le(n.c(0), g), n.le(n.c(0), queryRow)));
+    ref.queryRow = n.sel(ref.valid, queryRow, n.c(0));
+    ref.position = g;
+    return ref;
+  };
+  // Element offset of a packed row in q or out (64 bits).
+  auto rowOffset = [&](const std::array<Value, 3> &s, const RowRef &ref) {
+    return m.add(m.add(m.mul(m.from(bi), s[0]), m.mul(m.from(ref.head), s[1])),
+                 m.mul(m.from(ref.queryRow), s[2]));
+  };
+
+  // Key positions [lo, hi] of the CTA's rows.
+  Value positionLo, positionHi;
+  if (!globalRows) {
+    positionLo = n.sub(n.add(n.div(firstRow, ratio), Sk), Sq);
+    positionHi = n.sub(n.add(n.div(n.sub(endRow, n.c(1)), ratio), Sk), Sq);
+  } else {
+    auto loop = scf::ForOp::create(
+        b, n.div(firstRow, ratio),
+        n.add(n.div(n.sub(endRow, n.c(1)), ratio), n.c(1)), n.c(1),
+        ValueRange{Sk, n.c(-1)});
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value g = loadGlobal(loop.getInductionVar());
+      Value valid = andI1(b, n.le(n.c(0), g), n.le(Sk, n.add(g, Sq)));
+      ValueRange args = loop.getRegionIterArgs();
+      Value lo = n.sel(valid, n.min(args[0], g), args[0]);
+      Value hi = n.sel(valid, n.max(args[1], g), args[1]);
+      scf::YieldOp::create(b, ValueRange{lo, hi});
+    }
+    positionLo = loop.getResult(0);
+    positionHi = loop.getResult(1);
+  }
+
+  // Window bounds, clipped so that p - left and p + right stay in 32 bits.
+  Value reach = n.add(Sk, Sq);
+  Value left = plan.windowLeft ? n.min(n.c(*plan.windowLeft), reach) : reach;
+  Value right = causal ? n.c(0)
+                : plan.windowRight ? n.min(n.c(*plan.windowRight), reach)
+                                   : reach;
+
+  // The CTA's tiles: band blocks firstBlock.. (numBand of them), then
+  // numGlob tiles of gathered globals.
+  Value firstBlock, numBand, numGlob = n.c(0);
+  if (!globalRows) {
+    Value lo = n.max(n.sub(positionLo, left), n.c(0));
+    Value hi = n.min(n.add(positionHi, right), n.sub(Sk, n.c(1)));
+    firstBlock = n.div(lo, n.c(BN));
+    numBand = n.sel(n.le(lo, hi),
+                    n.add(n.sub(n.div(hi, n.c(BN)), firstBlock), n.c(1)),
+                    n.c(0));
+    if (withGlobals)
+      numGlob = n.sel(n.lt(n.c(0), Sk), n.ceilDiv(G, n.c(globalsWidth)),
+                      n.c(0));
+  } else {
+    Value hi = causal ? n.min(positionHi, n.sub(Sk, n.c(1)))
+                      : n.sel(n.le(n.c(0), positionHi), n.sub(Sk, n.c(1)),
+                              n.c(-1));
+    firstBlock = n.c(0);
+    numBand = n.sel(n.le(n.c(0), hi), n.add(n.div(hi, n.c(BN)), n.c(1)),
+                    n.c(0));
+  }
+  Value numTiles = n.add(numBand, numGlob);
+  Value tileBegin = split ? n.mul(splitIndex, tilesPerSplit) : n.c(0);
+  Value tileEnd =
+      split ? n.min(numTiles, n.add(tileBegin, tilesPerSplit)) : numTiles;
+
+  // Shared memory: the query tile, then the K and V stages.
+  Value shared = kb.dynamicSharedMemory();
+  auto workgroup = gpu::AddressSpaceAttr::get(
+      ctx, gpu::GPUDialect::getWorkgroupAddressSpace());
+  auto view = [&](int64_t offset, ArrayRef<int64_t> shape, Type type) {
+    auto viewType =
+        MemRefType::get(shape, type, MemRefLayoutAttrInterface(), workgroup);
+    return memref::ViewOp::create(b, viewType, shared, m.c(offset),
+                                  ValueRange{})
+        .getResult();
+  };
+  int64_t pitch = tiles.pitch();
+  Value qTile = view(0, {rows, pitch}, elementType);
+  Value kTiles = view(layout.qBytes, {tiles.stages, BN, pitch}, elementType);
+  Value vTiles = view(layout.qBytes + layout.kBytes, {tiles.stages, BN, pitch},
+                      elementType);
+
+  // 16-byte asynchronous copies; a missing row is zero-filled (so that no
+  // NaN from uninitialized memory meets a zero probability).
+  constexpr int64_t kChunk = 8;
+  int64_t chunksPerRow = D / kChunk;
+  auto asyncCopy = [&](Value src, Value srcIndex, Value count, Value dst,
+                       ValueRange dstIndices) {
+    nvgpu::DeviceAsyncCopyOp::create(
+        b, nvgpu::DeviceAsyncTokenType::get(ctx), dst, dstIndices, src,
+        ValueRange{srcIndex}, b.getIndexAttr(kChunk), count,
+        b.getUnitAttr());
+  };
+  // Runs `emit(row, col, rowConst)` for the 16-byte chunks of `n` rows of D
+  // elements: the threads cover `rowsPerPass` rows at a time, each thread
+  // the same column in every pass, so that a chunk's row is one per-thread
+  // row plus a constant. `row` and `col` are shared-memory indices.
+  assert(threads % chunksPerRow == 0 && "a pass covers whole rows");
+  int64_t rowsPerPass = threads / chunksPerRow;
+  Value passRow = m.div(tidIndex, m.c(chunksPerRow));
+  Value passCol = m.mul(m.rem(tidIndex, m.c(chunksPerRow)), m.c(kChunk));
+  auto forEachChunk = [&](int64_t count,
+                          function_ref<void(Value, Value, int64_t)> emit) {
+    for (int64_t first = 0; first < count; first += rowsPerPass) {
+      Value row = m.add(passRow, m.c(first));
+      if (first + rowsPerPass <= count)
+        emit(row, passCol, first);
+      else
+        kb.ifThen(m.lt(row, m.c(count)), [&] { emit(row, passCol, first); });
+    }
+  };
+  auto chunkCount = [&](Value exists) {
+    return m.sel(exists, m.c(kChunk), m.c(0));
+  };
+
+  // The query tile.
+  forEachChunk(rows, [&](Value row, Value col, int64_t) {
+    RowRef ref = rowRef(n.add(firstRow, n.from(row)));
+    Value index = m.sel(ref.valid, m.add(rowOffset(qs, ref), col), m.c(0));
+    asyncCopy(qBuf, index, chunkCount(ref.valid), qTile, ValueRange{row, col});
+  });
+  auto commit = [&]() {
+    return nvgpu::DeviceAsyncCreateGroupOp::create(
+               b, nvgpu::DeviceAsyncTokenType::get(ctx), ValueRange{})
+        .getResult();
+  };
+  Value queryGroup = commit();
+
+  Value kBase = m.add(m.mul(m.from(bi), ks[0]), m.mul(m.from(kh), ks[1]));
+  Value vBase = m.add(m.mul(m.from(bi), vs[0]), m.mul(m.from(kh), vs[1]));
+  // Offsets within a tile (blockN rows) fit in 32 bits: the provider checks
+  // that blockN row strides do.
+  Value kStride32 = n.from(ks[2]), vStride32 = n.from(vs[2]);
+  Value passCol32 = n.from(passCol);
+
+  // Issues the copies of tile `it` into stage `stage`.
+  auto issueTile = [&](Value it, Value stage) {
+    auto bandTile = [&]() {
+      // Row r of the tile is key first + r: its offset is the tile's base
+      // (64-bit, once per tile) plus r * stride + col in 32 bits. The
+      // thread's row goes through an optimization barrier in every tile, so
+      // that LLVM computes these offsets where they are used instead of
+      // keeping one per chunk live across the loop.
+      Value first = n.mul(n.add(firstBlock, it), n.c(BN));
+      Value kTileBase = m.add(kBase, m.mul(m.from(first), ks[2]));
+      Value vTileBase = m.add(vBase, m.mul(m.from(first), vs[2]));
+      Value threadRow = kb.opaque(n.from(passRow));
+      forEachChunk(BN, [&](Value row, Value col, int64_t rowConst) {
+        Value row32 = n.add(threadRow, n.c(rowConst));
+        Value exists = n.lt(n.add(first, row32), Sk);
+        auto index = [&](Value tileBase, Value stride32) {
+          Value offset = n.add(n.mul(row32, stride32), passCol32);
+          return m.sel(exists, m.add(tileBase, m.from(offset)), m.c(0));
+        };
+        asyncCopy(kBuf, index(kTileBase, kStride32), chunkCount(exists),
+                  kTiles, ValueRange{stage, row, col});
+        asyncCopy(vBuf, index(vTileBase, vStride32), chunkCount(exists),
+                  vTiles, ValueRange{stage, row, col});
+      });
+    };
+    if (!withGlobals)
+      return bandTile();
+    auto ifOp = scf::IfOp::create(b, n.lt(it, numBand), /*withElse=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+    bandTile();
+    b.setInsertionPoint(ifOp.elseBlock()->getTerminator());
+    // Row r of a globals tile is the key of slot firstSlot + r.
+    Value firstSlot = n.mul(n.sub(it, numBand), n.c(globalsWidth));
+    forEachChunk(globalsWidth, [&](Value row, Value col, int64_t) {
+      Value slot = n.add(firstSlot, n.from(row));
+      Value g = loadGlobal(n.min(slot, n.sub(G, n.c(1))));
+      Value exists = andI1(b, n.lt(slot, G), n.le(n.c(0), g));
+      Value key = m.from(g);
+      Value kIndex =
+          m.sel(exists, m.add(m.add(kBase, m.mul(key, ks[2])), col), m.c(0));
+      Value vIndex =
+          m.sel(exists, m.add(m.add(vBase, m.mul(key, vs[2])), col), m.c(0));
+      asyncCopy(kBuf, kIndex, chunkCount(exists), kTiles,
+                ValueRange{stage, row, col});
+      asyncCopy(vBuf, vIndex, chunkCount(exists), vTiles,
+                ValueRange{stage, row, col});
+    });
+  };
+
+  // The pipeline: tile i + 1 is copied while tile i is computed. Each
+  // iteration waits for its own tile, and one barrier both publishes it and
+  // ends every warp's work on the previous tile, whose stage the next copies
+  // then overwrite.
+  kb.ifThen(n.lt(tileBegin, tileEnd),
+            [&] { issueTile(tileBegin, m.c(0)); });
+  commit();
+  // Everything but the newest group: the query tile.
+  nvgpu::DeviceAsyncWaitOp::create(b, queryGroup, b.getI32IntegerAttr(1));
+  gpu::BarrierOp::create(b);
+
+  Value warpRow = decode ? m.c(0) : m.mul(m.from(warp), m.c(WarpMma::kRows));
+  SmallVector<Value> queryFragments;
+  if (queryInRegisters)
+    queryFragments = mma.loadA(qTile, {}, warpRow, 0, D);
+
+  // Positions of the thread's two rows.
+  std::array<Value, WarpMma::kRowSlots> slotRow, slotPosition;
+  for (int slot = 0; slot < WarpMma::kRowSlots; ++slot) {
+    slotRow[slot] =
+        n.add(firstRow, n.from(m.add(warpRow, mma.rowInTile(slot))));
+    slotPosition[slot] = rowRef(slotRow[slot]).position;
+  }
+
+  Value scaleLog2 = f32Const(b, plan.scaleLog2);
+  int64_t accO = WarpMma::accSize(D);
+  SmallVector<Value> init(accO, f32Const(b, 0.0));
+  for (int slot = 0; slot < WarpMma::kRowSlots; ++slot)
+    init.push_back(negInf(b));
+  for (int slot = 0; slot < WarpMma::kRowSlots; ++slot)
+    init.push_back(f32Const(b, 0.0));
+
+  // One tile: S = Q K^T, masks, online softmax, O += P V. `state` is O, m,
+  // l. `makeMask(colBase)` (null for an unmasked tile) returns, for a row
+  // slot and a static column offset, whether the key in column
+  // colBase + offset of the tile is visible to the slot's row; `maskIf`
+  // (or null) makes the masking conditional.
+  using VisibleFn = std::function<Value(int slot, int64_t offset)>;
+  using MaskFn = function_ref<VisibleFn(Value colBase)>;
+  auto processTile = [&](ValueRange state, Value stage, int64_t width,
+                         Value maskIf, MaskFn makeMask) {
+    Value keyOffset =
+        decode ? m.mul(m.from(warp), m.c(WarpMma::kRows)) : m.c(0);
+    int64_t keys = decode ? WarpMma::kRows : width;
+    SmallVector<Value> scores(WarpMma::accSize(keys), f32Const(b, 0.0));
+    if (queryInRegisters) {
+      mma.mmaABt(scores, queryFragments, kTiles, ValueRange{stage}, keyOffset,
+                 keys, D);
+    } else {
+      // Without the barrier LLVM would hoist the query tile's ldmatrix out
+      // of the loop, i.e. keep Q in registers after all.
+      mma.mmaABtSharedA(scores, qTile, m.from(kb.opaque(n.from(warpRow))),
+                        kTiles, ValueRange{stage}, keyOffset, keys, D);
+    }
+    for (Value &s : scores)
+      s = arith::MulFOp::create(b, s, scaleLog2);
+    auto masked = [&](ImplicitLocOpBuilder &b) {
+      // Column of entry (n8, c): colBase + 8 n8 + c.
+      Value colBase = n.from(m.add(keyOffset, mma.colInTile(0, 0)));
+      VisibleFn visible = makeMask(colBase);
+      SmallVector<Value> result(scores);
+      for (int64_t n8 = 0; n8 < keys / WarpMma::kN; ++n8)
+        for (int slot = 0; slot < WarpMma::kRowSlots; ++slot)
+          for (int c = 0; c < 2; ++c) {
+            int64_t index = WarpMma::accIndex(n8, slot, c);
+            result[index] = arith::SelectOp::create(
+                b, visible(slot, WarpMma::kN * n8 + c), result[index],
+                negInf(b));
+          }
+      return result;
+    };
+    if (maskIf)
+      scores = buildIf(b, maskIf, TypeRange(ValueRange(scores)), masked,
+                       [&](ImplicitLocOpBuilder &) { return scores; });
+    else if (makeMask)
+      scores = masked(b);
+
+    SmallVector<Value> next(state.begin(), state.end());
+    for (int slot = 0; slot < WarpMma::kRowSlots; ++slot) {
+      Value rowMax = negInf(b);
+      for (int64_t n8 = 0; n8 < keys / WarpMma::kN; ++n8)
+        for (int c = 0; c < 2; ++c)
+          rowMax = arith::MaximumFOp::create(
+              b, rowMax, scores[WarpMma::accIndex(n8, slot, c)]);
+      rowMax = mma.rowReduceMax(rowMax);
+      Value oldMax = state[accO + slot];
+      Value newMax = arith::MaximumFOp::create(b, oldMax, rowMax);
+      // A row that has seen nothing yet keeps m = -inf; exp2 against 0
+      // then gives exact zeros instead of NaN.
+      Value base = arith::SelectOp::create(b, isNegInf(b, newMax),
+                                           f32Const(b, 0.0), newMax);
+      Value alpha = exp2(b, arith::SubFOp::create(b, oldMax, base));
+      Value sum = f32Const(b, 0.0);
+      for (int64_t n8 = 0; n8 < keys / WarpMma::kN; ++n8)
+        for (int c = 0; c < 2; ++c) {
+          Value &s = scores[WarpMma::accIndex(n8, slot, c)];
+          s = exp2(b, arith::SubFOp::create(b, s, base));
+          sum = arith::AddFOp::create(b, sum, s);
+        }
+      next[accO + slot] = newMax;
+      Value oldSum = state[accO + WarpMma::kRowSlots + slot];
+      next[accO + WarpMma::kRowSlots + slot] = arith::AddFOp::create(
+          b, arith::MulFOp::create(b, oldSum, alpha), sum);
+      for (int64_t n8 = 0; n8 < D / WarpMma::kN; ++n8)
+        for (int c = 0; c < 2; ++c) {
+          int64_t index = WarpMma::accIndex(n8, slot, c);
+          next[index] = arith::MulFOp::create(b, next[index], alpha);
+        }
+    }
+    SmallVector<Value> probabilities = mma.accToA(scores, keys);
+    SmallVector<Value> acc(next.begin(), next.begin() + accO);
+    mma.mmaAB(acc, probabilities, vTiles, ValueRange{stage}, keyOffset, D,
+              keys);
+    llvm::copy(acc, next.begin());
+    return next;
+  };
+
+  auto loop = scf::ForOp::create(b, tileBegin, tileEnd, n.c(1), init);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    // (A loop with results gets no terminator from the builder.)
+    b.setInsertionPointToEnd(loop.getBody());
+    Value it = loop.getInductionVar();
+    ValueRange args = loop.getRegionIterArgs();
+    Value stage = m.from(n.rem(n.sub(it, tileBegin), n.c(2)));
+    nvgpu::DeviceAsyncWaitOp::create(b, queryGroup, b.getI32IntegerAttr(0));
+    gpu::BarrierOp::create(b);
+    Value nextIt = n.add(it, n.c(1));
+    kb.ifThen(n.lt(nextIt, tileEnd),
+              [&] { issueTile(nextIt, m.sub(m.c(1), stage)); });
+    commit();
+    kb.ifThen(n.eq(tid, n.c(0)), [&] { kb.countWork(m.c(1)); });
+
+    auto bandTile = [&](ImplicitLocOpBuilder &b) {
+      Value first = n.mul(n.add(firstBlock, it), n.c(BN));
+      Value last = n.add(first, n.c(BN - 1));
+      // Every row sees the whole block: inside the sequence, and inside
+      // every row's window (left edge of the last row, right edge of the
+      // first).
+      Value full = n.lt(last, Sk);
+      if (!globalRows) {
+        full = andI1(b, full, n.le(n.sub(positionHi, left), first));
+        full = andI1(b, full, n.le(last, n.add(positionLo, right)));
+      } else if (causal) {
+        full = andI1(b, full, n.le(last, positionLo));
+      }
+      // Key first + colBase + offset is visible to a row at position p iff
+      // lo <= offset <= hi: the bounds per row slot, once per tile.
+      auto mask = [&](Value colBase) -> VisibleFn {
+        Value base = n.add(first, colBase);
+        std::array<Value, 2> lo, hi;
+        for (int slot = 0; slot < WarpMma::kRowSlots; ++slot) {
+          Value pos = slotPosition[slot];
+          Value last = n.sub(Sk, n.c(1));
+          if (!globalRows) {
+            lo[slot] = n.sub(n.sub(pos, left), base);
+            last = n.min(last, n.add(pos, right));
+          } else if (causal) {
+            last = n.min(last, pos);
+          }
+          hi[slot] = n.sub(last, base);
+        }
+        return [=, &n](int slot, int64_t offset) {
+          Value visible = n.le(n.c(offset), hi[slot]);
+          if (lo[slot])
+            visible = andI1(n.b, visible, n.le(lo[slot], n.c(offset)));
+          return visible;
+        };
+      };
+      return processTile(args, stage, BN, notI1(b, full), mask);
+    };
+    SmallVector<Value> next;
+    if (!withGlobals) {
+      next = bandTile(b);
+    } else {
+      next = buildIf(
+          b, n.lt(it, numBand), TypeRange(args), bandTile,
+          [&](ImplicitLocOpBuilder &b) {
+            Value firstSlot = n.mul(n.sub(it, numBand), n.c(globalsWidth));
+            // Slot firstSlot + colBase + offset holds key g: visible iff it
+            // is a used slot outside the row's window (there it counts in
+            // the band already) and, when causal, not after the row.
+            auto mask = [&](Value colBase) -> VisibleFn {
+              Value base = n.add(firstSlot, colBase);
+              auto keyAt = std::make_shared<DenseMap<int64_t, Value>>();
+              return [=, &n](int slot, int64_t offset) {
+                Value &g = (*keyAt)[offset];
+                if (!g) {
+                  Value t = n.add(base, n.c(offset));
+                  g = n.sel(n.lt(t, G), loadGlobal(n.min(t, n.sub(G, n.c(1)))),
+                            n.c(-1));
+                }
+                Value pos = slotPosition[slot];
+                Value inWindow = andI1(n.b, n.le(n.sub(pos, left), g),
+                                       n.le(g, n.add(pos, right)));
+                Value visible =
+                    andI1(n.b, n.le(n.c(0), g), notI1(n.b, inWindow));
+                if (causal)
+                  visible = andI1(n.b, visible, n.le(g, pos));
+                return visible;
+              };
+            };
+            return processTile(args, stage, globalsWidth, Value(), mask);
+          });
+    }
+    scf::YieldOp::create(b, next);
+  }
+  SmallVector<Value> state(loop.getResults());
+  // No copies are in flight after the loop (the last group is empty), but
+  // warps may still read the query tile or K/V, whose space the epilogue
+  // reuses.
+  gpu::BarrierOp::create(b);
+
+  SmallVector<Value> acc(state.begin(), state.begin() + accO);
+  std::array<Value, 2> rowMax = {state[accO], state[accO + 1]};
+  std::array<Value, 2> rowSum;
+  for (int slot = 0; slot < WarpMma::kRowSlots; ++slot)
+    rowSum[slot] = mma.rowReduceSum(state[accO + WarpMma::kRowSlots + slot]);
+  Value quadLane = m.rem(laneIndex, m.c(4));
+
+  // Partial results: row `row` (i32) of the CTA's row block of this split,
+  // as an element index of partML / D.
+  auto partialRow = [&](Value row) {
+    Value rowId = m.from(
+        n.add(n.mul(n.add(n.mul(bi, Hkv), kh), rowsPadded), row));
+    Value perSplit = m.mul(m.from(n.mul(B, Hkv)), m.from(rowsPadded));
+    return m.add(m.mul(m.from(splitIndex), perSplit), rowId);
+  };
+
+  if (variant == Variant::Band) {
+    // Normalize, stage the tile in shared memory (the query tile's space)
+    // and write whole 16-byte chunks of the output rows.
+    for (int slot = 0; slot < WarpMma::kRowSlots; ++slot) {
+      Value positive = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT,
+                                             rowSum[slot], f32Const(b, 0.0));
+      Value inverse = arith::SelectOp::create(
+          b, positive, arith::DivFOp::create(b, f32Const(b, 1.0), rowSum[slot]),
+          f32Const(b, 0.0));
+      Value row = m.add(warpRow, mma.rowInTile(slot));
+      for (int64_t n8 = 0; n8 < D / WarpMma::kN; ++n8) {
+        SmallVector<Value> pair;
+        for (int c = 0; c < 2; ++c) {
+          Value x = arith::MulFOp::create(
+              b, acc[WarpMma::accIndex(n8, slot, c)], inverse);
+          // Exactly 0 for a row that sees no key.
+          pair.push_back(
+              arith::SelectOp::create(b, positive, x, f32Const(b, 0.0)));
+        }
+        Value wide = vector::FromElementsOp::create(
+            b, VectorType::get({2}, f32), pair);
+        Value narrow = arith::TruncFOp::create(
+            b, VectorType::get({2}, elementType), wide);
+        vector::StoreOp::create(b, narrow, qTile,
+                                ValueRange{row, mma.colInTile(n8, 0)},
+                                /*nontemporal=*/false, llvm::Align(4));
+      }
+    }
+    gpu::BarrierOp::create(b);
+    forEachChunk(rows, [&](Value row, Value col, int64_t) {
+      RowRef ref = rowRef(n.add(firstRow, n.from(row)));
+      kb.ifThen(ref.valid, [&] {
+        Value chunk = vector::LoadOp::create(
+            b, VectorType::get({kChunk}, elementType), qTile,
+            ValueRange{row, col}, /*nontemporal=*/false, llvm::Align(16));
+        vector::StoreOp::create(b, chunk, outBuf,
+                                ValueRange{m.add(rowOffset(os, ref), col)},
+                                /*nontemporal=*/false, llvm::Align(16));
+      });
+    });
+  } else if (variant == Variant::GlobalRows) {
+    // Unnormalized O with its m and l, straight from registers.
+    for (int slot = 0; slot < WarpMma::kRowSlots; ++slot) {
+      Value partial = partialRow(slotRow[slot]);
+      for (int64_t n8 = 0; n8 < D / WarpMma::kN; ++n8) {
+        Value pair = vector::FromElementsOp::create(
+            b, VectorType::get({2}, f32),
+            ValueRange{acc[WarpMma::accIndex(n8, slot, 0)],
+                       acc[WarpMma::accIndex(n8, slot, 1)]});
+        vector::StoreOp::create(
+            b, pair, partOBuf,
+            ValueRange{m.add(m.mul(partial, m.c(D)), mma.colInTile(n8, 0))},
+            /*nontemporal=*/false, llvm::Align(8));
+      }
+      kb.ifThen(m.eq(quadLane, m.c(0)), [&] {
+        kb.store(rowMax[slot], partMLBuf, m.mul(partial, m.c(2)));
+        kb.store(rowSum[slot], partMLBuf,
+                 m.add(m.mul(partial, m.c(2)), m.c(1)));
+      });
+    }
+  } else {
+    // Decoding: merge the warps' partial results (each saw a quarter of
+    // every tile) in shared memory, then write the CTA's partial.
+    Value merge = view(layout.mergeOffset, {warps, WarpMma::kRows, D}, f32);
+    Value mergeML = view(layout.mergeMLOffset, {warps, WarpMma::kRows, 2}, f32);
+    Value warpIndex = m.from(warp);
+    for (int slot = 0; slot < WarpMma::kRowSlots; ++slot) {
+      Value row = mma.rowInTile(slot);
+      for (int64_t n8 = 0; n8 < D / WarpMma::kN; ++n8)
+        for (int c = 0; c < 2; ++c)
+          memref::StoreOp::create(
+              b, acc[WarpMma::accIndex(n8, slot, c)], merge,
+              ValueRange{warpIndex, row, mma.colInTile(n8, c)});
+      kb.ifThen(m.eq(quadLane, m.c(0)), [&] {
+        memref::StoreOp::create(b, rowMax[slot], mergeML,
+                                ValueRange{warpIndex, row, m.c(0)});
+        memref::StoreOp::create(b, rowSum[slot], mergeML,
+                                ValueRange{warpIndex, row, m.c(1)});
+      });
+    }
+    gpu::BarrierOp::create(b);
+    int64_t elements = WarpMma::kRows * D;
+    for (int64_t u = 0; u * threads < elements; ++u) {
+      Value e = m.add(tidIndex, m.c(u * threads));
+      Value row = m.div(e, m.c(D)), col = m.rem(e, m.c(D));
+      Value best = negInf(b);
+      for (int64_t w = 0; w < warps; ++w)
+        best = arith::MaximumFOp::create(
+            b, best,
+            memref::LoadOp::create(b, mergeML,
+                                   ValueRange{m.c(w), row, m.c(0)}));
+      Value base = arith::SelectOp::create(b, isNegInf(b, best),
+                                           f32Const(b, 0.0), best);
+      Value num = f32Const(b, 0.0), den = f32Const(b, 0.0);
+      for (int64_t w = 0; w < warps; ++w) {
+        Value weight = exp2(
+            b, arith::SubFOp::create(
+                   b,
+                   memref::LoadOp::create(b, mergeML,
+                                          ValueRange{m.c(w), row, m.c(0)}),
+                   base));
+        num = arith::AddFOp::create(
+            b, num,
+            arith::MulFOp::create(
+                b, weight,
+                memref::LoadOp::create(b, merge,
+                                       ValueRange{m.c(w), row, col})));
+        den = arith::AddFOp::create(
+            b, den,
+            arith::MulFOp::create(
+                b, weight,
+                memref::LoadOp::create(b, mergeML,
+                                       ValueRange{m.c(w), row, m.c(1)})));
+      }
+      Value partial = partialRow(n.add(firstRow, n.from(row)));
+      kb.store(num, partOBuf, m.add(m.mul(partial, m.c(D)), col));
+      kb.ifThen(m.eq(col, m.c(0)), [&] {
+        kb.store(best, partMLBuf, m.mul(partial, m.c(2)));
+        kb.store(den, partMLBuf, m.add(m.mul(partial, m.c(2)), m.c(1)));
+      });
+    }
+  }
+  return kb.finish();
+}
+
+/// Merges the partial results of the decoding or global-rows kernel:
+/// out = sum_s 2^(m_s - M) O_s / sum_s 2^(m_s - M) l_s with M = max_s m_s;
+/// a row no split saw anything of gets exact zeros. One thread per output
+/// element.
+static KernelDecl buildMergeKernel(const Plan &plan, Variant variant,
+                                   BundleBuilder &bundle, Location loc) {
+  const bool globalRows = variant == Variant::GlobalRows;
+  const int64_t D = plan.headDim;
+  MLIRContext *ctx = plan.elementType.getContext();
+  Type f32 = Float32Type::get(ctx);
+  KernelBuilder kb = bundle.newKernel(
+      (Twine("attention_merge_") + getVariantName(variant)).str(), loc);
+  unsigned partOArg = kb.addBuffer(f32), partMLArg = kb.addBuffer(f32);
+  unsigned globalsArg = kb.addBuffer(IntegerType::get(ctx, 32));
+  unsigned outArg = kb.addBuffer(plan.elementType);
+  unsigned bArg = kb.addScalar(), hqArg = kb.addScalar(),
+           hkvArg = kb.addScalar(), sqArg = kb.addScalar(),
+           skArg = kb.addScalar(), gArg = kb.addScalar();
+  unsigned oStride[3] = {kb.addScalar(), kb.addScalar(), kb.addScalar()};
+  unsigned splitsArg = kb.addScalar(), rowsArg = kb.addScalar();
+  constexpr int64_t kThreads = 128;
+  ImplicitLocOpBuilder &b = kb.begin({kThreads, 1, 1});
+  IntMath m = IntMath::index(b);
+  Value B = kb.scalar(bArg), Hq = kb.scalar(hqArg), Hkv = kb.scalar(hkvArg),
+        Sq = kb.scalar(sqArg), Sk = kb.scalar(skArg), G = kb.scalar(gArg);
+  Value splits = kb.scalar(splitsArg), rowsPadded = kb.scalar(rowsArg);
+  Value index = kb.globalIdX();
+  Value numRows = m.mul(m.mul(B, Hkv), rowsPadded);
+  kb.ifThen(m.lt(index, m.mul(numRows, m.c(D))), [&] {
+    Value col = m.rem(index, m.c(D)), rowId = m.div(index, m.c(D));
+    Value row = m.rem(rowId, rowsPadded);
+    Value batchHead = m.div(rowId, rowsPadded);
+    Value kh = m.rem(batchHead, Hkv), bi = m.div(batchHead, Hkv);
+    Value ratio = m.div(Hq, m.max(Hkv, m.c(1)));
+    Value head = m.add(m.mul(kh, ratio), m.rem(row, ratio));
+    Value queryRow, valid;
+    if (!globalRows) {
+      queryRow = m.div(row, ratio);
+      valid = m.lt(queryRow, Sq);
+    } else {
+      Value slot = m.div(row, ratio);
+      Value inRange = m.lt(slot, G);
+      Value g = toIndex(b, kb.load(kb.buffer(globalsArg),
+                                   m.add(m.mul(bi, G),
+                                         m.min(slot, m.sub(G, m.c(1))))));
+      queryRow = m.sub(m.add(g, Sq), Sk);
+      valid = andI1(b, inRange,
+                    andI1(b, m.le(m.c(0), g), m.le(m.c(0), queryRow)));
+    }
+    kb.ifThen(valid, [&] {
+      Value stride = numRows;
+      auto mAt = [&](Value s) {
+        return kb.load(kb.buffer(partMLArg),
+                       m.mul(m.add(m.mul(s, stride), rowId), m.c(2)));
+      };
+      Value best = buildFor(b, m.c(0), splits, negInf(b),
+                            [&](ImplicitLocOpBuilder &b, Value s,
+                                ValueRange args) {
+                              return SmallVector<Value>{
+                                  arith::MaximumFOp::create(b, args[0],
+                                                            mAt(s))};
+                            })[0];
+      Value base = arith::SelectOp::create(b, isNegInf(b, best),
+                                           f32Const(b, 0.0), best);
+      SmallVector<Value> sums = buildFor(
+          b, m.c(0), splits, ValueRange{f32Const(b, 0.0), f32Const(b, 0.0)},
+          [&](ImplicitLocOpBuilder &b, Value s, ValueRange args) {
+            Value partial = m.add(m.mul(s, stride), rowId);
+            Value weight = exp2(b, arith::SubFOp::create(b, mAt(s), base));
+            Value o = kb.load(kb.buffer(partOArg),
+                              m.add(m.mul(partial, m.c(D)), col));
+            Value l = kb.load(kb.buffer(partMLArg),
+                              m.add(m.mul(partial, m.c(2)), m.c(1)));
+            return SmallVector<Value>{
+                arith::AddFOp::create(b, args[0],
+                                      arith::MulFOp::create(b, weight, o)),
+                arith::AddFOp::create(b, args[1],
+                                      arith::MulFOp::create(b, weight, l))};
+          });
+      Value positive = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT,
+                                             sums[1], f32Const(b, 0.0));
+      Value result = arith::SelectOp::create(
+          b, positive, arith::DivFOp::create(b, sums[0], sums[1]),
+          f32Const(b, 0.0));
+      Value offset = m.add(
+          m.add(m.add(m.mul(bi, kb.scalar(oStride[0])),
+                      m.mul(head, kb.scalar(oStride[1]))),
+                m.mul(queryRow, kb.scalar(oStride[2]))),
+          col);
+      kb.store(fromF32(b, result, plan.elementType), kb.buffer(outArg),
+               offset);
+    });
+  });
+  return kb.finish();
+}
+
+/// globals -> the slots the kernels use: the position where it names a key
+/// in [0, Sk) for the first time in its batch row, else -1.
+static KernelDecl buildGlobalsKernel(BundleBuilder &bundle, Location loc) {
+  MLIRContext *ctx = loc.getContext();
+  Type i32 = IntegerType::get(ctx, 32);
+  KernelBuilder kb = bundle.newKernel("attention_globals", loc);
+  unsigned inArg = kb.addBuffer(i32), outArg = kb.addBuffer(i32);
+  unsigned bArg = kb.addScalar(), gArg = kb.addScalar(),
+           skArg = kb.addScalar();
+  ImplicitLocOpBuilder &b = kb.begin({128, 1, 1});
+  IntMath m = IntMath::index(b);
+  Value G = kb.scalar(gArg), Sk = kb.scalar(skArg);
+  Value index = kb.globalIdX();
+  kb.ifThen(m.lt(index, m.mul(kb.scalar(bArg), G)), [&] {
+    Value t = m.rem(index, G), rowBase = m.sub(index, t);
+    Value raw = kb.load(kb.buffer(inArg), index);
+    Value g = toIndex(b, raw);
+    Value duplicate = buildFor(
+        b, m.c(0), t, boolConst(b, false),
+        [&](ImplicitLocOpBuilder &b, Value u, ValueRange args) {
+          Value other = toIndex(b, kb.load(kb.buffer(inArg), m.add(rowBase, u)));
+          return SmallVector<Value>{orI1(b, args[0], m.eq(other, g))};
+        })[0];
+    Value used = andI1(b, andI1(b, m.le(m.c(0), g), m.lt(g, Sk)),
+                       notI1(b, duplicate));
+    Value result = arith::SelectOp::create(
+        b, used, raw, arith::ConstantIntOp::create(b, i32, -1));
+    kb.store(result, kb.buffer(outArg), index);
+  });
+  return kb.finish();
+}
+
+//===----------------------------------------------------------------------===//
+// The provider
+//===----------------------------------------------------------------------===//
+
+AttentionConfig mlir::sieve::getAttentionConfig(Operation *op) {
+  AttentionConfig config;
+  if (auto dense = dyn_cast<AttentionOp>(op)) {
+    config.query = dense.getQuery();
+    config.key = dense.getKey();
+    config.value = dense.getValue();
+    config.result = dense.getResult();
+    config.scale = dense.getScale();
+    config.causal = dense.getCausal();
+    return config;
+  }
+  auto hybrid = cast<HybridAttentionOp>(op);
+  config.query = hybrid.getQuery();
+  config.key = hybrid.getKey();
+  config.value = hybrid.getValue();
+  config.globals = hybrid.getGlobals();
+  config.result = hybrid.getResult();
+  config.scale = hybrid.getScale();
+  config.causal = hybrid.getCausal();
+  config.windowLeft = static_cast<int64_t>(hybrid.getWindowLeft());
+  config.windowRight = static_cast<int64_t>(hybrid.getWindowRight());
+  config.globalQueries = hybrid.getGlobalQueries();
+  return config;
+}
+
+std::optional<std::string>
+mlir::sieve::whyNoTensorCoreAttention(const AttentionConfig &config,
+                                      StringRef target) {
+  auto queryType = cast<RankedTensorType>(config.query.getType());
+  auto keyType = cast<RankedTensorType>(config.key.getType());
+  auto valueType = cast<RankedTensorType>(config.value.getType());
+  Type element = queryType.getElementType();
+  if (!element.isF16() && !element.isBF16())
+    return std::string("the element type is not f16 or bf16");
+  int64_t headDim = queryType.getDimSize(3);
+  if (ShapedType::isDynamic(headDim) ||
+      keyType.getDimSize(3) != headDim || valueType.getDimSize(3) != headDim)
+    return std::string("the head dimensions of query, key and value are not "
+                       "one static size");
+  if (!lookupAttentionTiles(target, headDim))
+    return "the tile table has no entry for head dimension " +
+           std::to_string(headDim) + " on " + target.str();
+  return std::nullopt;
+}
+
+bool mlir::sieve::attentionReadsStridedOperand(Operation *op, unsigned index,
+                                               StringRef target) {
+  return index < 3 && !whyNoTensorCoreAttention(getAttentionConfig(op), target);
+}
+
+/// min(max(x, 0), 1): 1 when x > 0, else 0 (for integers); gates launches of
+/// a variant whose condition depends on a dynamic size.
+static SizeExpr positive(const SizeExpr &x) {
+  return SizeExpr::min(SizeExpr::max(x, 0), 1);
+}
+
+/// Window bounds far beyond any sequence stay usable in size expressions.
+static constexpr int64_t kWindowCap = int64_t(1) << 40;
+
+static Plan makePlan(const AttentionConfig &config,
+                     const AttentionTiles &tiles) {
+  Plan plan;
+  plan.config = config;
+  plan.tiles = tiles;
+  auto queryType = cast<RankedTensorType>(config.query.getType());
+  plan.elementType = queryType.getElementType();
+  plan.headDim = queryType.getDimSize(3);
+  double scale = config.scale ? config.scale->convertToDouble()
+                              : 1.0 / std::sqrt(double(plan.headDim));
+  plan.scaleLog2 = static_cast<float>(scale * M_LOG2E);
+  plan.globalsWidth = tiles.blockN;
+  if (config.globals) {
+    int64_t numGlobals =
+        cast<RankedTensorType>(config.globals.getType()).getDimSize(1);
+    plan.hasGlobals = numGlobals != 0;
+    // A static G below a tile: only as many keys as there are globals,
+    // rounded to the k16 of P V.
+    if (!ShapedType::isDynamic(numGlobals) && numGlobals < tiles.blockN)
+      plan.globalsWidth = std::max<int64_t>(16, (numGlobals + 15) / 16 * 16);
+    plan.windowLeft = std::min(config.windowLeft, kWindowCap);
+    plan.windowRight = std::min(config.windowRight, kWindowCap);
+  }
+  return plan;
+}
+
+namespace {
+/// The sizes of one op as manifest expressions.
+struct OpSizes {
+  SizeExpr batch, queryHeads, kvHeads, queryLen, keyLen, numGlobals, ratio;
+};
+} // namespace
+
+static SizeExpr getDecodeTiles(const Plan &plan, const OpSizes &sizes) {
+  int64_t BN = plan.tiles.blockN;
+  SizeExpr band = SizeExpr::ceilDiv(sizes.keyLen, BN);
+  if (plan.windowLeft) {
+    int64_t right = plan.config.causal ? 0 : *plan.windowRight;
+    band = SizeExpr::min(
+        band, (*plan.windowLeft + right + plan.tiles.decodeRows) / BN + 2);
+  }
+  if (plan.hasGlobals)
+    band = band + SizeExpr::ceilDiv(sizes.numGlobals, BN);
+  return band;
+}
+
+static LogicalResult buildTensorCoreAttention(Operation *op,
+                                              BundleBuilder &bundle,
+                                              const AttentionConfig &config,
+                                              const AttentionTiles &tiles) {
+  Value q = config.query, k = config.key, v = config.value, g = config.globals;
+  Plan plan = makePlan(config, tiles);
+  const int64_t D = plan.headDim;
+  OpSizes sizes;
+  sizes.batch = bundle.dim(q, 0);
+  sizes.queryHeads = bundle.dim(q, 1);
+  sizes.queryLen = bundle.dim(q, 2);
+  sizes.kvHeads = bundle.dim(k, 1);
+  sizes.keyLen = bundle.dim(k, 2);
+  sizes.numGlobals = g ? bundle.dim(g, 1) : SizeExpr(0);
+  bundle.check(SizeExpr::eq(bundle.dim(k, 0), sizes.batch),
+               "'key' and 'query' have different batch sizes", op);
+  bundle.check(SizeExpr::eq(bundle.dim(v, 0), sizes.batch),
+               "'value' and 'query' have different batch sizes", op);
+  bundle.check(SizeExpr::eq(bundle.dim(v, 1), sizes.kvHeads),
+               "'value' and 'key' have different numbers of heads", op);
+  bundle.check(SizeExpr::eq(bundle.dim(v, 2), sizes.keyLen),
+               "'value' and 'key' have different sequence lengths", op);
+  bundle.check(SizeExpr::both(SizeExpr::le(1, sizes.kvHeads),
+                              SizeExpr::eq(sizes.queryHeads % sizes.kvHeads, 0)),
+               "the number of query heads is not a multiple of the number of "
+               "key/value heads",
+               op);
+  if (g)
+    bundle.check(SizeExpr::eq(bundle.dim(g, 0), sizes.batch),
+                 "'globals' and 'query' have different batch sizes", op);
+  // The kernels copy rows in 16-byte chunks: each row must be contiguous and
+  // start 16-byte aligned (strides of size-1 dimensions do not matter).
+  for (auto [operand, name] : {std::pair(q, "query"), std::pair(k, "key"),
+                               std::pair(v, "value")}) {
+    SmallVector<SizeExpr> strides = bundle.strides(operand);
+    bundle.check(SizeExpr::eq(strides[3], 1),
+                 Twine("the elements of each row of '") + name +
+                     "' are not contiguous (stride of dimension 3 is not 1)",
+                 op);
+    for (int d = 0; d < 3; ++d)
+      bundle.check(SizeExpr::eq((strides[d] % 8) * (bundle.dim(operand, d) - 1),
+                                0),
+                   Twine("the stride of dimension ") + Twine(d) + " of '" +
+                       name + "' is not a multiple of 8 elements (16 bytes)",
+                   op);
+    // Offsets within a K/V tile are computed in 32 bits.
+    bundle.check(SizeExpr::le(strides[2] * tiles.blockN,
+                              std::numeric_limits<int32_t>::max() - D),
+                 Twine("the stride of dimension 2 of '") + name +
+                     "' is too large (a tile of rows must span less than "
+                     "2^31 elements)",
+                 op);
+  }
+  sizes.ratio = sizes.queryHeads / sizes.kvHeads;
+  // The kernels count rows, positions and tiles in 32 bits.
+  bundle.check(SizeExpr::le((sizes.queryLen + sizes.numGlobals) * sizes.ratio +
+                                sizes.queryLen + sizes.keyLen,
+                            int64_t(1) << 30),
+               "the sequences are too long for the tensor-core kernels "
+               "((Sq + G) * Hq / Hkv + Sq + Sk must be at most 2^30)",
+               op);
+  const TensorBinding &out =
+      bundle.define(config.result,
+                    {sizes.batch, sizes.queryHeads, sizes.queryLen, D});
+  DType dtype = out.dtype;
+  Location loc = op->getLoc();
+
+  // The globals as the kernels use them (deduplicated, in range).
+  std::string cleanGlobals;
+  if (plan.hasGlobals) {
+    cleanGlobals = bundle.addScratch(DType::I32, sizes.batch * sizes.numGlobals);
+    KernelDecl kernel = buildGlobalsKernel(bundle, loc);
+    LaunchDecl launch;
+    launch.kernel = kernel.name;
+    launch.grid = {SizeExpr::ceilDiv(sizes.batch * sizes.numGlobals, 128), 1,
+                   1};
+    launch.block = {128, 1, 1};
+    launch.args = {KernelArg::ofBuffer(bundle.get(g).buffer, DType::I32),
+                   KernelArg::ofBuffer(cleanGlobals, DType::I32),
+                   KernelArg::ofI64(sizes.batch),
+                   KernelArg::ofI64(sizes.numGlobals),
+                   KernelArg::ofI64(sizes.keyLen)};
+    bundle.addKernel(kernel);
+    bundle.launch(op, std::move(launch));
+  } else {
+    cleanGlobals = bundle.addScratch(DType::I32, 1);
+  }
+
+  SmallVector<SizeExpr> qStrides = bundle.strides(q), kStrides = bundle.strides(k),
+                        vStrides = bundle.strides(v), oStrides = out.getStrides();
+  auto coreArgs = [&](const std::string &partO, const std::string &partML,
+                      SizeExpr tilesPerSplit, SizeExpr numSplits,
+                      SizeExpr rowsPadded) {
+    SmallVector<KernelArg> args = {
+        KernelArg::ofBuffer(bundle.get(q).buffer, dtype),
+        KernelArg::ofBuffer(bundle.get(k).buffer, dtype),
+        KernelArg::ofBuffer(bundle.get(v).buffer, dtype),
+        KernelArg::ofBuffer(cleanGlobals, DType::I32),
+        KernelArg::ofBuffer(out.buffer, dtype),
+        KernelArg::ofBuffer(partO, DType::F32),
+        KernelArg::ofBuffer(partML, DType::F32),
+        KernelArg::ofI64(sizes.batch),
+        KernelArg::ofI64(sizes.queryHeads),
+        KernelArg::ofI64(sizes.kvHeads),
+        KernelArg::ofI64(sizes.queryLen),
+        KernelArg::ofI64(sizes.keyLen),
+        KernelArg::ofI64(sizes.numGlobals)};
+    for (auto *strides : {&qStrides, &kStrides, &vStrides, &oStrides})
+      for (int d = 0; d < 3; ++d)
+        args.push_back(KernelArg::ofI64((*strides)[d]));
+    args.append({KernelArg::ofI64(tilesPerSplit), KernelArg::ofI64(numSplits),
+                 KernelArg::ofI64(rowsPadded)});
+    return args;
+  };
+  auto mergeArgs = [&](const std::string &partO, const std::string &partML,
+                       SizeExpr numSplits, SizeExpr rowsPadded) {
+    SmallVector<KernelArg> args = {
+        KernelArg::ofBuffer(partO, DType::F32),
+        KernelArg::ofBuffer(partML, DType::F32),
+        KernelArg::ofBuffer(cleanGlobals, DType::I32),
+        KernelArg::ofBuffer(out.buffer, dtype),
+        KernelArg::ofI64(sizes.batch),
+        KernelArg::ofI64(sizes.queryHeads),
+        KernelArg::ofI64(sizes.kvHeads),
+        KernelArg::ofI64(sizes.queryLen),
+        KernelArg::ofI64(sizes.keyLen),
+        KernelArg::ofI64(sizes.numGlobals)};
+    for (int d = 0; d < 3; ++d)
+      args.push_back(KernelArg::ofI64(oStrides[d]));
+    args.append({KernelArg::ofI64(numSplits), KernelArg::ofI64(rowsPadded)});
+    return args;
+  };
+  // A split-K kernel and the merge of its partials.
+  auto launchSplit = [&](Variant variant, SizeExpr rowTiles, int64_t rowsPerTile,
+                         SizeExpr tilesPerSplit, SizeExpr numSplits,
+                         SizeExpr enabled) {
+    SizeExpr rowsPadded = rowTiles * rowsPerTile;
+    SizeExpr partials = numSplits * sizes.batch * sizes.kvHeads * rowsPadded;
+    std::string partO = bundle.addScratch(DType::F32, partials * D * enabled);
+    std::string partML = bundle.addScratch(DType::F32, partials * 2 * enabled);
+    KernelDecl core = buildCoreKernel(plan, variant, bundle, loc);
+    LaunchDecl launch;
+    launch.kernel = core.name;
+    launch.grid = {rowTiles * numSplits * enabled, sizes.kvHeads, sizes.batch};
+    launch.block = {(variant == Variant::Decode ? tiles.blockN / WarpMma::kRows
+                                                : tiles.warps) *
+                        32,
+                    1, 1};
+    launch.dynamicSharedBytes = getSharedLayout(tiles, variant).total;
+    launch.args = coreArgs(partO, partML, tilesPerSplit, numSplits, rowsPadded);
+    bundle.addKernel(core);
+    bundle.launch(op, std::move(launch));
+
+    KernelDecl merge = buildMergeKernel(plan, variant, bundle, loc);
+    LaunchDecl mergeLaunch;
+    mergeLaunch.kernel = merge.name;
+    mergeLaunch.grid = {SizeExpr::ceilDiv(sizes.batch * sizes.kvHeads *
+                                              rowsPadded * D * enabled,
+                                          128),
+                        1, 1};
+    mergeLaunch.block = {128, 1, 1};
+    mergeLaunch.args = mergeArgs(partO, partML, numSplits, rowsPadded);
+    bundle.addKernel(merge);
+    bundle.launch(op, std::move(mergeLaunch));
+  };
+
+  // Decoding (Sq <= 16) or the band kernel; with a dynamic Sq both, each
+  // launch's grid zero when the other applies.
+  constexpr int64_t kDecodeMaxRows = 16;
+  std::optional<int64_t> staticQueryLen = sizes.queryLen.getConstant();
+  bool emitBand = !staticQueryLen || *staticQueryLen > kDecodeMaxRows;
+  bool emitDecode = !staticQueryLen || *staticQueryLen <= kDecodeMaxRows;
+  SizeExpr packedRows = sizes.queryLen * sizes.ratio;
+  if (emitBand) {
+    SizeExpr enabled =
+        staticQueryLen ? SizeExpr(1) : positive(sizes.queryLen - kDecodeMaxRows);
+    std::string unused = bundle.addScratch(DType::F32, 1);
+    KernelDecl core = buildCoreKernel(plan, Variant::Band, bundle, loc);
+    LaunchDecl launch;
+    launch.kernel = core.name;
+    launch.grid = {SizeExpr::ceilDiv(packedRows, tiles.blockM) * enabled,
+                   sizes.kvHeads, sizes.batch};
+    launch.block = {tiles.threads(), 1, 1};
+    launch.dynamicSharedBytes = getSharedLayout(tiles, Variant::Band).total;
+    launch.args = coreArgs(unused, unused, 0, 1, 0);
+    bundle.addKernel(core);
+    bundle.launch(op, std::move(launch));
+  }
+  if (emitDecode) {
+    SizeExpr enabled = staticQueryLen
+                           ? SizeExpr(1)
+                           : positive(SizeExpr(kDecodeMaxRows + 1) - sizes.queryLen);
+    SizeExpr maxTiles = getDecodeTiles(plan, sizes);
+    SizeExpr tilesPerSplit =
+        SizeExpr::max(1, SizeExpr::ceilDiv(maxTiles, tiles.decodeSplits));
+    SizeExpr numSplits =
+        SizeExpr::max(1, SizeExpr::ceilDiv(maxTiles, tilesPerSplit));
+    launchSplit(Variant::Decode,
+                SizeExpr::ceilDiv(packedRows, tiles.decodeRows),
+                tiles.decodeRows, tilesPerSplit, numSplits, enabled);
+  }
+  if (plan.hasGlobals && config.globalQueries) {
+    SizeExpr blocks = SizeExpr::ceilDiv(sizes.keyLen, tiles.blockN);
+    SizeExpr numSplits = SizeExpr::max(
+        1, SizeExpr::ceilDiv(blocks, tiles.globalRowBlocksPerSplit));
+    launchSplit(Variant::GlobalRows,
+                SizeExpr::ceilDiv(sizes.numGlobals * sizes.ratio, tiles.blockM),
+                tiles.blockM, tiles.globalRowBlocksPerSplit, numSplits, 1);
+  }
+  return success();
+}
+
+LogicalResult mlir::sieve::buildAttentionOp(Operation *op,
+                                            BundleBuilder &bundle) {
+  AttentionConfig config = getAttentionConfig(op);
+  if (whyNoTensorCoreAttention(config, bundle.getTarget()))
+    return buildSimpleAttention(op, bundle, config);
+  auto headDim = cast<RankedTensorType>(config.query.getType()).getDimSize(3);
+  return buildTensorCoreAttention(
+      op, bundle, config, *lookupAttentionTiles(bundle.getTarget(), headDim));
+}
+
+//===----------------------------------------------------------------------===//
+// Counting the work on the CPU
+//===----------------------------------------------------------------------===//
+
+FailureOr<AttentionWork>
+mlir::sieve::estimateAttentionWork(Operation *op, StringRef target,
+                                   std::optional<int64_t> seqLen) {
+  AttentionConfig config = getAttentionConfig(op);
+  auto queryType = cast<RankedTensorType>(config.query.getType());
+  auto keyType = cast<RankedTensorType>(config.key.getType());
+  auto size = [&](RankedTensorType type, unsigned dim,
+                  bool isSequence) -> std::optional<int64_t> {
+    int64_t value = type.getDimSize(dim);
+    if (!ShapedType::isDynamic(value))
+      return value;
+    if (!isSequence)
+      return 1;
+    return seqLen;
+  };
+  AttentionWork work;
+  std::optional<int64_t> queryLen = size(queryType, 2, true),
+                         keyLen = size(keyType, 2, true);
+  if (!queryLen || !keyLen)
+    return op->emitError("the sequence length is dynamic; give it with "
+                         "--stats-seq-len");
+  work.batch = *size(queryType, 0, false);
+  work.queryHeads = *size(queryType, 1, false);
+  work.kvHeads = *size(keyType, 1, false);
+  work.queryLen = *queryLen;
+  work.keyLen = *keyLen;
+  if (config.globals)
+    work.numGlobals =
+        *size(cast<RankedTensorType>(config.globals.getType()), 1, false);
+  work.dense = work.batch * work.queryHeads * work.queryLen * work.keyLen;
+  if (std::optional<std::string> why =
+          whyNoTensorCoreAttention(config, target)) {
+    work.kernel = "simple (" + *why + "): every visible score, twice";
+    return work;
+  }
+  int64_t headDim = queryType.getDimSize(3);
+  AttentionTiles tiles = *lookupAttentionTiles(target, headDim);
+  Plan plan = makePlan(config, tiles);
+  int64_t ratio = std::max<int64_t>(1, work.queryHeads /
+                                           std::max<int64_t>(1, work.kvHeads));
+  int64_t Sq = work.queryLen, Sk = work.keyLen, BN = tiles.blockN;
+  int64_t reach = Sq + Sk;
+  int64_t left = plan.windowLeft ? std::min(*plan.windowLeft, reach) : reach;
+  int64_t right = config.causal ? 0
+                  : plan.windowRight ? std::min(*plan.windowRight, reach)
+                                     : reach;
+  bool decode = Sq <= 16;
+  int64_t rows = decode ? tiles.decodeRows : tiles.blockM;
+  int64_t globalsWidth = decode ? BN : plan.globalsWidth;
+  int64_t numGlob = plan.hasGlobals && Sk > 0
+                        ? (work.numGlobals + globalsWidth - 1) / globalsWidth
+                        : 0;
+  // The same block arithmetic as the kernels' (buildCoreKernel).
+  int64_t packedRows = Sq * ratio;
+  int64_t perHead = 0, tilesPerHead = 0;
+  for (int64_t first = 0; first < packedRows; first += rows) {
+    int64_t end = std::min(first + rows, packedRows);
+    int64_t lo = std::max<int64_t>(first / ratio + Sk - Sq - left, 0);
+    int64_t hi = std::min((end - 1) / ratio + Sk - Sq + right, Sk - 1);
+    int64_t numBand = lo <= hi ? hi / BN - lo / BN + 1 : 0;
+    tilesPerHead += numBand + numGlob;
+    perHead += rows * (numBand * BN + numGlob * globalsWidth);
+  }
+  work.computed = perHead * work.batch * work.kvHeads;
+  work.tilesVisited = tilesPerHead * work.batch * work.kvHeads;
+  if (plan.hasGlobals && config.globalQueries) {
+    int64_t rowTiles =
+        (work.numGlobals * ratio + tiles.blockM - 1) / tiles.blockM;
+    work.globalRowsComputed = rowTiles * tiles.blockM *
+                              ((Sk + BN - 1) / BN) * BN * work.batch *
+                              work.kvHeads;
+  }
+  std::string variant = decode ? "decode (split-KV)" : "band";
+  work.kernel = "tensor-core " + variant + ", D " + std::to_string(headDim) +
+                ", tiles " + std::to_string(rows) + "x" + std::to_string(BN) +
+                (numGlob ? ", globals tile " + std::to_string(globalsWidth)
+                         : std::string());
+  return work;
+}

@@ -1,0 +1,66 @@
+//===- AttentionTiles.h - Tile sizes of the attention kernels ---*- C++ -*-===//
+//
+// The one place where the tensor-core attention kernels get their sizes:
+// a table indexed by target and head dimension (docs/kernels.md explains
+// each entry and lists the registers and shared memory ptxas reports for
+// it). A shape without an entry (another head dimension, f32, a value head
+// dimension different from the key's) is compiled by the simple SIMT
+// kernel instead.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SIEVE_CODEGEN_KERNELS_ATTENTIONTILES_H
+#define SIEVE_CODEGEN_KERNELS_ATTENTIONTILES_H
+
+#include "llvm/ADT/StringRef.h"
+
+#include <cstdint>
+#include <optional>
+
+namespace mlir {
+namespace sieve {
+
+struct AttentionTiles {
+  /// The head dimension (of queries, keys and values) the entry is for.
+  int64_t headDim;
+  /// Query rows per CTA of the band kernel (16 per warp) and keys per K/V
+  /// tile.
+  int64_t blockM, blockN;
+  int64_t warps;
+  /// K/V tiles in flight in shared memory (2: double buffering).
+  int64_t stages;
+  /// Whether each warp keeps its query rows in registers for the whole
+  /// loop (else it reloads them from shared memory for every tile).
+  bool queryInRegisters;
+  /// Query rows per CTA of the split-KV decoding kernel (the warps split the
+  /// keys of each tile instead of the rows), and the number of key splits it
+  /// aims for.
+  int64_t decodeRows;
+  int64_t decodeSplits;
+  /// Key blocks per CTA of the split-K kernel of global query rows.
+  int64_t globalRowBlocksPerSplit;
+  /// CTAs per SM that ptxas keeps registers low enough for (.minnctapersm)
+  /// in the band, decoding and global-rows kernels: the highest occupancy at
+  /// which none of them spills.
+  int64_t bandBlocksPerSm, decodeBlocksPerSm, globalRowsBlocksPerSm;
+
+  int64_t threads() const { return warps * 32; }
+  /// Elements per shared-memory row: the head dimension plus 8 elements
+  /// (16 bytes) of padding, so that the 8 rows an ldmatrix reads, and the
+  /// rows cp.async writes, start in 8 different 4-bank groups.
+  int64_t pitch() const { return headDim + 8; }
+  /// Bytes of shared memory a CTA of `rows` query rows uses (Q tile, then
+  /// `stages` K and V tiles), for 2-byte elements.
+  int64_t sharedBytes(int64_t rows) const {
+    return (rows + 2 * stages * blockN) * pitch() * 2;
+  }
+};
+
+/// The table's entry for `target` (sm_80 ... sm_90a) and `headDim`, if any.
+std::optional<AttentionTiles> lookupAttentionTiles(llvm::StringRef target,
+                                                   int64_t headDim);
+
+} // namespace sieve
+} // namespace mlir
+
+#endif // SIEVE_CODEGEN_KERNELS_ATTENTIONTILES_H
