@@ -114,8 +114,8 @@ std::string sieve::getBundleRunUsage(const std::string &tool) {
          "  " +
          tool +
          " BUNDLE_DIR [--device cuda[:N]|emulator|auto]\n"
-         "      (--input A.npy --input B.npy ... | --random-inputs SEED "
-         "[--dynamic-size N])\n"
+         "      (--input A.npy --input B.npy ... [--permuted-input N=P,...] |\n"
+         "       --random-inputs SEED [--dynamic-size N])\n"
          "      [--output-dir DIR] [--print-summary] [--repeat N] [--stats] "
          "[--cuda-graph]\n"
          "      [--emulator-schedule-seed S] [--emulator-check-races]\n\n"
@@ -127,6 +127,13 @@ std::string sieve::getBundleRunUsage(const std::string &tool) {
          "                      (cuda where a driver and a GPU are present, "
          "else the emulator)\n"
          "  --input FILE        a .npy file per input, in order\n"
+         "  --permuted-input N=P0,P1,...\n"
+         "                      input N's file holds the tensor with its "
+         "dimensions in the\n"
+         "                      order P0, P1, ... (0,2,1,3: a [B,S,H,D] file "
+         "for a [B,H,S,D]\n"
+         "                      input); it is bound as a strided view of the "
+         "file's data\n"
          "  --random-inputs S   reproducible random inputs from seed S, as "
          "sieve-run makes them\n"
          "  --dynamic-size N    with --random-inputs: the size of every "
@@ -212,6 +219,37 @@ bool sieve::parseBundleRunArguments(const std::vector<std::string> &arguments,
       std::string file;
       ok = value(file);
       options.inputFiles.push_back(file);
+    } else if (name == "permuted-input") {
+      std::string text;
+      ok = value(text);
+      std::size_t equals = text.find('=');
+      uint64_t input = 0;
+      std::vector<std::size_t> order;
+      bool valid = ok && equals != std::string::npos &&
+                   parseUnsigned(text.substr(0, equals), input);
+      std::string list = valid ? text.substr(equals + 1) + "," : "";
+      for (std::size_t start = 0; valid && start < list.size();) {
+        std::size_t comma = list.find(',', start);
+        uint64_t dim = 0;
+        valid = parseUnsigned(list.substr(start, comma - start), dim) &&
+                dim < 64;
+        order.push_back(static_cast<std::size_t>(dim));
+        start = comma + 1;
+      }
+      std::vector<bool> seen(order.size(), false);
+      for (std::size_t dim : order) {
+        valid = valid && dim < order.size() && !seen[dim];
+        if (dim < seen.size())
+          seen[dim] = true;
+      }
+      if (ok && (!valid || order.empty())) {
+        error = "--permuted-input expects INPUT=P0,P1,... with a permutation "
+                "of 0..rank-1, got '" +
+                text + "'";
+        ok = false;
+      }
+      options.permutedInputs.push_back(
+          {static_cast<std::size_t>(input), std::move(order)});
     } else if (name == "random-inputs") {
       ok = number(parsed);
       options.randomSeed = parsed;
@@ -268,12 +306,33 @@ int sieve::runBundle(const std::string &tool, const BundleRunOptions &options,
     return fail("--repeat must be at least 1");
   if (options.randomSeed && !options.inputFiles.empty())
     return fail("give either --input files or --random-inputs, not both");
+  if (options.randomSeed && !options.permutedInputs.empty())
+    return fail("--permuted-input applies to --input files");
 
   using Clock = std::chrono::steady_clock;
   try {
     runtime::Bundle bundle = runtime::Bundle::open(options.bundle);
     std::vector<ArgumentSpec> specs = getArgumentSpecs(
         bundle, options.randomSeed.has_value(), options.dynamicSize);
+    // A permuted input's file has the input's dimensions in another order.
+    std::vector<std::vector<std::size_t>> order(specs.size());
+    for (const auto &[input, permutation] : options.permutedInputs) {
+      if (input >= specs.size())
+        return fail(format("--permuted-input: the bundle has %zu inputs, no "
+                           "input %zu",
+                           specs.size(), input));
+      ArgumentSpec &spec = specs[input];
+      if (permutation.size() != spec.shape.size())
+        return fail(format("--permuted-input: input %zu has rank %zu, the "
+                           "permutation %zu entries",
+                           input, spec.shape.size(), permutation.size()));
+      std::vector<int64_t> fileShape;
+      for (std::size_t dim : permutation)
+        fileShape.push_back(spec.shape[dim]);
+      spec.shape = fileShape;
+      spec.typeText = formatTensorType(spec.shape, spec.dtype);
+      order[input] = permutation;
+    }
     std::vector<HostTensor> inputs;
     std::string error;
     bool ok = options.randomSeed
@@ -299,8 +358,24 @@ int sieve::runBundle(const std::string &tool, const BundleRunOptions &options,
     double loadMs =
         std::chrono::duration<double, std::milli>(Clock::now() - loadStart)
             .count();
-    for (std::size_t i = 0; i < inputs.size(); ++i)
-      session.bindInput(static_cast<int64_t>(i), inputs[i]);
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+      if (order[i].empty()) {
+        session.bindInput(static_cast<int64_t>(i), inputs[i]);
+        continue;
+      }
+      // File dimension k is input dimension order[k]: the view takes the
+      // file's sizes and row-major strides in that order.
+      const std::vector<int64_t> &fileShape = inputs[i].shape;
+      std::vector<int64_t> shape(fileShape.size()), strides(fileShape.size());
+      int64_t stride = 1;
+      for (std::size_t k = fileShape.size(); k-- > 0;) {
+        shape[order[i][k]] = fileShape[k];
+        strides[order[i][k]] = stride;
+        stride *= fileShape[k];
+      }
+      session.bindInput(static_cast<int64_t>(i), inputs[i].dtype, shape,
+                        inputs[i].data.data(), strides.data());
+    }
 
     std::vector<double> runMs;
     for (unsigned run = 0; run < options.repeat; ++run) {

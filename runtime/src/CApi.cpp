@@ -216,6 +216,16 @@ sieve_status sieve_bundle_get_input(const sieve_bundle *bundle, int64_t index,
   });
 }
 
+int32_t sieve_bundle_input_is_strided(const sieve_bundle *bundle,
+                                      int64_t index) {
+  if (!bundle)
+    return 0;
+  const Manifest &manifest = bundle->bundle->getManifest();
+  if (index < 0 || static_cast<uint64_t>(index) >= manifest.inputs.size())
+    return 0;
+  return manifest.inputs[index].strided ? 1 : 0;
+}
+
 sieve_status sieve_bundle_get_output(const sieve_bundle *bundle, int64_t index,
                                      sieve_tensor_info *info) {
   return guard(__func__, [&]() -> Status {

@@ -403,7 +403,8 @@ Status Validator::parseSymbolNames(const json &root, const json *&symbols) {
   for (std::size_t i = 0; i < symbols->size(); ++i) {
     std::string path = indexed("symbols", i);
     const json &entry = (*symbols)[i];
-    SIEVE_RETURN_IF_ERROR(expectObject(entry, path, {"name", "input", "dim"}));
+    SIEVE_RETURN_IF_ERROR(
+        expectObject(entry, path, {"name", "input", "dim", "stride"}));
     SymbolSpec symbol;
     SIEVE_RETURN_IF_ERROR(getString(entry, path, "name", symbol.name));
     if (!isIdentifier(symbol.name) || symbol.name == "ceildiv" ||
@@ -497,7 +498,8 @@ Status Validator::parseTensors(const json &root, const char *key,
     const json &entry = (*list)[i];
     if (isInput)
       SIEVE_RETURN_IF_ERROR(expectObject(
-          entry, path, {"name", "dtype", "shape", "buffer", "random"}));
+          entry, path,
+          {"name", "dtype", "shape", "buffer", "random", "strided"}));
     else
       SIEVE_RETURN_IF_ERROR(
           expectObject(entry, path, {"name", "dtype", "shape", "buffer"}));
@@ -558,6 +560,12 @@ Status Validator::parseTensors(const json &root, const char *key,
 
     if (auto it = entry.find("random"); it != entry.end())
       SIEVE_RETURN_IF_ERROR(parseRandom(*it, member(path, "random"), tensor));
+    if (auto it = entry.find("strided"); it != entry.end()) {
+      if (!it->is_boolean())
+        return fail(member(path, "strided"),
+                    "expected true or false, found " + describe(*it));
+      tensor.strided = it->get<bool>();
+    }
     tensors.push_back(std::move(tensor));
   }
   // Every input or output buffer holds exactly one tensor; an orphan would
@@ -616,14 +624,36 @@ Status Validator::bindSymbols(const json &symbols) {
       return fail(member(path, "input"),
                   "input " + std::to_string(input) + " does not exist (" +
                       std::to_string(m.inputs.size()) + " inputs)");
-    SIEVE_RETURN_IF_ERROR(getField(entry, path, "dim", field));
-    SIEVE_RETURN_IF_ERROR(getInteger(*field, member(path, "dim"), dim));
+    // Exactly one of "dim" (a dynamic size) and "stride" (the stride of a
+    // dimension of a strided input).
+    bool hasDim = entry.contains("dim"), hasStride = entry.contains("stride");
+    if (hasDim == hasStride)
+      return fail(path, "expected either 'dim' or 'stride'");
+    const char *key = hasDim ? "dim" : "stride";
+    SIEVE_RETURN_IF_ERROR(getField(entry, path, key, field));
+    SIEVE_RETURN_IF_ERROR(getInteger(*field, member(path, key), dim));
     const TensorSpec &tensor = m.inputs[input];
     if (dim < 0 || static_cast<std::size_t>(dim) >= tensor.shape.size())
-      return fail(member(path, "dim"), "input '" + tensor.name + "' has rank " +
-                                           std::to_string(tensor.shape.size()) +
-                                           ", no dimension " +
-                                           std::to_string(dim));
+      return fail(member(path, key), "input '" + tensor.name + "' has rank " +
+                                         std::to_string(tensor.shape.size()) +
+                                         ", no dimension " +
+                                         std::to_string(dim));
+    if (hasStride) {
+      if (!tensor.strided)
+        return fail(member(path, "stride"),
+                    "input '" + tensor.name +
+                        "' is not strided (its layout is dense)");
+      for (const TensorSpec &other : m.inputs)
+        for (const DimSpec &spec : other.shape)
+          if (!spec.size && spec.expr.getText() == symbol.name)
+            return fail(path, "stride symbol '" + symbol.name +
+                                  "' is also a dimension of input '" +
+                                  other.name + "'");
+      symbol.isStride = true;
+      symbol.input = static_cast<std::size_t>(input);
+      symbol.dim = static_cast<std::size_t>(dim);
+      continue;
+    }
     const DimSpec &spec = tensor.shape[dim];
     if (spec.size || spec.expr.getText() != symbol.name)
       return fail(path, "dimension " + std::to_string(dim) + " of input '" +

@@ -79,12 +79,18 @@ struct TensorSpec {
   std::vector<DimSpec> shape;
   std::size_t buffer = 0;
   RandomSpec random;
+  /// Inputs only: the kernels read the tensor through its strides (stride
+  /// symbols), so the runtime keeps the caller's layout instead of packing.
+  bool strided = false;
 };
 
 struct SymbolSpec {
   std::string name;
   std::size_t input = 0;
+  /// Bound from dimension `dim` of the input, or, for a stride symbol, from
+  /// the stride (in elements) of that dimension.
   std::size_t dim = 0;
+  bool isStride = false;
 };
 
 struct BufferSpec {

@@ -22,6 +22,7 @@ using namespace sieve;
 using namespace sieve::rt;
 
 namespace {
+constexpr uint64_t kStridedInputAlignment = 16;
 
 /// "[1x8xs0x64]": a shape as the manifest gives it.
 std::string formatExpectedShape(const TensorSpec &spec) {
@@ -58,6 +59,14 @@ bool isRowMajor(const std::vector<int64_t> &shape, const int64_t *strides) {
     expected *= shape[i];
   }
   return true;
+}
+
+/// The row-major strides of `shape`.
+std::vector<int64_t> getRowMajorStrides(const std::vector<int64_t> &shape) {
+  std::vector<int64_t> strides(shape.size(), 1);
+  for (std::size_t i = shape.size(); i-- > 1;)
+    strides[i - 1] = strides[i] * std::max<int64_t>(shape[i], 1);
+  return strides;
 }
 
 /// Copies the strided view at `src` into the dense row-major `dst`.
@@ -307,11 +316,50 @@ Status Session::checkSymbols(std::size_t index,
   return Status();
 }
 
+Status Session::getStridedLayout(std::size_t index, DType dtype,
+                                 const std::vector<int64_t> &shape,
+                                 const int64_t *strides,
+                                 std::vector<int64_t> &layout,
+                                 uint64_t &bytes) const {
+  layout = strides ? std::vector<int64_t>(strides, strides + shape.size())
+                   : getRowMajorStrides(shape);
+  // The view's elements lie in [0, 1 + sum (size_i - 1) * stride_i).
+  uint64_t span = 1;
+  bytes = 0;
+  for (std::size_t d = 0; d < shape.size(); ++d) {
+    if (layout[d] < 0)
+      return unsupported(describeInput(index) + ": stride " +
+                         std::to_string(layout[d]) + " of dimension " +
+                         std::to_string(d) +
+                         " is negative; strided inputs take strides >= 0");
+    if (shape[d] == 0)
+      return Status();
+    uint64_t extent;
+    if (__builtin_mul_overflow(static_cast<uint64_t>(shape[d] - 1),
+                               static_cast<uint64_t>(layout[d]), &extent) ||
+        __builtin_add_overflow(span, extent, &span))
+      return invalidArgument(describeInput(index) + ": the strided view is "
+                                                    "too large");
+  }
+  if (__builtin_mul_overflow(span, getDTypeSize(dtype), &bytes) ||
+      bytes > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+    return invalidArgument(describeInput(index) +
+                           ": the strided view is too large");
+  return Status();
+}
+
 Status Session::bindHost(std::size_t index, DType dtype,
                          const std::vector<int64_t> &shape,
                          const int64_t *strides, const void *data) {
   uint64_t bytes;
   SIEVE_RETURN_IF_ERROR(checkBinding(index, dtype, shape, bytes));
+  bool strided = bundle->getManifest().inputs[index].strided;
+  std::vector<int64_t> layout;
+  // A strided input keeps the caller's layout: the bytes the view spans are
+  // copied as they are, and the kernels get the strides.
+  if (strided)
+    SIEVE_RETURN_IF_ERROR(
+        getStridedLayout(index, dtype, shape, strides, layout, bytes));
   if (!data && bytes)
     return invalidArgument(describeInput(index) + ": null data pointer");
   Binding binding;
@@ -319,6 +367,7 @@ Status Session::bindHost(std::size_t index, DType dtype,
   binding.epoch = runsStarted;
   binding.serial = ++bindSerial;
   binding.shape = shape;
+  binding.strides = std::move(layout);
   binding.bytes = bytes;
   try {
     binding.host.resize(static_cast<std::size_t>(bytes));
@@ -328,7 +377,7 @@ Status Session::bindHost(std::size_t index, DType dtype,
                       std::to_string(bytes) + " bytes to stage it");
   }
   if (bytes) {
-    if (isRowMajor(shape, strides))
+    if (strided || isRowMajor(shape, strides))
       std::memcpy(binding.host.data(), data, static_cast<std::size_t>(bytes));
     else
       packStrided(binding.host.data(), static_cast<const uint8_t *>(data),
@@ -347,16 +396,24 @@ Status Session::bindDevice(std::size_t index, DType dtype,
   if (device->getKind() != SIEVE_DEVICE_CUDA)
     return unsupported(what + ": the emulator has no device memory of its "
                               "own; bind a host tensor");
+  // A strided input keeps the caller's layout (its kernels get the strides);
+  // other inputs take any view and have it packed at every run.
+  bool keepsLayout = bundle->getManifest().inputs[index].strided;
+  std::vector<int64_t> layout;
+  if (keepsLayout)
+    SIEVE_RETURN_IF_ERROR(
+        getStridedLayout(index, dtype, shape, strides, layout, bytes));
   Binding binding;
   binding.bound = true;
   binding.epoch = runsStarted;
   binding.serial = ++bindSerial;
   binding.shape = shape;
+  binding.strides = std::move(layout);
   binding.bytes = bytes;
   binding.onDevice = true;
   binding.device = address;
   uint64_t span = bytes;
-  if (!isRowMajor(shape, strides)) {
+  if (!keepsLayout && !isRowMajor(shape, strides)) {
     // Packed on the device at every run, one 2-D copy per row block.
     constexpr uint64_t kMaxStridedCopies = 1 << 16;
     SIEVE_RETURN_IF_ERROR(planStridedCopy(shape, strides, getDTypeSize(dtype),
@@ -401,8 +458,10 @@ Status Session::getSymbolValues(std::vector<int64_t> &values) const {
     if (!binding.bound)
       return failedPrecondition(
           describeInput(symbol.input) + " is not bound; symbol " + symbol.name +
-          " is its dimension " + std::to_string(symbol.dim));
-    values.push_back(binding.shape[symbol.dim]);
+          " is its " + (symbol.isStride ? "stride of dimension " : "dimension ") +
+          std::to_string(symbol.dim));
+    values.push_back(symbol.isStride ? binding.strides[symbol.dim]
+                                     : binding.shape[symbol.dim]);
   }
   return Status();
 }
@@ -543,6 +602,15 @@ Status Session::prepareBuffers(void *stream) {
                            formatSymbols(manifest, runSymbols) + ")");
   }
   SIEVE_RETURN_IF_ERROR(checkArenaPlan(offsets));
+
+  // A strided input's buffer holds the span of the bound view, which may be
+  // larger (or, with zero strides, smaller) than the dense tensor.
+  for (std::size_t i = 0; i < manifest.inputs.size(); ++i)
+    if (manifest.inputs[i].strided) {
+      uint64_t &bytes = buffers[manifest.inputs[i].buffer].bytes;
+      bytes = std::max(bytes, bindings[i].bytes);
+    }
+
   // Each input and output must fit its buffer.
   auto checkFits = [&](const std::string &what, std::size_t buffer,
                        uint64_t bytes) -> Status {
@@ -590,13 +658,17 @@ Status Session::prepareBuffers(void *stream) {
   }
 
   // A device input that is its buffer exactly (and aligned as kernels may
-  // assume) is used in place; everything else lives in owned memory.
+  // assume: 256 bytes, or 16 for a strided input, whose kernels address rows
+  // through strides) is used in place; everything else lives in owned
+  // memory.
   std::vector<int> inPlaceInput(manifest.buffers.size(), -1);
   for (std::size_t i = 0; i < manifest.inputs.size(); ++i) {
     const Binding &binding = bindings[i];
     std::size_t b = manifest.inputs[i].buffer;
+    uint64_t alignment =
+        manifest.inputs[i].strided ? kStridedInputAlignment : kBufferAlignment;
     if (binding.onDevice && !binding.strided &&
-        binding.device % kBufferAlignment == 0 &&
+        binding.device % alignment == 0 &&
         binding.bytes == buffers[b].bytes)
       inPlaceInput[b] = static_cast<int>(i);
   }

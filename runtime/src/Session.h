@@ -102,6 +102,9 @@ private:
     /// by one for new sizes.
     uint64_t epoch = 0;
     std::vector<int64_t> shape;
+    /// Strided inputs: the strides in elements (the caller's, or row-major);
+    /// `bytes` is then the span of the view, copied or used as is.
+    std::vector<int64_t> strides;
     uint64_t bytes = 0;
     /// Host tensors: the packed data, and whether it is in the buffer's
     /// current allocation (Buffer::generation).
@@ -147,6 +150,11 @@ private:
 
   Status checkBinding(std::size_t index, DType dtype,
                       const std::vector<int64_t> &shape, uint64_t &bytes) const;
+  /// For a strided input: the strides to use and the bytes the view spans.
+  Status getStridedLayout(std::size_t index, DType dtype,
+                          const std::vector<int64_t> &shape,
+                          const int64_t *strides,
+                          std::vector<int64_t> &layout, uint64_t &bytes) const;
   /// Checks that the symbols in `shape` (input `index`) agree with the
   /// other bound inputs, or only with those bound since the last run.
   Status checkSymbols(std::size_t index, const std::vector<int64_t> &shape,

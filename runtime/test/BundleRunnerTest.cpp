@@ -72,6 +72,19 @@ TEST(BundleRunnerTest, ParsesArguments) {
   EXPECT_EQ(parseError({"a", "--random-inputs=-1"}),
             "--random-inputs expects a non-negative integer, got '-1'");
   EXPECT_EQ(parseError({"a", "--stats=1"}), "--stats takes no value");
+  for (const char *bad : {"0", "0=", "x=0,1", "0=1,1", "0=0,2", "0=0,,1"})
+    EXPECT_EQ(parseError({"a", "--permuted-input", bad}),
+              std::string("--permuted-input expects INPUT=P0,P1,... with a "
+                          "permutation of 0..rank-1, got '") +
+                  bad + "'");
+  BundleRunOptions permuted;
+  ASSERT_TRUE(parseBundleRunArguments({"a", "--permuted-input=1=0,2,1,3"},
+                                      permuted, error))
+      << error;
+  ASSERT_EQ(permuted.permutedInputs.size(), 1u);
+  EXPECT_EQ(permuted.permutedInputs[0].first, 1u);
+  EXPECT_EQ(permuted.permutedInputs[0].second,
+            (std::vector<std::size_t>{0, 2, 1, 3}));
   BundleRunOptions help;
   EXPECT_TRUE(parseBundleRunArguments({"--help"}, help, error));
   EXPECT_TRUE(help.help);
@@ -157,6 +170,49 @@ TEST(BundleRunnerTest, RandomHintsFromTheManifest) {
   float b = static_cast<float>(inputs[1].getAsDouble(5));
   EXPECT_GT(a, 0.0f);
   EXPECT_EQ(static_cast<float>(y.getAsDouble(5)), 2.0f * (a + b) + 1.0f);
+}
+
+// --permuted-input binds a file with its dimensions in another order as a
+// strided view of the file's data: the strided bundle's x [r, c] from a
+// [c, r] file is the file's transpose.
+TEST(BundleRunnerTest, PermutedInputs) {
+  TempDir dir;
+  std::string file = dir.getPath() + "/x.npy", message;
+  HostTensor x(DType::F32, {3, 5});
+  float *data = reinterpret_cast<float *>(x.data.data());
+  for (int i = 0; i < 15; ++i)
+    data[i] = static_cast<float>(i);
+  ASSERT_TRUE(writeNpy(file, x, message)) << message;
+  std::string out = dir.getPath() + "/out";
+  RunResult result = run({getStridedBundle(), "--device", "emulator",
+                          "--input", file, "--permuted-input", "0=1,0",
+                          "--output-dir", out});
+  ASSERT_EQ(result.code, 0) << result.err;
+  HostTensor y;
+  ASSERT_TRUE(readNpy(out + "/out0.npy", DType::F32, y, message)) << message;
+  ASSERT_EQ(y.shape, (std::vector<int64_t>{5, 3}));
+  const float *got = reinterpret_cast<const float *>(y.data.data());
+  for (int i = 0; i < 5; ++i)
+    for (int j = 0; j < 3; ++j)
+      ASSERT_EQ(got[i * 3 + j], data[j * 5 + i]) << i << " " << j;
+
+  auto error = [](const std::vector<std::string> &arguments) {
+    RunResult result = run(arguments);
+    EXPECT_EQ(result.code, 1);
+    return result.err;
+  };
+  EXPECT_EQ(error({getStridedBundle(), "--input", file, "--permuted-input",
+                   "1=1,0"}),
+            "sieve-bundle-run: error: --permuted-input: the bundle has 1 "
+            "inputs, no input 1\n");
+  EXPECT_EQ(error({getStridedBundle(), "--input", file, "--permuted-input",
+                   "0=2,0,1"}),
+            "sieve-bundle-run: error: --permuted-input: input 0 has rank 2, "
+            "the permutation 3 entries\n");
+  EXPECT_EQ(error({getStridedBundle(), "--random-inputs", "1",
+                   "--permuted-input", "0=1,0"}),
+            "sieve-bundle-run: error: --permuted-input applies to --input "
+            "files\n");
 }
 
 TEST(BundleRunnerTest, Errors) {

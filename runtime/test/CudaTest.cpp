@@ -694,6 +694,57 @@ TEST_F(CudaTest, ReusedLaunchesNeedHostInputs) {
   EXPECT_EQ(api->cuMemFree(a), CUDA_SUCCESS);
 }
 
+// A strided input takes device memory with any strides: in place when it is
+// 16-byte aligned, else the bytes its view spans are copied; it is never
+// packed.
+TEST_F(CudaTest, StridedInputKeepsLayout) {
+  Handle<sieve_device> device = openDevice();
+  Handle<sieve_session> session = openSession(device.get(), getStridedBundle());
+  ASSERT_TRUE(session);
+  // x is the transpose of a 3 x 5 row-major matrix m: x[i][j] = m[j][i].
+  const int64_t rows = 5, cols = 3;
+  std::vector<float> m(rows * cols);
+  for (std::size_t i = 0; i < m.size(); ++i)
+    m[i] = static_cast<float>(i) + 0.5f;
+  CUdeviceptr memory = 0;
+  ASSERT_EQ(api->cuMemAlloc(&memory, 4 * m.size() + 64), CUDA_SUCCESS);
+  int64_t shape[2] = {rows, cols}, strides[2] = {1, rows};
+  // 16 bytes in: x in place, y allocated; 4 bytes in: x copied into a
+  // buffer of its own; 16 again: in place, nothing new.
+  for (auto [offset, allocations] :
+       {std::pair<uint64_t, int>{16, 1}, {4, 1}, {16, 0}}) {
+    ASSERT_EQ(api->cuMemcpyHtoDAsync(memory + offset, m.data(), 4 * m.size(),
+                                     nullptr),
+              CUDA_SUCCESS);
+    ASSERT_SIEVE_OK(sieve_session_bind_input_device(
+        session.get(), 0, SIEVE_DTYPE_F32, 2, shape, strides,
+        memory + offset));
+    int before = fakeCuda().allocationCount;
+    ASSERT_SIEVE_OK(sieve_session_run(session.get(), nullptr));
+    EXPECT_EQ(fakeCuda().allocationCount - before, allocations) << offset;
+    std::vector<float> y(rows * cols);
+    ASSERT_SIEVE_OK(
+        sieve_session_read_output(session.get(), 0, y.data(), 4 * y.size()));
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t j = 0; j < cols; ++j)
+        ASSERT_EQ(y[i * cols + j], m[j * rows + i]) << i << " " << j;
+  }
+  int64_t negative[2] = {1, -5};
+  EXPECT_EQ(sieve_session_bind_input_device(session.get(), 0, SIEVE_DTYPE_F32,
+                                            2, shape, negative, memory),
+            SIEVE_ERROR_UNSUPPORTED);
+  EXPECT_STREQ(sieve_last_error(),
+               "sieve_session_bind_input_device: input 'x' (#0): stride -5 of "
+               "dimension 1 is negative; strided inputs take strides >= 0");
+  // The view's span must lie in the allocation.
+  int64_t wide[2] = {1, 100};
+  EXPECT_EQ(sieve_session_bind_input_device(session.get(), 0, SIEVE_DTYPE_F32,
+                                            2, shape, wide, memory),
+            SIEVE_ERROR_INVALID_ARGUMENT);
+  session.reset();
+  EXPECT_EQ(api->cuMemFree(memory), CUDA_SUCCESS);
+}
+
 TEST_F(CudaTest, CallerStream) {
   Handle<sieve_device> device = openDevice();
   Handle<sieve_session> session = openSession(device.get(), getToyBundle());

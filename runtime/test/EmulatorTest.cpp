@@ -696,3 +696,68 @@ TEST(CApiTest, UnknownSessionFlags) {
   EXPECT_STREQ(sieve_last_error(),
                "sieve_session_create: unknown session flags 0x100");
 }
+
+// A strided input keeps the caller's layout: the kernel reads it through the
+// stride symbols, whatever the strides (transposed, broadcast, dense).
+TEST_F(EmulatorTest, StridedInputs) {
+  SessionPtr session = open(getStridedBundle());
+  ASSERT_TRUE(session);
+  sieve_bundle *bundle = nullptr;
+  ASSERT_SIEVE_OK(sieve_bundle_open(getStridedBundle().c_str(), &bundle));
+  EXPECT_EQ(sieve_bundle_input_is_strided(bundle, 0), 1);
+  EXPECT_EQ(sieve_bundle_input_is_strided(bundle, 1), 0);
+  sieve_bundle_close(bundle);
+
+  std::vector<float> m(4 * 6);
+  for (std::size_t i = 0; i < m.size(); ++i)
+    m[i] = static_cast<float>(i);
+  auto runWith = [&](std::vector<int64_t> shape, const int64_t *strides) {
+    std::vector<float> y(shape[0] * shape[1], -1.0f);
+    EXPECT_SIEVE_OK(sieve_session_bind_input_host(
+        session.get(), 0, SIEVE_DTYPE_F32, 2, shape.data(), strides,
+        m.data()));
+    EXPECT_SIEVE_OK(sieve_session_run(session.get(), nullptr));
+    EXPECT_SIEVE_OK(
+        sieve_session_read_output(session.get(), 0, y.data(), 4 * y.size()));
+    return y;
+  };
+  // The transpose of the 4 x 6 matrix, as a 6 x 4 view.
+  int64_t transposed[2] = {1, 6};
+  std::vector<float> y = runWith({6, 4}, transposed);
+  for (int64_t i = 0; i < 6; ++i)
+    for (int64_t j = 0; j < 4; ++j)
+      ASSERT_EQ(y[i * 4 + j], m[j * 6 + i]) << i << " " << j;
+  // Every other row and column: the span (17 elements) is copied as is.
+  int64_t sparse[2] = {12, 2};
+  y = runWith({2, 3}, sparse);
+  EXPECT_EQ(y, (std::vector<float>{0, 2, 4, 12, 14, 16}));
+  // Row 1 broadcast to three rows (stride 0): the span is one row, less
+  // than the dense tensor.
+  int64_t broadcast[2] = {0, 1};
+  y = runWith({3, 6}, broadcast);
+  for (int64_t i = 0; i < 3; ++i)
+    for (int64_t j = 0; j < 6; ++j)
+      ASSERT_EQ(y[i * 6 + j], m[j]);
+  // No strides: row-major, and the stride symbols say so.
+  y = runWith({4, 6}, nullptr);
+  EXPECT_EQ(y, m);
+  int64_t negative[2] = {-6, 1};
+  int64_t shape[2] = {4, 6};
+  EXPECT_EQ(sieve_session_bind_input_host(session.get(), 0, SIEVE_DTYPE_F32,
+                                          2, shape, negative, m.data()),
+            SIEVE_ERROR_UNSUPPORTED);
+  // Stride symbols take part in the bundle's checks.
+  int64_t huge[2] = {1, 2000};
+  int64_t one[2] = {1, 1};
+  std::vector<float> big(2001);
+  ASSERT_SIEVE_OK(sieve_session_bind_input_host(
+      session.get(), 0, SIEVE_DTYPE_F32, 2, one, huge, big.data()));
+  EXPECT_EQ(sieve_session_run(session.get(), nullptr),
+            SIEVE_ERROR_FAILED_PRECONDITION);
+  EXPECT_NE(std::string(sieve_last_error())
+                .find("the test kernel wants small column strides (check "
+                      "'x_stride1 <= 1000' fails for r = 1, c = 1, x_stride0 "
+                      "= 1, x_stride1 = 2000)"),
+            std::string::npos)
+      << sieve_last_error();
+}

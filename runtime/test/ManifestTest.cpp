@@ -282,6 +282,56 @@ TEST(ManifestTest, Symbols) {
             "(an identifier other than ceildiv, min and max)");
 }
 
+TEST(ManifestTest, StridedInputs) {
+  auto strided = [](json &m) {
+    m["inputs"][0]["strided"] = true;
+    m["symbols"].push_back({{"name", "sa"}, {"input", 0}, {"stride", 0}});
+  };
+  {
+    json manifest = getToyManifest();
+    strided(manifest);
+    Manifest m;
+    Status status = parseManifest(manifest.dump(), m);
+    ASSERT_TRUE(status.isOk()) << status.getMessage();
+    EXPECT_TRUE(m.inputs[0].strided);
+    EXPECT_FALSE(m.inputs[1].strided);
+    EXPECT_TRUE(m.symbols[1].isStride);
+    EXPECT_FALSE(m.symbols[0].isStride);
+    EXPECT_EQ(m.symbols[1].dim, 0u);
+  }
+  expectAccepted([](json &m) { m["inputs"][1]["strided"] = false; });
+  EXPECT_EQ(errorAfter([](json &m) { m["inputs"][1]["strided"] = 1; }),
+            "manifest.json: inputs[1].strided: expected true or false, found "
+            "an integer");
+  EXPECT_EQ(errorAfter([](json &m) { m["outputs"][0]["strided"] = true; }),
+            "manifest.json: outputs[0]: unknown field 'strided'");
+  EXPECT_EQ(errorAfter([](json &m) {
+              m["symbols"].push_back(
+                  {{"name", "sb"}, {"input", 1}, {"stride", 0}});
+            }),
+            "manifest.json: symbols[1].stride: input 'b' is not strided (its "
+            "layout is dense)");
+  EXPECT_EQ(errorAfter([&](json &m) {
+              strided(m);
+              m["symbols"][1]["stride"] = 1;
+            }),
+            "manifest.json: symbols[1].stride: input 'a' has rank 1, no "
+            "dimension 1");
+  EXPECT_EQ(errorAfter([&](json &m) {
+              strided(m);
+              m["symbols"][1]["dim"] = 0;
+            }),
+            "manifest.json: symbols[1]: expected either 'dim' or 'stride'");
+  EXPECT_EQ(errorAfter([](json &m) { m["symbols"][0].erase("dim"); }),
+            "manifest.json: symbols[0]: expected either 'dim' or 'stride'");
+  EXPECT_EQ(errorAfter([&](json &m) {
+              strided(m);
+              m["inputs"][1]["shape"] = {"sa"};
+            }),
+            "manifest.json: symbols[1]: stride symbol 'sa' is also a "
+            "dimension of input 'b'");
+}
+
 TEST(ManifestTest, Buffers) {
   EXPECT_EQ(errorAfter([](json &m) { m["buffers"][3]["name"] = "a"; }),
             "manifest.json: buffers[3].name: duplicate buffer 'a'");

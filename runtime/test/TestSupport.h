@@ -25,6 +25,13 @@
     ASSERT_EQ(status_, SIEVE_OK) << sieve_last_error();                        \
   } while (false)
 
+/// The same as a non-fatal expectation.
+#define EXPECT_SIEVE_OK(call)                                                  \
+  do {                                                                         \
+    sieve_status status_ = (call);                                             \
+    EXPECT_EQ(status_, SIEVE_OK) << sieve_last_error();                        \
+  } while (false)
+
 namespace sieve::test {
 
 /// Owning C API handles.
@@ -38,6 +45,8 @@ template <typename T> using Handle = std::unique_ptr<T, Closer>;
 /// The toy bundle in the build tree (manifest.json, kernels.ptx,
 /// kernels.emu.so).
 inline std::string getToyBundle() { return SIEVE_TEST_TOY_BUNDLE; }
+/// The toy kernels with a strided input x [r, c] copied densely into y.
+inline std::string getStridedBundle() { return SIEVE_TEST_STRIDED_BUNDLE; }
 
 inline std::string readText(const std::string &path) {
   std::ifstream file(path, std::ios::binary);

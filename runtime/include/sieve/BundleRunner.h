@@ -14,6 +14,7 @@
 #include <iosfwd>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace sieve {
@@ -23,6 +24,10 @@ struct BundleRunOptions {
   /// "cuda", "cuda:N" or "emulator".
   std::string device = "cuda";
   std::vector<std::string> inputFiles;
+  /// --permuted-input N=P0,P1,...: the file of input N holds the tensor with
+  /// its dimensions in the order P0, P1, ...; it is bound as a strided view
+  /// of the file's data (input, permutation).
+  std::vector<std::pair<std::size_t, std::vector<std::size_t>>> permutedInputs;
   std::optional<uint64_t> randomSeed;
   /// --dynamic-size; -1 when not given.
   int64_t dynamicSize = -1;

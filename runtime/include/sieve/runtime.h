@@ -152,6 +152,12 @@ sieve_status sieve_bundle_get_input(const sieve_bundle *bundle, int64_t index,
                                     sieve_tensor_info *info);
 sieve_status sieve_bundle_get_output(const sieve_bundle *bundle, int64_t index,
                                      sieve_tensor_info *info);
+/* 1 if input `index` is strided: its kernels address it through the strides
+ * the caller binds (see sieve_session_bind_input_host), so that, e.g., a
+ * [B, S, H, D] tensor binds as a [B, H, S, D] view without a copy; 0 if the
+ * bundle reads it as a dense row-major tensor (or for a bad index). */
+int32_t sieve_bundle_input_is_strided(const sieve_bundle *bundle,
+                                      int64_t index);
 
 /* How tools fill input `index` with reproducible random data (the
  * manifest's optional `random` field; see RunTool.h). Expressions are
@@ -251,10 +257,12 @@ void sieve_session_destroy(sieve_session *session);
 
 /* Binds input `index` to a tensor in host memory. `shape` has `rank`
  * entries; `strides` (in elements, may be NULL for dense row-major) lets
- * the caller pass a strided view, which is packed on copy. dtype, rank and
- * static sizes must match the bundle; dynamic sizes bind the bundle's
- * symbols and must agree across inputs. The data is copied before the call
- * returns. */
+ * the caller pass a strided view. For a dense input the view is packed on
+ * copy; a strided input (sieve_bundle_input_is_strided) keeps its layout:
+ * the memory the view spans is copied as it is and the kernels get the
+ * strides (which must be >= 0). dtype, rank and static sizes must match
+ * the bundle; dynamic sizes bind the bundle's symbols and must agree across
+ * inputs. The data is copied before the call returns. */
 sieve_status sieve_session_bind_input_host(sieve_session *session,
                                            int64_t index, sieve_dtype dtype,
                                            int32_t rank, const int64_t *shape,
@@ -271,7 +279,10 @@ sieve_status sieve_session_bind_input_host(sieve_session *session,
  * [B, H, S, D] transpose of a [B, S, H, D] tensor: it is packed with one
  * 2-D copy per block of rows (B x H copies there); a layout needing more
  * than 65536 copies, or a negative stride, is SIEVE_ERROR_UNSUPPORTED, as
- * is any device binding on the emulator. */
+ * is any device binding on the emulator. A strided input
+ * (sieve_bundle_input_is_strided) is not packed: its kernels read the view
+ * through its strides, and it is used in place when 16-byte aligned and
+ * spanning at least its buffer's bytes (else the span is copied). */
 sieve_status sieve_session_bind_input_device(sieve_session *session,
                                              int64_t index, sieve_dtype dtype,
                                              int32_t rank,

@@ -61,6 +61,8 @@ struct TensorInfo {
   std::string name;
   DType dtype;
   std::vector<Dim> shape;
+  /// Inputs: read through the bound strides (sieve_bundle_input_is_strided).
+  bool strided = false;
 };
 
 class Bundle {
@@ -100,6 +102,8 @@ private:
       sieve_tensor_info info;
       detail::check(getInfo(get(), i, &info));
       TensorInfo tensor{info.name, static_cast<DType>(info.dtype), {}};
+      tensor.strided = getInfo == &sieve_bundle_get_input &&
+                       sieve_bundle_input_is_strided(get(), i) != 0;
       for (int32_t d = 0; d < info.rank; ++d)
         tensor.shape.push_back({info.dims[d].size, info.dims[d].symbol
                                                        ? info.dims[d].symbol

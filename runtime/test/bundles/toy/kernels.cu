@@ -37,3 +37,17 @@ extern "C" __global__ void gate_f32(MEMREF(float, x), MEMREF(float, score),
     mask[maskOffset + i * maskStride] = s > 0.5f;
   }
 }
+
+// y = the [rows, cols] view of x with strides (rowStride, colStride), packed
+// row-major: the kernel of the strided test bundle (bundles/strided), whose
+// input x is strided and whose stride symbols arrive as the last arguments.
+extern "C" __global__ void gather2d_f32(MEMREF(float, x), MEMREF(float, y),
+                                        long long rows, long long cols,
+                                        long long rowStride,
+                                        long long colStride) {
+  long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < rows * cols)
+    y[yOffset + i * yStride] =
+        x[xOffset + ((i / cols) * rowStride + (i % cols) * colStride) *
+                        xStride];
+}

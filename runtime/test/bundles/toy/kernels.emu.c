@@ -82,3 +82,17 @@ void sieve_emu_kernel_gate_f32(void **params) {
   ((uint8_t *)mask.aligned)[at("toy.mlir:5:8 store mask", &mask, i)] = s > 0.5f;
   sieve_emu_count_work(1);
 }
+
+void sieve_emu_kernel_gather2d_f32(void **params) {
+  Memref x = getMemref(params, 0), y = getMemref(params, 5);
+  int64_t rows = *(int64_t *)params[10], cols = *(int64_t *)params[11];
+  int64_t rowStride = *(int64_t *)params[12];
+  int64_t colStride = *(int64_t *)params[13];
+  int64_t i = getGlobalId();
+  if (i >= rows * cols)
+    return;
+  int64_t element = (i / cols) * rowStride + (i % cols) * colStride;
+  ((float *)y.aligned)[at("strided.mlir:3:8 store", &y, i)] =
+      ((float *)x.aligned)[at("strided.mlir:3:8 load", &x, element)];
+  sieve_emu_count_work(1);
+}
