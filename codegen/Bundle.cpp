@@ -25,6 +25,8 @@ static json::Value toJSON(const TensorDecl &tensor) {
     object["random"] =
         json::Object{{"qmax", tensor.random.scale->first},
                      {"k", tensor.random.scale->second.toJSON()}};
+  if (tensor.strided)
+    object["strided"] = true;
   return object;
 }
 
@@ -32,9 +34,10 @@ json::Value BundleManifest::toJSON(const json::Object &files) const {
   json::Array symbolArray, inputArray, outputArray, bufferArray, checkArray,
       kernelArray, launchArray, gateArray;
   for (const SymbolDecl &symbol : symbols)
-    symbolArray.push_back(json::Object{{"name", symbol.name},
-                                       {"input", symbol.input},
-                                       {"dim", symbol.dim}});
+    symbolArray.push_back(
+        json::Object{{"name", symbol.name},
+                     {"input", symbol.input},
+                     {symbol.stride ? "stride" : "dim", symbol.dim}});
   for (const TensorDecl &input : inputs)
     inputArray.push_back(::toJSON(input));
   for (const TensorDecl &output : outputs)

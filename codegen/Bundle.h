@@ -34,6 +34,8 @@ struct SymbolDecl {
   std::string name;
   unsigned input;
   unsigned dim;
+  /// The stride of dimension `dim` of a strided input, not its size.
+  bool stride = false;
 };
 
 /// How `--random-inputs` fills an input (docs/bundle-format.md): integers
@@ -50,6 +52,8 @@ struct TensorDecl {
   llvm::SmallVector<SizeExpr> shape;
   std::string buffer;
   RandomHint random;
+  /// An input the kernels read through stride symbols.
+  bool strided = false;
 };
 
 struct BufferDecl {

@@ -505,13 +505,33 @@ LogicalResult BundleBuilder::bindInputs() {
         binding.shape.push_back(size);
         continue;
       }
-      std::string symbol = "s" + std::to_string(manifest.symbols.size());
+      std::string symbol = "s" + std::to_string(llvm::count_if(
+                                     manifest.symbols, [](const SymbolDecl &s) {
+                                       return !s.stride;
+                                     }));
       manifest.symbols.push_back(
           {symbol, static_cast<unsigned>(index), static_cast<unsigned>(dim)});
       binding.shape.push_back(SizeExpr::symbol(symbol));
     }
-    manifest.inputs.push_back(
-        {binding.buffer, *dtype, binding.shape, binding.buffer});
+    // An argument that only kernels reading through run-time strides use
+    // keeps the caller's layout: a strided input with one stride symbol
+    // per dimension.
+    bool strided = !arg.use_empty() &&
+                   llvm::all_of(arg.getUses(), [&](OpOperand &use) {
+                     return KernelProviderRegistry::global().readsStrided(
+                         use.getOwner(), use.getOperandNumber(),
+                         manifest.target);
+                   });
+    if (strided)
+      for (unsigned dim = 0; dim < type.getRank(); ++dim) {
+        std::string symbol = binding.buffer + "_stride" + std::to_string(dim);
+        manifest.symbols.push_back(
+            {symbol, static_cast<unsigned>(index), dim, /*stride=*/true});
+        binding.strides.push_back(SizeExpr::symbol(symbol));
+      }
+    TensorDecl input{binding.buffer, *dtype, binding.shape, binding.buffer};
+    input.strided = strided;
+    manifest.inputs.push_back(std::move(input));
     manifest.buffers.push_back(
         {binding.buffer, "input",
          binding.numElements() * getDTypeBytes(*dtype), 0});
