@@ -6,8 +6,8 @@ compares its outputs with the float64 reference in sieve_reference.py.
                [--sieve-run PATH] [--sieve-compile PATH]
                [--sieve-bundle-run PATH] [--filter TEXT] [--stats]
                [--emulator-checks]
-      FAMILY: attention, hybrid_attention, select_global, gate,
-      compact_scatter, quantization, errors, or all.
+      FAMILY: attention, hybrid_attention, fast_attention, select_global,
+      gate, compact_scatter, quantization, errors, or all.
   check_ops.py --self-test
       checks the reference itself against independent formulations.
   check_ops.py --op all --generate-only [--sieve-opt PATH] --workdir DIR
@@ -22,7 +22,12 @@ Executors (--executor):
              --device emulator --input ...` on the SIMT emulator.
 Both read the same .npy inputs and write out0.npy, ...; the outputs get the
 same checks. --emulator-checks runs the emulator with a random thread order
-after every barrier (seeded by the case name) and shared-memory race checks. Each case's directory under --workdir holds graph.mlir, the
+after every barrier (seeded by the case name) and shared-memory race checks.
+On the emulator, inputs a case marks as permuted (q, k and v of the
+fast_attention cases named *_strided) are written with their dimensions
+permuted ([B, S, H, D] files) and bound as strided views
+(sieve-bundle-run --permuted-input), so that the kernels read non-dense
+strides. Each case's directory under --workdir holds graph.mlir, the
 inputs, the outputs, one <tool>.log per command and repro.sh, the commands
 that reproduce it.
 
@@ -41,7 +46,9 @@ sieve-run, or sieve-compile and sieve-bundle-run; and check, the comparison),
 the totals per stage and the ten slowest cases, and writes
 <workdir>/stats.tsv.
 
-Cases: random and edge-case inputs of every op (see each family's list),
+Cases: random and edge-case inputs of every op (see each family's list;
+fast_attention holds the cases of the tensor-core attention kernels, chosen
+pairwise across their factors, FAST_ATTENTION_FACTORS),
 with S in {1, 63, 64, 65, 257, 1000} and f16 and bf16 across every family
 that has floating-point inputs (S the sequence length, token count or number
 of rows), one hybrid attention case with S = 4096, and f32 with logits up to
@@ -160,7 +167,8 @@ class Case:
     function of the loaded outputs returning (err, [problem, ...])."""
 
     def __init__(self, name, mlir, inputs, outputs, check, ref_outputs,
-                 max_seconds=None, emulator_skip=None, emulator_kernels=None):
+                 max_seconds=None, emulator_skip=None, emulator_kernels=None,
+                 permuted=None):
         self.name = name
         self.mlir = mlir
         self.inputs = inputs
@@ -177,6 +185,11 @@ class Case:
         # must run, all other launches being skipped (an empty grid or
         # reused results), or None. Keeps a case on the kernel it is for.
         self.emulator_kernels = emulator_kernels
+        # {input index: permutation}: on the emulator, the input's file holds
+        # the tensor with its dimensions in this order and is bound as a
+        # strided view (sieve-bundle-run --permuted-input), e.g. (0, 2, 1, 3):
+        # a [B, S, H, D] file for a [B, H, S, D] input.
+        self.permuted = permuted or {}
 
 
 def memo(fn):
@@ -344,7 +357,7 @@ def attention_cases():
 def hybrid_case(name, elt, B, Hq, Hkv, Sq, Sk, D, window, globals_rows,
                 causal=False, global_queries=False, scale=None, dyn=(), Dv=None,
                 amp=1.0, logit_target=None, max_seconds=None,
-                emulator_skip=None):
+                emulator_skip=None, permuted=None):
     rng = rng_for(name)
     Dv = Dv or D
     glob = np.array(globals_rows, dtype=np.int32).reshape(B, -1)
@@ -386,7 +399,8 @@ def hybrid_case(name, elt, B, Hq, Hkv, Sq, Sk, D, window, globals_rows,
     return Case(name, mlir, [q, k, v, glob], [((B, Hq, Sq, Dv), elt)], check,
                 lambda: [R.round_to(ref_fn()[0], elt)],
                 max_seconds=max_seconds, emulator_skip=emulator_skip or
-                (SKIP_DYNAMIC_DV if "Dv" in d.dyn else None))
+                (SKIP_DYNAMIC_DV if "Dv" in d.dyn else None),
+                permuted=permuted)
 
 
 def hybrid_cases(include_big=True):
@@ -462,6 +476,215 @@ def hybrid_cases(include_big=True):
         cases.append(H("hyb_f16_big_b1_h8_s4096_d64_w512_causal_g16", "f16",
                        1, 8, 2, 4096, 4096, 64, (512, 0), [glob], causal=True,
                        max_seconds=60))
+    return cases
+
+
+# ---------------------------------------------------------------------------
+# The tensor-core attention kernels (f16/bf16, head dimensions 64 and 128)
+# ---------------------------------------------------------------------------
+
+# The factors of the tensor-core kernels' cases and their levels. Every pair
+# of levels of two factors that the contract allows appears in at least one
+# case of FAST_ATTENTION_PAIRWISE (the self-test checks it): a dense
+# sieve.attention (window "dense") has no globals; global_queries needs
+# globals; "globals" (sinks at positions 0.., or scattered positions with
+# duplicates and out-of-range slots) applies when G > 0. S is the sequence
+# length (Sq = Sk = S; S = 1 and 15 take the decoding kernel), "wide" a
+# window wider than S, "strided" binds q, k and v as [B, H, S, D] views of
+# [B, S, H, D] files on the emulator, "dyn" makes S and G dynamic.
+FAST_ATTENTION_FACTORS = [
+    ("D", [64, 128]), ("elt", ["f16", "bf16"]),
+    ("S", [1, 15, 64, 65, 1000]), ("window", [0, 1, 64, "wide", "dense"]),
+    ("G", [0, 1, 16, 64]), ("globals", ["sinks", "scattered"]),
+    ("causal", [False, True]), ("gqa", ["1:1", "4:1"]),
+    ("strided", [False, True]), ("global_queries", [False, True]),
+    ("dyn", [False, True])]
+
+# Generated once by a greedy pairwise search over the factors above (31
+# cases instead of the 2 x 2 x 5 x 5 x 4 x ... of all combinations).
+FAST_ATTENTION_PAIRWISE = [
+    # D, elt, S, window, G, globals, causal, gqa, strided, gq, dyn
+    (64, "bf16", 65, "wide", 16, "sinks", True, "4:1", False, True, True),
+    (128, "f16", 1000, 1, 64, "scattered", False, "1:1", True, True, False),
+    (64, "f16", 64, 0, 1, "sinks", False, "4:1", True, False, False),
+    (128, "bf16", 15, 64, 1, "sinks", True, "1:1", False, False, False),
+    (128, "f16", 1, "dense", 0, None, False, "4:1", False, False, True),
+    (64, "bf16", 65, 64, 64, "scattered", False, "1:1", True, False, True),
+    (128, "f16", 15, 1, 16, "scattered", True, "4:1", True, False, True),
+    (128, "bf16", 64, 0, 1, "scattered", True, "4:1", False, True, True),
+    (64, "bf16", 1000, "wide", 0, None, True, "1:1", True, False, True),
+    (64, "bf16", 1, 64, 64, "sinks", True, "4:1", False, True, False),
+    (128, "f16", 65, "wide", 16, "scattered", False, "1:1", False, False,
+     False),
+    (64, "bf16", 1000, 1, 16, "sinks", False, "4:1", False, True, True),
+    (64, "bf16", 1000, "dense", 0, None, True, "1:1", True, False, False),
+    (128, "bf16", 1, 0, 1, "scattered", True, "1:1", True, True, False),
+    (64, "bf16", 15, 0, 64, "scattered", False, "1:1", True, True, False),
+    (128, "f16", 64, 64, 16, "sinks", False, "1:1", True, True, False),
+    (64, "f16", 65, 1, 0, None, True, "1:1", False, False, True),
+    (128, "f16", 64, "wide", 64, "scattered", False, "1:1", True, False,
+     True),
+    (128, "f16", 1, 1, 16, "sinks", True, "4:1", False, False, True),
+    (64, "bf16", 15, 0, 0, None, True, "1:1", True, False, True),
+    (128, "bf16", 1000, 1, 1, "sinks", False, "4:1", False, False, False),
+    (128, "f16", 15, "wide", 1, "sinks", True, "1:1", False, False, True),
+    (128, "bf16", 65, 0, 16, "sinks", False, "1:1", False, False, False),
+    (64, "bf16", 1000, 64, 0, None, False, "1:1", False, False, True),
+    (64, "f16", 64, "dense", 0, None, True, "1:1", False, False, False),
+    (64, "f16", 64, 1, 1, "sinks", True, "1:1", False, True, True),
+    (64, "f16", 65, "wide", 1, "scattered", False, "1:1", False, False, True),
+    (128, "bf16", 65, "dense", 0, None, False, "4:1", False, False, False),
+    (64, "f16", 1000, 0, 1, "scattered", True, "1:1", True, True, True),
+    (128, "f16", 1, "wide", 1, "sinks", True, "4:1", True, False, False),
+    (128, "f16", 15, "dense", 0, None, True, "4:1", False, False, True),
+]
+
+# [B, H, S, D] <-> [B, S, H, D].
+BSHD = (0, 2, 1, 3)
+
+
+def fast_attention_pairwise_gaps():
+    """The allowed pairs of factor levels that no case of
+    FAST_ATTENTION_PAIRWISE covers (empty when the list is pairwise)."""
+    import itertools
+    names = [n for n, _ in FAST_ATTENTION_FACTORS]
+
+    def allowed(c):
+        if c["window"] == "dense" and (c["G"] or c["global_queries"]):
+            return False
+        return c["G"] or not c["global_queries"]
+
+    def pairs(c):
+        if c["G"] == 0:
+            c = dict(c, globals=None)
+        return {(a, repr(c[a]), b, repr(c[b]))
+                for a, b in itertools.combinations(names, 2)
+                if c[a] is not None and c[b] is not None}
+
+    need = set()
+    for levels in itertools.product(*[v for _, v in FAST_ATTENTION_FACTORS]):
+        c = dict(zip(names, levels))
+        if allowed(c):
+            need |= pairs(c)
+    for row in FAST_ATTENTION_PAIRWISE:
+        need -= pairs(dict(zip(names, row)))
+    return need
+
+
+def fast_globals(rng, kind, B, G, S):
+    rows = []
+    for b in range(B):
+        if kind == "sinks":
+            rows.append(list(range(b, b + G)))
+        else:
+            # Scattered, with duplicates and unused slots (-1, >= S).
+            row = rng.integers(-2, S + 2, size=G).tolist()
+            if G > 2:
+                row[1] = row[0]
+            rows.append(row)
+    return rows
+
+
+def fast_attention_case_unchecked(name, D, elt, S, window, G, globals_kind, causal,
+                        gqa, strided, global_queries, dyn, Sq=None, B=None,
+                        heads=None, scale=None, max_seconds=None):
+    """fast_attention_case without the per-row check."""
+    Sq = S if Sq is None else Sq
+    B = B or (2 if S <= 65 else 1)
+    if heads is None:
+        heads = (2, 2) if gqa == "1:1" else ((4, 1) if S >= 1000 else (8, 2))
+    Hq, Hkv = heads
+    dynamic = ("Sq", "Sk", "G") if dyn else ()
+    permuted = {0: BSHD, 1: BSHD, 2: BSHD} if strided else None
+    if window == "dense":
+        case = attention_case(name, elt, B, Hq, Hkv, Sq, S, D, causal=causal,
+                              scale=scale, dyn=dynamic[:2])
+        case.permuted = permuted or {}
+        return case
+    rng = rng_for(name + "/globals")
+    glob = fast_globals(rng, globals_kind, B, G, S)
+    if window == "wide":
+        w = S + 7
+    else:
+        w = window
+    return hybrid_case(name, elt, B, Hq, Hkv, Sq, S, D,
+                       (w, 0 if causal else w), glob if G else [[]] * B,
+                       causal=causal, global_queries=global_queries,
+                       scale=scale, dyn=dynamic, max_seconds=max_seconds,
+                       permuted=permuted)
+
+
+# The tensor-core kernels' outputs are also checked row by row: the error of
+# each query row (over its D values) relative to the row's norm. The whole-
+# tensor error of Checker.close averages a wrong row of a large output away
+# (one row off by 10% in 1024 rows is 3.5e-3 there); correct kernels stay
+# below 5e-3 per row for bf16 and f16.
+FAST_ATTENTION_ROW_TOL = 2e-2
+
+
+def fast_attention_case(*args, **kwargs):
+    """A case of the tensor-core kernels: sieve.hybrid_attention, or
+    sieve.attention for window "dense"."""
+    case = fast_attention_case_unchecked(*args, **kwargs)
+    whole = case.check
+
+    def check(outs):
+        err, problems = whole(outs)
+        got = np.asarray(outs[0], dtype=np.float64)
+        ref = np.asarray(case.ref_outputs()[0], dtype=np.float64)
+        if got.shape != ref.shape:
+            return err, problems
+        ref_norm = np.linalg.norm(ref, axis=-1)
+        diff_norm = np.linalg.norm(got - ref, axis=-1)
+        # Rows whose reference is 0 (rows that see no key) are checked to be
+        # exactly 0 by the hybrid and dense checks.
+        seen = ref_norm > 0
+        rel = np.where(seen, diff_norm / np.where(seen, ref_norm, 1.0), 0.0)
+        if not np.isfinite(rel).all() or rel.max() > FAST_ATTENTION_ROW_TOL:
+            worst = tuple(int(i) for i in
+                          np.unravel_index(np.nanargmax(rel), rel.shape))
+            problems = problems + [
+                "result row %s: error %.3e > %g relative to the row's norm"
+                % (worst, rel[worst], FAST_ATTENTION_ROW_TOL)]
+        return err, problems
+
+    case.check = check
+    return case
+
+
+def fast_attention_cases(include_big=True):
+    cases = []
+    for row in FAST_ATTENTION_PAIRWISE:
+        D, elt, S, window, G, kind, causal, gqa, strided, gq, dyn = row
+        name = "fa_d%d_%s_s%d_%s_g%d%s%s_%s%s%s%s" % (
+            D, elt, S, "dense" if window == "dense" else "w%s" % window, G,
+            "_" + kind if kind else "", "_causal" if causal else "",
+            gqa.replace(":", "to"), "_strided" if strided else "",
+            "_gq" if gq else "", "_dyn" if dyn else "")
+        cases.append(fast_attention_case(name, D, elt, S, window, G, kind,
+                                         causal, gqa, strided, gq, dyn))
+    F = fast_attention_case
+    cases += [
+        # Decoding against a long sequence: one query row, split-KV over the
+        # grid, GQA 4:1; and 15 rows against a dense causal sequence.
+        F("fa_decode_d128_bf16_sq1_sk1000_w256_g16_causal_4to1_dyn", 128,
+          "bf16", 1000, 256, 16, "scattered", True, "4:1", False, False, True,
+          Sq=1, heads=(8, 2)),
+        F("fa_decode_d64_f16_sq15_sk300_dense_strided", 64, "f16", 300,
+          "dense", 0, None, False, "4:1", True, False, False, Sq=15),
+        # Rows that see nothing (Sq > Sk, causal): exact zeros.
+        F("fa_empty_rows_d64_f16_sq70_sk40_w4_g2_causal", 64, "f16", 40, 4, 2,
+          "scattered", True, "4:1", False, False, False, Sq=70),
+        F("fa_empty_rows_d128_bf16_sq100_sk64_dense_causal_scale", 128,
+          "bf16", 64, "dense", 0, None, True, "1:1", False, False, True,
+          Sq=100, scale=0.2),
+    ]
+    if include_big:
+        # S = 4099 (not a multiple of any tile) once: the example layer's
+        # shape at D = 64, window 512 plus 16 globals, [B, S, H, D] inputs.
+        cases.append(F("fa_big_d64_f16_s4099_w512_g16_causal_4to1_strided",
+                       64, "f16", 4099, 512, 16, "scattered", True, "4:1",
+                       True, False, False, heads=(8, 2), max_seconds=120))
     return cases
 
 
@@ -1359,13 +1582,19 @@ class Executor:
         self.stats = args.stats
         self.emulator_checks = args.emulator_checks
 
-    def stages(self, cdir, graph, entry, inputs, out, stats=False):
+    def stages(self, cdir, graph, entry, inputs, out, stats=False,
+               permuted=None):
         """The commands that run the graph, in order: [(stage, argv)]. The
         last one is the run whose time `max_seconds` limits. `stats` asks the
-        emulator run for its launch statistics."""
+        emulator run for its launch statistics; `permuted` ({input:
+        permutation}, emulator only) binds those inputs' files as strided
+        views."""
         ins = []
         for path in inputs:
             ins += ["--input", path]
+        for index, perm in sorted((permuted or {}).items()):
+            ins += ["--permuted-input",
+                    "%d=%s" % (index, ",".join(str(d) for d in perm))]
         if self.kind == "reference":
             return [("sieve-run", [self.sieve_run, graph, "--entry", entry] +
                      ins + ["--output-dir", out])]
@@ -1473,13 +1702,19 @@ def run_case(case, executor, workdir):
     and `check`, the comparison with the reference."""
     cdir = os.path.join(workdir, case.name)
     graph, paths = write_case(case, cdir)
+    permuted = case.permuted if executor.kind == "emulator" else {}
+    for index, perm in permuted.items():
+        # File dimension k is input dimension perm[k].
+        paths[index] = os.path.join(cdir, "in%d_permuted.npy" % index)
+        np.save(paths[index], np.ascontiguousarray(
+            np.transpose(case.inputs[index], perm)))
     out = os.path.join(cdir, "out")
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
     check_kernels = (executor.kind == "emulator" and
                      case.emulator_kernels is not None)
     stages = executor.stages(cdir, graph, "main", paths, out,
-                             stats=check_kernels)
+                             stats=check_kernels, permuted=permuted)
     write_repro(cdir, stages)
     repro = " (repro: %s/repro.sh)" % cdir
     times = {}
@@ -1525,6 +1760,7 @@ def run_case(case, executor, workdir):
 FAMILIES = {
     "attention": attention_cases,
     "hybrid_attention": hybrid_cases,
+    "fast_attention": fast_attention_cases,
     "select_global": select_global_cases,
     "gate": gate_cases,
     "compact_scatter": compact_scatter_cases,
@@ -1758,6 +1994,11 @@ def self_test():
               flush=True)
 
     rng = np.random.default_rng(1234)
+
+    # The tensor-core kernels' cases cover every allowed pair of factor
+    # levels.
+    gaps = fast_attention_pairwise_gaps()
+    check("fast_attention_cases_pairwise", not gaps, sorted(gaps)[:5])
 
     # bf16 rounding.
     vals = np.array([1.0, 1 + 2**-8, 1 + 3 * 2**-8, 1 + 2**-8 + 2**-20,
