@@ -1323,9 +1323,9 @@ mlir::sieve::estimateAttentionWork(Operation *op, StringRef target,
   AttentionWork work;
   std::optional<int64_t> queryLen = size(queryType, 2, true),
                          keyLen = size(keyType, 2, true);
+  // A dynamic sequence length without `seqLen`: nothing to count.
   if (!queryLen || !keyLen)
-    return op->emitError("the sequence length is dynamic; give it with "
-                         "--stats-seq-len");
+    return failure();
   work.batch = *size(queryType, 0, false);
   work.queryHeads = *size(queryType, 1, false);
   work.kvHeads = *size(keyType, 1, false);

@@ -60,7 +60,8 @@ bool attentionReadsStridedOperand(Operation *op, unsigned index,
 /// The work an attention op's kernels do, counted on the CPU from the
 /// tiling: score entries (query row x key) computed, against the dense
 /// B x Hq x Sq x Sk. `seqLen` gives dynamic sequence lengths, and 1 any other
-/// dynamic dimension.
+/// dynamic dimension; fails for a dynamic sequence length without it.
+/// `sieve-compile --stats` prints it.
 struct AttentionWork {
   std::string kernel;
   int64_t batch = 0, queryHeads = 0, kvHeads = 0, queryLen = 0, keyLen = 0;

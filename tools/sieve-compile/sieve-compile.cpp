@@ -3,7 +3,7 @@
 //   sieve-compile GRAPH.mlir -o BUNDLE_DIR [--entry NAME] [--target sm_90]
 //                 [--pass-pipeline PIPELINE] [--no-optimize]
 //                 [--optimize OPTIONS] [--load-plugin LIB.so]...
-//                 [--cuda-path DIR] [--stats]
+//                 [--cuda-path DIR] [--stats [--stats-seq-len N]]
 //
 // Runs the user's pipeline, sieve-optimize and the codegen preparation on the
 // graph, then writes manifest.json, kernels.ptx (LLVM's NVPTX backend),
@@ -17,7 +17,9 @@
 #include "codegen/Passes.h"
 #include "codegen/Plugin.h"
 #include "codegen/emulator/Emulator.h"
+#include "codegen/kernels/AttentionKernels.h"
 #include "codegen/nvptx/PTXEmitter.h"
+#include "dialects/sieve/SieveOps.h"
 #include "tools/RegisterSieve.h"
 #include "tools/ToolSupport.h"
 
@@ -34,6 +36,7 @@
 #include "llvm/ADT/Statistic.h"
 #include "llvm/Support/DynamicLibrary.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
@@ -85,6 +88,12 @@ static cl::opt<std::string>
              cl::desc("CUDA toolkit to find ptxas in (default: $CUDA_PATH, "
                       "/usr/local/cuda, PATH)"),
              cl::value_desc("dir"), cl::cat(compileCategory));
+
+static cl::opt<int64_t> statsSeqLen(
+    "stats-seq-len",
+    cl::desc("With --stats: the sequence length to count the attention "
+             "kernels' work at when it is dynamic"),
+    cl::value_desc("n"), cl::init(0), cl::cat(compileCategory));
 
 static int fail(const Twine &message) {
   llvm::errs() << "sieve-compile: error: " << message << "\n";
@@ -181,6 +190,36 @@ static void printSchedule(const BundleBuilder &bundle, StringRef dir) {
   llvm::outs() << "  constants: " << memory.constantBytes << " bytes\n";
   for (const std::string &line : bundle.getGatedRowsReport())
     llvm::outs() << "  " << line << "\n";
+}
+
+/// The score entries (query row x key) each attention op's kernels compute,
+/// counted from their tiling, against dense attention.
+static void printAttentionWork(func::FuncOp entry, StringRef target) {
+  std::optional<int64_t> seqLen;
+  if (statsSeqLen > 0)
+    seqLen = statsSeqLen;
+  entry.walk([&](Operation *op) {
+    if (!isa<AttentionOp, HybridAttentionOp>(op))
+      return;
+    llvm::outs() << "  " << describeOp(op) << ": ";
+    FailureOr<AttentionWork> work = estimateAttentionWork(op, target, seqLen);
+    if (failed(work)) {
+      llvm::outs() << "work unknown (a dynamic sequence length; give "
+                      "--stats-seq-len)\n";
+      return;
+    }
+    double percent =
+        work->dense ? 100.0 * static_cast<double>(work->computed) /
+                          static_cast<double>(work->dense)
+                    : 0.0;
+    llvm::outs() << work->kernel << "\n    scores: " << work->computed
+                 << " of " << work->dense << " dense ("
+                 << llvm::format("%.2f", percent) << "%), K/V tiles visited: "
+                 << work->tilesVisited;
+    if (work->globalRowsComputed)
+      llvm::outs() << ", global query rows: " << work->globalRowsComputed;
+    llvm::outs() << "\n";
+  });
 }
 
 int main(int argc, char **argv) {
@@ -295,7 +334,9 @@ int main(int argc, char **argv) {
   os << llvm::formatv("{0:2}", manifest.toJSON(files)) << "\n";
   if (failed(writeFile(inBundle("manifest.json"), manifestText, error)))
     return fail(error);
-  if (llvm::AreStatisticsEnabled())
+  if (llvm::AreStatisticsEnabled()) {
     printSchedule(bundle, bundleDir);
+    printAttentionWork(*entry, targetArch);
+  }
   return 0;
 }
