@@ -931,6 +931,37 @@ static Value isRowTileActive(StructuredKernel &sk, KernelBuilder &kb,
   return notI1(b, inactive);
 }
 
+/// Adds `decl` and launches it over the output tiles of `tileM` x `tileN`:
+/// grid x over the n tiles, y over the m tiles, z over the batch.
+static void launchContractionTiles(StructuredKernel &sk,
+                                   const linalg::ContractionDimensions &dims,
+                                   const KernelDecl &decl,
+                                   ArrayRef<KernelArg> args, int64_t tileM,
+                                   int64_t tileN, int64_t threads) {
+  BundleBuilder &bundle = sk.bundle;
+  bundle.addKernel(decl);
+  SizeExpr mTotal = 1, nTotal = 1, batchTotal = 1;
+  for (unsigned d : dims.m)
+    mTotal = mTotal * sk.loops[d];
+  for (unsigned d : dims.n)
+    nTotal = nTotal * sk.loops[d];
+  for (unsigned d : dims.batch)
+    batchTotal = batchTotal * sk.loops[d];
+  SizeExpr gridY = SizeExpr::ceilDiv(mTotal, tileM);
+  bundle.check(SizeExpr::le(gridY, 65535),
+               "more than 65535 row tiles of " + std::to_string(tileM) +
+                   " (a grid limit of CUDA)",
+               sk.op);
+  bundle.check(SizeExpr::le(batchTotal, 65535),
+               "more than 65535 batches (a grid limit of CUDA)", sk.op);
+  LaunchDecl launch;
+  launch.kernel = decl.name;
+  launch.grid = {SizeExpr::ceilDiv(nTotal, tileN), gridY, batchTotal};
+  launch.block = {threads, 1, 1};
+  launch.args.assign(args.begin(), args.end());
+  bundle.launch(sk.op, std::move(launch));
+}
+
 static LogicalResult buildContraction(StructuredKernel &sk,
                                       const Contraction &contraction) {
   BundleBuilder &bundle = sk.bundle;
@@ -1082,27 +1113,8 @@ static LogicalResult buildContraction(StructuredKernel &sk,
   else
     body();
 
-  KernelDecl decl = kb.finish();
-  bundle.addKernel(decl);
-  SizeExpr mTotal = 1, nTotal = 1, batchTotal = 1;
-  for (unsigned d : dims.m)
-    mTotal = mTotal * sk.loops[d];
-  for (unsigned d : dims.n)
-    nTotal = nTotal * sk.loops[d];
-  for (unsigned d : dims.batch)
-    batchTotal = batchTotal * sk.loops[d];
-  SizeExpr gridY = SizeExpr::ceilDiv(mTotal, kTileM);
-  bundle.check(SizeExpr::le(gridY, 65535),
-               "more than 65535 row tiles of 64 (a grid limit of CUDA)",
-               sk.op);
-  bundle.check(SizeExpr::le(batchTotal, 65535),
-               "more than 65535 batches (a grid limit of CUDA)", sk.op);
-  LaunchDecl launch;
-  launch.kernel = decl.name;
-  launch.grid = {SizeExpr::ceilDiv(nTotal, kTileN), gridY, batchTotal};
-  launch.block = {kBlockSize, 1, 1};
-  launch.args = params.args;
-  bundle.launch(sk.op, std::move(launch));
+  launchContractionTiles(sk, dims, kb.finish(), params.args, kTileM, kTileN,
+                         kBlockSize);
   return success();
 }
 
@@ -1428,27 +1440,8 @@ buildTensorCoreContraction(StructuredKernel &sk,
   else
     body();
 
-  KernelDecl decl = kb.finish();
-  bundle.addKernel(decl);
-  SizeExpr mTotal = 1, nTotal = 1, batchTotal = 1;
-  for (unsigned d : dims.m)
-    mTotal = mTotal * sk.loops[d];
-  for (unsigned d : dims.n)
-    nTotal = nTotal * sk.loops[d];
-  for (unsigned d : dims.batch)
-    batchTotal = batchTotal * sk.loops[d];
-  SizeExpr gridY = SizeExpr::ceilDiv(mTotal, kTcTileM);
-  bundle.check(SizeExpr::le(gridY, 65535),
-               "more than 65535 row tiles of 128 (a grid limit of CUDA)",
-               sk.op);
-  bundle.check(SizeExpr::le(batchTotal, 65535),
-               "more than 65535 batches (a grid limit of CUDA)", sk.op);
-  LaunchDecl launch;
-  launch.kernel = decl.name;
-  launch.grid = {SizeExpr::ceilDiv(nTotal, kTcTileN), gridY, batchTotal};
-  launch.block = {kTcThreads, 1, 1};
-  launch.args = params.args;
-  bundle.launch(sk.op, std::move(launch));
+  launchContractionTiles(sk, dims, kb.finish(), params.args, kTcTileM,
+                         kTcTileN, kTcThreads);
   return success();
 }
 
