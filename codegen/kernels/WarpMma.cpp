@@ -54,11 +54,7 @@ Value WarpMma::mma(Value a, Value bFragment, ArrayRef<Value> acc,
   return d;
 }
 
-SmallVector<Value> WarpMma::loadA(Value smem, ValueRange prefix, Value row0,
-                                  int64_t col0, int64_t k) {
-  assert(k % kK == 0 && "A tiles are whole k16 chunks");
-  // Lanes 8i..8i+7 address matrix i: rows 0-7 / 8-15 of the tile (i % 2),
-  // columns 0-7 / 8-15 of the chunk (i / 2).
+std::pair<Value, Value> WarpMma::ldmatrixX4Address(Value row0) {
   Value rowInMatrix = b.createOrFold<arith::RemUIOp>(lane, index(8));
   Value matrix = b.createOrFold<arith::DivUIOp>(lane, index(8));
   Value rowOffset = b.createOrFold<arith::MulIOp>(
@@ -67,6 +63,15 @@ SmallVector<Value> WarpMma::loadA(Value smem, ValueRange prefix, Value row0,
       b.createOrFold<arith::DivUIOp>(matrix, index(2)), index(8));
   Value row = b.createOrFold<arith::AddIOp>(
       row0, b.createOrFold<arith::AddIOp>(rowInMatrix, rowOffset));
+  return {row, colOffset};
+}
+
+SmallVector<Value> WarpMma::loadA(Value smem, ValueRange prefix, Value row0,
+                                  int64_t col0, int64_t k) {
+  assert(k % kK == 0 && "A tiles are whole k16 chunks");
+  // Lanes 8i..8i+7 address matrix i: rows 0-7 / 8-15 of the tile (i % 2),
+  // columns 0-7 / 8-15 of the chunk (i / 2).
+  auto [row, colOffset] = ldmatrixX4Address(row0);
   auto type = VectorType::get({4, 2}, elementType);
   SmallVector<Value> fragments;
   for (int64_t kc = 0; kc < k / kK; ++kc) {
@@ -149,14 +154,7 @@ void WarpMma::mmaAB(SmallVector<Value> &acc, ArrayRef<Value> a, Value smem,
   // One ldmatrix.x4.trans gives the B fragments of one k16 chunk for two n8
   // tiles: lane l addresses row (l % 8) + 8 ((l / 8) % 2) of the chunk,
   // columns 8 (l / 16).. of the n16 slab.
-  Value rowInMatrix = b.createOrFold<arith::RemUIOp>(lane, index(8));
-  Value matrix = b.createOrFold<arith::DivUIOp>(lane, index(8));
-  Value rowOffset = b.createOrFold<arith::MulIOp>(
-      b.createOrFold<arith::RemUIOp>(matrix, index(2)), index(8));
-  Value colOffset = b.createOrFold<arith::MulIOp>(
-      b.createOrFold<arith::DivUIOp>(matrix, index(2)), index(8));
-  Value rowBase = b.createOrFold<arith::AddIOp>(
-      row0, b.createOrFold<arith::AddIOp>(rowInMatrix, rowOffset));
+  auto [rowBase, colOffset] = ldmatrixX4Address(row0);
   auto type = VectorType::get({4, 2}, elementType);
   SmallVector<Value> out(acc);
   for (int64_t kc = 0; kc < k / kK; ++kc) {

@@ -105,6 +105,10 @@ private:
   Value mma(Value a, Value bFragment, ArrayRef<Value> acc, int64_t accBase,
             SmallVector<Value> &out);
   Value index(int64_t value);
+  /// The row (from `row0`) and column offset a lane addresses in an
+  /// ldmatrix.x4 of a 16x16 tile: matrix l / 8 is rows 8 ((l / 8) % 2) and
+  /// columns 8 (l / 16) of it, row l % 8 within.
+  std::pair<Value, Value> ldmatrixX4Address(Value row0);
 
   ImplicitLocOpBuilder &b;
   Type elementType;
