@@ -678,6 +678,12 @@ def fast_attention_cases(include_big=True):
         F("fa_empty_rows_d128_bf16_sq100_sk64_dense_causal_scale", 128,
           "bf16", 64, "dense", 0, None, True, "1:1", False, False, True,
           Sq=100, scale=0.2),
+        # D = 256 (its own tile: Q kept in shared memory, half-size key
+        # tiles): a windowed causal case with sinks and a dense bf16 one.
+        F("fa_d256_f16_s70_w16_g4_sinks_causal_2to1", 256, "f16", 70, 16, 4,
+          "sinks", True, "4:1", False, False, False, heads=(2, 1)),
+        F("fa_d256_bf16_s40_dense_1to1_dyn", 256, "bf16", 40, "dense", 0,
+          None, False, "1:1", False, False, True, B=1),
     ]
     if include_big:
         # S = 4099 (not a multiple of any tile) once: the example layer's
