@@ -40,11 +40,18 @@ bool mlir::sieve::shouldFuseForCodegen(OpOperand *operand) {
   auto consumer = dyn_cast<linalg::LinalgOp>(operand->getOwner());
   if (!producer || !consumer)
     return false;
-  if (onlyMovesData(producer))
-    return true;
+  bool intoContraction = linalg::isaContractionOpInterface(consumer);
+  if (onlyMovesData(producer)) {
+    // A transpose keeps a contraction a contraction (its operand's map
+    // permutes); a broadcast would leave an operand map without the reduced
+    // or a parallel dimension, which the matmul kernels do not take.
+    return !intoContraction ||
+           llvm::all_of(producer.getIndexingMapsArray(),
+                        [](AffineMap map) { return map.isPermutation(); });
+  }
   if (!producer->getResult(0).hasOneUse() || producer->getNumResults() != 1)
     return false;
-  return !linalg::isaContractionOpInterface(consumer);
+  return !intoContraction;
 }
 
 namespace {

@@ -149,6 +149,26 @@ func.func @matmul_operands(%a: tensor<4x16xf32>, %b: tensor<8x16xf32>) -> tensor
 
 // -----
 
+// A broadcast is not fused into a contraction: the operand's map would lose
+// a dimension and the op would no longer be the matmul the kernels take.
+// CHECK-LABEL: func.func @matmul_broadcast_operand(
+//       CHECK:   %[[BA:.+]] = linalg.generic
+//  CHECK-SAME:       iterator_types = ["parallel", "parallel"]
+//       CHECK:   linalg.generic
+//  CHECK-SAME:       iterator_types = ["parallel", "parallel", "reduction"]
+//  CHECK-SAME:       ins(%[[BA]], %{{.+}} : tensor<4x16xf32>, tensor<16x8xf32>)
+func.func @matmul_broadcast_operand(%a: tensor<16xf32>, %b: tensor<16x8xf32>) -> tensor<4x8xf32> {
+  %ea = tensor.empty() : tensor<4x16xf32>
+  %ec = tensor.empty() : tensor<4x8xf32>
+  %zero = arith.constant 0.0 : f32
+  %c = linalg.fill ins(%zero : f32) outs(%ec : tensor<4x8xf32>) -> tensor<4x8xf32>
+  %ba = linalg.broadcast ins(%a : tensor<16xf32>) outs(%ea : tensor<4x16xf32>) dimensions = [0]
+  %m = linalg.matmul ins(%ba, %b : tensor<4x16xf32>, tensor<16x8xf32>) outs(%c : tensor<4x8xf32>) -> tensor<4x8xf32>
+  return %m : tensor<4x8xf32>
+}
+
+// -----
+
 // A contraction does not fuse into its elementwise consumer (the producer
 // reduces): the bias add stays a kernel of its own, with the bias
 // broadcast folded into it.
