@@ -83,8 +83,8 @@ def SievePrepareCodegen : Pass<"sieve-prepare-codegen",
       of elementwise ops, broadcasts and transposes becomes one kernel that
       writes no intermediate tensor. A producer with several uses is fused
       only when it merely moves data (a transpose or broadcast: recomputing
-      it is free), and only such producers are fused into contractions, so
-      that those stay contractions for the tiled matmul kernel.
+      it is free), and only transposes are fused into contractions, so that
+      those stay contractions for the tiled matmul kernels.
 
     Run `tosa-to-linalg` and `convert-elementwise-to-linalg` first, and
     canonicalize and CSE afterwards; `sieve-compile` does all of that.
