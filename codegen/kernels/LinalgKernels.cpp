@@ -1304,32 +1304,12 @@ buildTensorCoreContraction(StructuredKernel &sk,
         Value dst = m.add(m.mul(stage, m.c(plan.stageSize)),
                           m.add(m.mul(line, m.c(plan.stride)), start));
         Value kFirst = m.mul(step, m.c(kTcTileK));
-        if (plan.kContiguous) {
-          // Shared row `line` is operand row row0 + line.
-          Value row = m.add(row0, line), k = m.add(kFirst, start);
-          Value rowValid = m.lt(row, rows);
-          if (plan.vectorized) {
-            Value valid = andI1(b, rowValid, m.lt(k, K));
-            copy(valid,
-                 offsetOf(arith::SelectOp::create(b, valid, row, m.c(0)), k),
-                 dst);
-            continue;
-          }
-          SmallVector<Value> valid, rowOf, kOf;
-          for (int64_t j = 0; j < kTcChunk; ++j) {
-            Value kj = m.add(k, m.c(j));
-            valid.push_back(andI1(b, rowValid, m.lt(kj, K)));
-            rowOf.push_back(row);
-            kOf.push_back(kj);
-          }
-          gather(valid, rowOf, kOf, dst);
-          continue;
-        }
-        // Shared row `line` is column kFirst + line of K.
-        Value k = m.add(kFirst, line), row = m.add(row0, start);
-        Value kValid = m.lt(k, K);
+        // Shared row `line` is operand row row0 + line (K contiguous) or
+        // column kFirst + line of K; the chunk runs along the other one.
+        Value row = m.add(row0, plan.kContiguous ? line : start);
+        Value k = m.add(kFirst, plan.kContiguous ? start : line);
         if (plan.vectorized) {
-          Value valid = andI1(b, kValid, m.lt(row, rows));
+          Value valid = andI1(b, m.lt(row, rows), m.lt(k, K));
           copy(valid,
                offsetOf(arith::SelectOp::create(b, valid, row, m.c(0)), k),
                dst);
@@ -1337,10 +1317,11 @@ buildTensorCoreContraction(StructuredKernel &sk,
         }
         SmallVector<Value> valid, rowOf, kOf;
         for (int64_t j = 0; j < kTcChunk; ++j) {
-          Value rj = m.add(row, m.c(j));
-          valid.push_back(andI1(b, kValid, m.lt(rj, rows)));
+          Value rj = plan.kContiguous ? row : m.add(row, m.c(j));
+          Value kj = plan.kContiguous ? m.add(k, m.c(j)) : k;
+          valid.push_back(andI1(b, m.lt(rj, rows), m.lt(kj, K)));
           rowOf.push_back(rj);
-          kOf.push_back(k);
+          kOf.push_back(kj);
         }
         gather(valid, rowOf, kOf, dst);
       }
