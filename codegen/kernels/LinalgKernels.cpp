@@ -675,6 +675,28 @@ static Value cloneCombiner(ImplicitLocOpBuilder &b, const Combiner &combiner,
   return combined->getResult(0);
 }
 
+/// The loops of a reduction: the parallel ones (one output point each) and
+/// the reduced ones, their sizes inside the kernel and the products.
+struct ReductionLoops {
+  ReductionLoops(StructuredKernel &sk, KernelParams &params, IndexMath &m) {
+    splitLoops(sk, parallel, reduced);
+    SmallVector<Value> sizes = sk.loopSizes(params);
+    outerSizes = selectSizes(sizes, parallel);
+    innerSizes = selectSizes(sizes, reduced);
+    outputs = m.c(1);
+    perOutput = m.c(1);
+    for (Value size : outerSizes)
+      outputs = m.mul(outputs, size);
+    for (Value size : innerSizes)
+      perOutput = m.mul(perOutput, size);
+  }
+
+  SmallVector<unsigned> parallel, reduced;
+  SmallVector<Value> outerSizes, innerSizes;
+  /// The number of output points and of reduced points per output.
+  Value outputs, perOutput;
+};
+
 /// One warp per output point; lanes stride over the reduced points, then a
 /// butterfly combines the lanes' partial results.
 static LogicalResult buildWarpReduction(StructuredKernel &sk,
@@ -685,42 +707,33 @@ static LogicalResult buildWarpReduction(StructuredKernel &sk,
   sk.declare(params, kb);
   ImplicitLocOpBuilder &b = kb.begin({kBlockSize, 1, 1});
   IndexMath m{b};
-  SmallVector<unsigned> parallel, reduced;
-  splitLoops(sk, parallel, reduced);
-  SmallVector<Value> sizes = sk.loopSizes(params);
-  SmallVector<Value> outerSizes = selectSizes(sizes, parallel);
-  SmallVector<Value> innerSizes = selectSizes(sizes, reduced);
-  Value outputs = m.c(1), perOutput = m.c(1);
-  for (Value size : outerSizes)
-    outputs = m.mul(outputs, size);
-  for (Value size : innerSizes)
-    perOutput = m.mul(perOutput, size);
+  ReductionLoops loops(sk, params, m);
 
   Value warp = m.div(kb.globalIdX(), m.c(kWarpSize));
   Value lane = m.rem(kb.threadIdX(), m.c(kWarpSize));
   // Warps leave together (the condition is the same in every lane): the
   // shuffles need all 32 lanes.
-  kb.ifThen(m.lt(warp, outputs), [&] {
-    SmallVector<Value> outer = delinearize(m, warp, outerSizes);
-    SmallVector<Value> zeros(reduced.size(), m.c(0));
-    SmallVector<Value> point = mergeIndices(parallel, outer, reduced, zeros);
+  kb.ifThen(m.lt(warp, loops.outputs), [&] {
+    SmallVector<Value> outer = delinearize(m, warp, loops.outerSizes);
+    SmallVector<Value> zeros(loops.reduced.size(), m.c(0));
+    SmallVector<Value> point =
+        mergeIndices(loops.parallel, outer, loops.reduced, zeros);
     auto body = [&] {
       Value identity = arith::ConstantOp::create(b, combiner.identity);
-      Value partial =
-          buildStridedFor(
-              b, lane, perOutput, m.c(kWarpSize), {identity},
-              [&](ImplicitLocOpBuilder &, Value r, ValueRange acc) {
-                SmallVector<Value> indices = mergeIndices(
-                    parallel, outer, reduced, delinearize(m, r, innerSizes));
-                SmallVector<Value> args = sk.loadInputs(kb, params, indices);
-                args.push_back(Value());
-                IRMapping mapping;
-                sk.emitPayload(kb, params, args, indices, mapping,
-                               combiner.op);
-                return SmallVector<Value>{cloneCombiner(
-                    b, combiner, acc[0],
-                    mapping.lookupOrDefault(combiner.contribution))};
-              })[0];
+      Value partial = buildStridedFor(
+          b, lane, loops.perOutput, m.c(kWarpSize), {identity},
+          [&](ImplicitLocOpBuilder &, Value r, ValueRange acc) {
+            SmallVector<Value> indices =
+                mergeIndices(loops.parallel, outer, loops.reduced,
+                             delinearize(m, r, loops.innerSizes));
+            SmallVector<Value> args = sk.loadInputs(kb, params, indices);
+            args.push_back(Value());
+            IRMapping mapping;
+            sk.emitPayload(kb, params, args, indices, mapping, combiner.op);
+            return SmallVector<Value>{
+                cloneCombiner(b, combiner, acc[0],
+                              mapping.lookupOrDefault(combiner.contribution))};
+          })[0];
       Value total = kb.warpAllReduce(partial, [&](Value x, Value y) {
         return cloneCombiner(b, combiner, x, y);
       });
@@ -728,7 +741,7 @@ static LogicalResult buildWarpReduction(StructuredKernel &sk,
         Value init = sk.loadInit(kb, params, 0, point);
         sk.storeResult(kb, params, 0, cloneCombiner(b, combiner, init, total),
                        point);
-        kb.countWork(perOutput);
+        kb.countWork(loops.perOutput);
       });
     };
     if (Value active = sk.isActive(kb, point))
@@ -739,10 +752,9 @@ static LogicalResult buildWarpReduction(StructuredKernel &sk,
   KernelDecl decl = kb.finish();
   bundle.addKernel(decl);
   SizeExpr outputPoints = 1;
-  for (unsigned d : parallel)
+  for (unsigned d : loops.parallel)
     outputPoints = outputPoints * sk.loops[d];
-  bundle.launch(sk.op,
-                launchOver(decl, outputPoints * kWarpSize, params.args));
+  bundle.launch(sk.op, launchOver(decl, outputPoints * kWarpSize, params.args));
   return success();
 }
 
@@ -755,22 +767,14 @@ static LogicalResult buildSequentialReduction(StructuredKernel &sk) {
   sk.declare(params, kb);
   ImplicitLocOpBuilder &b = kb.begin({kBlockSize, 1, 1});
   IndexMath m{b};
-  SmallVector<unsigned> parallel, reduced;
-  splitLoops(sk, parallel, reduced);
-  SmallVector<Value> sizes = sk.loopSizes(params);
-  SmallVector<Value> outerSizes = selectSizes(sizes, parallel);
-  SmallVector<Value> innerSizes = selectSizes(sizes, reduced);
-  Value outputs = m.c(1), perOutput = m.c(1);
-  for (Value size : outerSizes)
-    outputs = m.mul(outputs, size);
-  for (Value size : innerSizes)
-    perOutput = m.mul(perOutput, size);
+  ReductionLoops loops(sk, params, m);
 
   Value thread = kb.globalIdX();
-  kb.ifThen(m.lt(thread, outputs), [&] {
-    SmallVector<Value> outer = delinearize(m, thread, outerSizes);
-    SmallVector<Value> zeros(reduced.size(), m.c(0));
-    SmallVector<Value> point = mergeIndices(parallel, outer, reduced, zeros);
+  kb.ifThen(m.lt(thread, loops.outputs), [&] {
+    SmallVector<Value> outer = delinearize(m, thread, loops.outerSizes);
+    SmallVector<Value> zeros(loops.reduced.size(), m.c(0));
+    SmallVector<Value> point =
+        mergeIndices(loops.parallel, outer, loops.reduced, zeros);
     auto body = [&] {
       SmallVector<Value> state;
       for (unsigned i = 0; i < sk.inits.size(); ++i)
@@ -780,21 +784,23 @@ static LogicalResult buildSequentialReduction(StructuredKernel &sk) {
         for (auto [i, value] : llvm::enumerate(state))
           if (!value)
             value = arith::ConstantOp::create(
-                b, b.getZeroAttr(getElementTypeOrSelf(
-                       sk.op.getDpsInits()[i].getType())));
-      SmallVector<Value> final = buildFor(
-          b, m.c(0), perOutput, state,
-          [&](ImplicitLocOpBuilder &, Value r, ValueRange acc) {
-            SmallVector<Value> indices = mergeIndices(
-                parallel, outer, reduced, delinearize(m, r, innerSizes));
-            SmallVector<Value> args = sk.loadInputs(kb, params, indices);
-            args.append(acc.begin(), acc.end());
-            IRMapping mapping;
-            return sk.emitPayload(kb, params, args, indices, mapping);
-          });
+                b, b.getZeroAttr(
+                       getElementTypeOrSelf(sk.op.getDpsInits()[i].getType())));
+      SmallVector<Value> final =
+          buildFor(b, m.c(0), loops.perOutput, state,
+                   [&](ImplicitLocOpBuilder &, Value r, ValueRange acc) {
+                     SmallVector<Value> indices =
+                         mergeIndices(loops.parallel, outer, loops.reduced,
+                                      delinearize(m, r, loops.innerSizes));
+                     SmallVector<Value> args =
+                         sk.loadInputs(kb, params, indices);
+                     args.append(acc.begin(), acc.end());
+                     IRMapping mapping;
+                     return sk.emitPayload(kb, params, args, indices, mapping);
+                   });
       for (auto [i, value] : llvm::enumerate(final))
         sk.storeResult(kb, params, i, value, point);
-      kb.countWork(perOutput);
+      kb.countWork(loops.perOutput);
     };
     if (Value active = sk.isActive(kb, point))
       kb.ifThen(active, body);
@@ -804,7 +810,7 @@ static LogicalResult buildSequentialReduction(StructuredKernel &sk) {
   KernelDecl decl = kb.finish();
   bundle.addKernel(decl);
   SizeExpr outputPoints = 1;
-  for (unsigned d : parallel)
+  for (unsigned d : loops.parallel)
     outputPoints = outputPoints * sk.loops[d];
   bundle.launch(sk.op, launchOver(decl, outputPoints, params.args));
   return success();
