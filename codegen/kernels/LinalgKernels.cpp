@@ -32,6 +32,7 @@
 
 #include "codegen/kernels/LinalgKernels.h"
 
+#include "codegen/kernels/IndexMath.h"
 #include "codegen/kernels/MmaFragments.h"
 
 #include "passes/ScalarCode.h"
@@ -96,18 +97,6 @@ private:
   llvm::StringMap<unsigned> scalars;
 };
 
-/// Index arithmetic that folds constants.
-struct IndexMath {
-  ImplicitLocOpBuilder &b;
-  Value add(Value x, Value y) { return b.createOrFold<arith::AddIOp>(x, y); }
-  Value sub(Value x, Value y) { return b.createOrFold<arith::SubIOp>(x, y); }
-  Value mul(Value x, Value y) { return b.createOrFold<arith::MulIOp>(x, y); }
-  Value div(Value x, Value y) { return b.createOrFold<arith::DivUIOp>(x, y); }
-  Value rem(Value x, Value y) { return b.createOrFold<arith::RemUIOp>(x, y); }
-  Value min(Value x, Value y) { return b.createOrFold<arith::MinSIOp>(x, y); }
-  Value c(int64_t value) { return indexConst(b, value); }
-  Value lt(Value x, Value y) { return cmpIndex(b, Pred::slt, x, y); }
-};
 } // namespace
 
 /// Row-major strides of `shape`.

@@ -33,6 +33,7 @@
 
 #include "codegen/BundleBuilder.h"
 #include "codegen/kernels/AttentionKernels.h"
+#include "codegen/kernels/IndexMath.h"
 #include "codegen/kernels/LinalgKernels.h"
 #include "codegen/kernels/QMatmulKernels.h"
 
@@ -50,24 +51,6 @@
 using namespace mlir;
 using namespace mlir::sieve;
 using Pred = arith::CmpIPredicate;
-
-namespace {
-/// Index arithmetic that reads like the formulas it implements.
-struct IndexMath {
-  ImplicitLocOpBuilder &b;
-  Value add(Value x, Value y) { return b.createOrFold<arith::AddIOp>(x, y); }
-  Value sub(Value x, Value y) { return b.createOrFold<arith::SubIOp>(x, y); }
-  Value mul(Value x, Value y) { return b.createOrFold<arith::MulIOp>(x, y); }
-  Value div(Value x, Value y) { return b.createOrFold<arith::DivUIOp>(x, y); }
-  Value rem(Value x, Value y) { return b.createOrFold<arith::RemUIOp>(x, y); }
-  Value min(Value x, Value y) { return b.createOrFold<arith::MinSIOp>(x, y); }
-  Value max(Value x, Value y) { return b.createOrFold<arith::MaxSIOp>(x, y); }
-  Value c(int64_t value) { return indexConst(b, value); }
-  Value lt(Value x, Value y) { return cmpIndex(b, Pred::slt, x, y); }
-  Value le(Value x, Value y) { return cmpIndex(b, Pred::sle, x, y); }
-  Value eq(Value x, Value y) { return cmpIndex(b, Pred::eq, x, y); }
-};
-} // namespace
 
 static constexpr int64_t kBlockSize = 128;
 static constexpr int64_t kWarpSize = 32;
