@@ -1337,7 +1337,22 @@ mlir::sieve::estimateAttentionWork(Operation *op, StringRef target,
   work.dense = work.batch * work.queryHeads * work.queryLen * work.keyLen;
   if (std::optional<std::string> why =
           whyNoTensorCoreAttention(config, target)) {
+    // One thread per query row, two passes over the keys the row sees: its
+    // clipped window (or every key, causal: up to its own) and the globals
+    // (counted whole: which fall inside the window is known at run time).
     work.kernel = "simple (" + *why + "): every visible score, twice";
+    int64_t visible = 0;
+    for (int64_t row = 0; row < work.queryLen; ++row) {
+      int64_t position = row + work.keyLen - work.queryLen;
+      int64_t lo = config.isHybrid() ? position - config.windowLeft : 0;
+      int64_t hi = config.causal       ? position
+                   : config.isHybrid() ? position + config.windowRight
+                                       : work.keyLen - 1;
+      lo = std::max<int64_t>(lo, 0);
+      hi = std::min(hi, work.keyLen - 1);
+      visible += std::max<int64_t>(hi - lo + 1, 0) + work.numGlobals;
+    }
+    work.computed = 2 * visible * work.batch * work.queryHeads;
     return work;
   }
   int64_t headDim = queryType.getDimSize(3);

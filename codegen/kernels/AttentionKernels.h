@@ -66,7 +66,9 @@ struct AttentionWork {
   std::string kernel;
   int64_t batch = 0, queryHeads = 0, kvHeads = 0, queryLen = 0, keyLen = 0;
   int64_t numGlobals = 0;
-  /// Score entries the kernels compute (whole tiles) and the dense count.
+  /// Score entries the kernels compute (whole tiles; the simple kernel's:
+  /// two passes over each row's visible keys, globals counted whole) and
+  /// the dense count.
   int64_t computed = 0, dense = 0;
   /// K/V tiles the CTAs of the band (or decoding) kernel visit, summed over
   /// CTAs; the emulator's work units of that launch.

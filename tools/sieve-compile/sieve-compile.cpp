@@ -214,8 +214,9 @@ static void printAttentionWork(func::FuncOp entry, StringRef target) {
                     : 0.0;
     llvm::outs() << work->kernel << "\n    scores: " << work->computed
                  << " of " << work->dense << " dense ("
-                 << llvm::format("%.2f", percent) << "%), K/V tiles visited: "
-                 << work->tilesVisited;
+                 << llvm::format("%.2f", percent) << "%)";
+    if (work->tilesVisited)
+      llvm::outs() << ", K/V tiles visited: " << work->tilesVisited;
     if (work->globalRowsComputed)
       llvm::outs() << ", global query rows: " << work->globalRowsComputed;
     llvm::outs() << "\n";
