@@ -9,6 +9,8 @@
 
 #include "codegen/emulator/Emulator.h"
 
+#include "codegen/OptimizeLLVM.h"
+
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
 #include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
@@ -30,7 +32,6 @@
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/TargetRegistry.h"
-#include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Program.h"
@@ -223,18 +224,7 @@ LogicalResult mlir::sieve::buildEmulatorLibrary(gpu::GPUModuleOp kernels,
   llvmModule->setTargetTriple(machine->getTargetTriple());
   llvmModule->setDataLayout(machine->createDataLayout());
 
-  llvm::LoopAnalysisManager lam;
-  llvm::FunctionAnalysisManager fam;
-  llvm::CGSCCAnalysisManager cgam;
-  llvm::ModuleAnalysisManager mam;
-  llvm::PassBuilder passBuilder(machine.get());
-  passBuilder.registerModuleAnalyses(mam);
-  passBuilder.registerCGSCCAnalyses(cgam);
-  passBuilder.registerFunctionAnalyses(fam);
-  passBuilder.registerLoopAnalyses(lam);
-  passBuilder.crossRegisterProxies(lam, fam, cgam, mam);
-  passBuilder.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O2)
-      .run(*llvmModule, mam);
+  optimizeLLVMModule(*llvmModule, *machine, llvm::OptimizationLevel::O2);
 
   SmallString<128> objectFile;
   int fd;

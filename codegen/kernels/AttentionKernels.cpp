@@ -107,7 +107,6 @@ struct IntMath {
     return b.createOrFold<arith::IndexCastOp>(type, x);
   }
 };
-using IndexMath = IntMath;
 
 enum class Variant { Band, Decode, GlobalRows };
 

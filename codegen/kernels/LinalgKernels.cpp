@@ -686,6 +686,18 @@ struct ReductionLoops {
   Value outputs, perOutput;
 };
 
+/// Adds `decl` and launches `threadsPerOutput` threads per output point.
+static void launchPerOutput(StructuredKernel &sk, const ReductionLoops &loops,
+                            const KernelDecl &decl,
+                            SmallVector<KernelArg> args,
+                            int64_t threadsPerOutput) {
+  sk.bundle.addKernel(decl);
+  SizeExpr outputPoints = threadsPerOutput;
+  for (unsigned d : loops.parallel)
+    outputPoints = outputPoints * sk.loops[d];
+  sk.bundle.launch(sk.op, launchOver(decl, outputPoints, std::move(args)));
+}
+
 /// One warp per output point; lanes stride over the reduced points, then a
 /// butterfly combines the lanes' partial results.
 static LogicalResult buildWarpReduction(StructuredKernel &sk,
@@ -738,12 +750,7 @@ static LogicalResult buildWarpReduction(StructuredKernel &sk,
     else
       body();
   });
-  KernelDecl decl = kb.finish();
-  bundle.addKernel(decl);
-  SizeExpr outputPoints = 1;
-  for (unsigned d : loops.parallel)
-    outputPoints = outputPoints * sk.loops[d];
-  bundle.launch(sk.op, launchOver(decl, outputPoints * kWarpSize, params.args));
+  launchPerOutput(sk, loops, kb.finish(), params.args, kWarpSize);
   return success();
 }
 
@@ -796,12 +803,7 @@ static LogicalResult buildSequentialReduction(StructuredKernel &sk) {
     else
       body();
   });
-  KernelDecl decl = kb.finish();
-  bundle.addKernel(decl);
-  SizeExpr outputPoints = 1;
-  for (unsigned d : loops.parallel)
-    outputPoints = outputPoints * sk.loops[d];
-  bundle.launch(sk.op, launchOver(decl, outputPoints, params.args));
+  launchPerOutput(sk, loops, kb.finish(), params.args, 1);
   return success();
 }
 
