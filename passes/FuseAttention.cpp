@@ -2573,7 +2573,8 @@ static void rewriteAttention(PatternRewriter &rewriter, Operation *root,
   if (!isDefault)
     scaleAttr = rewriter.getF32FloatAttr(static_cast<float>(scale));
   Value attention =
-      AttentionOp::create(rewriter, loc, q, k, v, scaleAttr, m.scores.causal)
+      AttentionOp::create(rewriter, loc, q, k, v, scaleAttr, m.scores.causal,
+                          /*qk_precision=*/nullptr)
           .getResult();
 
   // A reshape of the result back to [B, H, S, D] is the attention itself.

@@ -177,6 +177,178 @@ static Value buildFirstOccurrences(ImplicitLocOpBuilder &b, Value globals,
   })[0];
 }
 
+/// The rows of one `qk_precision` block.
+static constexpr int64_t kScoreQuantBlock = 64;
+
+/// Quantizes one value already multiplied by `qmax / amax` to the nearest
+/// value of `precision` (i8 or f8E4M3FN), returned as the exact f32 value.
+static Value quantizeScoreValue(ImplicitLocOpBuilder &b, Value scaled,
+                                Type precision, double qmax) {
+  Value rounded;
+  if (precision.isInteger(8)) {
+    rounded = math::RoundEvenOp::create(b, scaled);
+  } else {
+    // f8E4M3FN has 3 mantissa bits and its smallest normal exponent is -6,
+    // below which its (subnormal) spacing stays 2^-9: round to a multiple of
+    // quantum = 2^(max(e, -6) - 3), e the f32 exponent of `scaled`. Dividing
+    // and multiplying by a power of two is exact.
+    auto i32Const = [&](int64_t v) {
+      return arith::ConstantOp::create(b, b.getI32IntegerAttr(v)).getResult();
+    };
+    Value bits = arith::BitcastOp::create(b, b.getI32Type(), scaled);
+    Value biased =
+        arith::AndIOp::create(b, arith::ShRUIOp::create(b, bits, i32Const(23)),
+                              i32Const(0xff));
+    Value exponent = arith::MaxSIOp::create(
+        b, arith::SubIOp::create(b, biased, i32Const(127)), i32Const(-6));
+    Value quantumBits = arith::ShLIOp::create(
+        b, arith::AddIOp::create(b, exponent, i32Const(127 - 3)),
+        i32Const(23));
+    Value quantum = arith::BitcastOp::create(b, b.getF32Type(), quantumBits);
+    Value steps =
+        math::RoundEvenOp::create(b, arith::DivFOp::create(b, scaled, quantum));
+    rounded = arith::MulFOp::create(b, steps, quantum);
+  }
+  return arith::MinimumFOp::create(
+      b, arith::MaximumFOp::create(b, rounded, f32Const(b, -qmax)),
+      f32Const(b, qmax));
+}
+
+/// Quantizes `x` [B, H, S, D], minus `mean` [B, H, D] when given, in blocks
+/// of 64 rows as the attention ops' `qk_precision` defines: the quantized
+/// values as exact f32 [B, H, S, D] and the scales [B, H, ceil(S / 64)].
+static std::pair<Value, Value> quantizeScoreBlocks(ImplicitLocOpBuilder &b,
+                                                   Value x, Value mean,
+                                                   Type precision) {
+  double qmax = precision.isInteger(8) ? 127.0 : 448.0;
+  Value zero = indexConst(b, 0);
+  Value blockRows = indexConst(b, kScoreQuantBlock);
+  auto type = cast<RankedTensorType>(x.getType());
+  SmallVector<Value> sizes = {dimSize(b, x, 0), dimSize(b, x, 1),
+                              dimSize(b, x, 2), dimSize(b, x, 3)};
+  Value numBlocks = b.createOrFold<arith::CeilDivUIOp>(sizes[2], blockRows);
+  Value values = emptyLike(b, type.clone(b.getF32Type()), sizes);
+  auto scalesType = RankedTensorType::get(
+      {type.getDimSize(0), type.getDimSize(1), ShapedType::kDynamic},
+      b.getF32Type());
+  Value scales = emptyLike(b, scalesType, {sizes[0], sizes[1], numBlocks});
+
+  auto element = [&](ImplicitLocOpBuilder &b, Value bi, Value h, Value i,
+                     Value d) -> Value {
+    Value v = toF32(b, extractAt(b, x, {bi, h, i, d}));
+    if (!mean)
+      return v;
+    return arith::SubFOp::create(b, v, extractAt(b, mean, {bi, h, d}));
+  };
+  // Runs `body(i, d, state)` over rows [lo, hi) and all columns.
+  auto forEachElement =
+      [&](ImplicitLocOpBuilder &b, Value lo, Value hi, ValueRange init,
+          function_ref<SmallVector<Value>(ImplicitLocOpBuilder &, Value, Value,
+                                          ValueRange)>
+              body) {
+        return buildFor(
+            b, lo, hi, init,
+            [&](ImplicitLocOpBuilder &b, Value i, ValueRange args) {
+              return buildFor(
+                  b, zero, sizes[3], args,
+                  [&](ImplicitLocOpBuilder &b, Value d, ValueRange args) {
+                    return body(b, i, d, args);
+                  });
+            });
+      };
+
+  auto quantizeBlock = [&](ImplicitLocOpBuilder &b, Value bi, Value h,
+                           Value r, ValueRange args) {
+    Value lo = arith::MulIOp::create(b, r, blockRows);
+    Value hi = arith::MinUIOp::create(
+        b, arith::AddIOp::create(b, lo, blockRows), sizes[2]);
+    // amax = max |x| over the block; maximumf keeps a NaN.
+    Value amax =
+        forEachElement(b, lo, hi, f32Const(b, 0.0),
+                       [&](ImplicitLocOpBuilder &b, Value i, Value d,
+                           ValueRange args) {
+                         Value magnitude =
+                             math::AbsFOp::create(b, element(b, bi, h, i, d));
+                         return SmallVector<Value>{
+                             arith::MaximumFOp::create(b, args[0], magnitude)};
+                       })[0];
+    Value inverse = arith::DivFOp::create(b, f32Const(b, qmax), amax);
+    Value usable = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, amax,
+                                         f32Const(b, 0.0));
+    Value quantized =
+        forEachElement(b, lo, hi, args[0],
+                       [&](ImplicitLocOpBuilder &b, Value i, Value d,
+                           ValueRange args) {
+                         Value scaled = arith::MulFOp::create(
+                             b, element(b, bi, h, i, d), inverse);
+                         Value q = arith::SelectOp::create(
+                             b, usable,
+                             quantizeScoreValue(b, scaled, precision, qmax),
+                             f32Const(b, 0.0));
+                         return SmallVector<Value>{
+                             insertAt(b, q, args[0], {bi, h, i, d})};
+                       })[0];
+    Value scale = arith::DivFOp::create(b, amax, f32Const(b, qmax));
+    return SmallVector<Value>{quantized,
+                              insertAt(b, scale, args[1], {bi, h, r})};
+  };
+
+  SmallVector<Value> result = buildFor(
+      b, zero, sizes[0], {values, scales},
+      [&](ImplicitLocOpBuilder &b, Value bi, ValueRange args) {
+        return buildFor(
+            b, zero, sizes[1], args,
+            [&](ImplicitLocOpBuilder &b, Value h, ValueRange args) {
+              return buildFor(
+                  b, zero, numBlocks, args,
+                  [&](ImplicitLocOpBuilder &b, Value r, ValueRange args) {
+                    return quantizeBlock(b, bi, h, r, args);
+                  });
+            });
+      });
+  return {result[0], result[1]};
+}
+
+/// kmean[b, kh, d] = (sum_j key[b, kh, j, d]) / Sk in f32, which
+/// `qk_precision` subtracts from the keys before quantizing them.
+static Value buildKeyMean(ImplicitLocOpBuilder &b, Value key) {
+  Value zero = indexConst(b, 0);
+  auto type = cast<RankedTensorType>(key.getType());
+  SmallVector<Value> sizes = {dimSize(b, key, 0), dimSize(b, key, 1),
+                              dimSize(b, key, 3)};
+  Value keyLen = dimSize(b, key, 2);
+  Value keyLenF32 = arith::UIToFPOp::create(
+      b, b.getF32Type(),
+      arith::IndexCastUIOp::create(b, b.getI64Type(), keyLen));
+  auto meanType = RankedTensorType::get(
+      {type.getDimSize(0), type.getDimSize(1), type.getDimSize(3)},
+      b.getF32Type());
+  return buildFor(
+      b, zero, sizes[0], emptyLike(b, meanType, sizes),
+      [&](ImplicitLocOpBuilder &b, Value bi, ValueRange args) {
+        return buildFor(
+            b, zero, sizes[1], args,
+            [&](ImplicitLocOpBuilder &b, Value kh, ValueRange args) {
+              return buildFor(
+                  b, zero, sizes[2], args,
+                  [&](ImplicitLocOpBuilder &b, Value d, ValueRange args) {
+                    Value sum =
+                        buildFor(b, zero, keyLen, f32Const(b, 0.0),
+                                 [&](ImplicitLocOpBuilder &b, Value j,
+                                     ValueRange args) {
+                                   Value kd = toF32(
+                                       b, extractAt(b, key, {bi, kh, j, d}));
+                                   return SmallVector<Value>{
+                                       arith::AddFOp::create(b, args[0], kd)};
+                                 })[0];
+                    Value mean = arith::DivFOp::create(b, sum, keyLenF32);
+                    return SmallVector<Value>{
+                        insertAt(b, mean, args[0], {bi, kh, d})};
+                  });
+            });
+      })[0];
+}
+
 /// Lowers dense (`pattern == nullptr`) or hybrid attention. Each query row
 /// visits its window [lo, hi] and then its extra globals, twice: once to
 /// compute the scores and their maximum, once to accumulate exp(score - max)
@@ -185,6 +357,7 @@ static Value lowerAttention(ImplicitLocOpBuilder &b, Operation *op,
                             Value query, Value key, Value value,
                             std::optional<APFloat> scaleAttr, bool causal,
                             const SparsityPattern *pattern,
+                            Type scoreQuantization,
                             RankedTensorType resultType) {
   using Pred = arith::CmpIPredicate;
   Value zero = indexConst(b, 0), one = indexConst(b, 1);
@@ -243,6 +416,16 @@ static Value lowerAttention(ImplicitLocOpBuilder &b, Operation *op,
     windowRight = b.createOrFold<arith::MinSIOp>(
         indexConst(b, pattern->windowRight), reach);
   }
+
+  // With `qk_precision`, the scores use quantized queries and keys.
+  Value scoreQuery = query, scoreKey = key, queryScales, keyScales;
+  if (scoreQuantization) {
+    std::tie(scoreQuery, queryScales) =
+        quantizeScoreBlocks(b, query, /*mean=*/nullptr, scoreQuantization);
+    std::tie(scoreKey, keyScales) = quantizeScoreBlocks(
+        b, key, buildKeyMean(b, key), scoreQuantization);
+  }
+  Value blockRows = indexConst(b, kScoreQuantBlock);
 
   SmallVector<Value> accSizes = {batch, queryHeads, queryLen, valueDim};
   Value acc = filledLike(b, resultType.clone(b.getF32Type()), accSizes,
@@ -308,12 +491,22 @@ static Value lowerAttention(ImplicitLocOpBuilder &b, Operation *op,
           Value dot = buildFor(
               b, zero, headDim, f32Const(b, 0.0),
               [&](ImplicitLocOpBuilder &b, Value d, ValueRange args) {
-                Value qd = toF32(b, extractAt(b, query, {bi, h, i, d}));
-                Value kd = toF32(b, extractAt(b, key, {bi, kh, j, d}));
+                Value qd = toF32(b, extractAt(b, scoreQuery, {bi, h, i, d}));
+                Value kd = toF32(b, extractAt(b, scoreKey, {bi, kh, j, d}));
                 Value prod = arith::MulFOp::create(b, qd, kd);
                 return SmallVector<Value>{
                     arith::AddFOp::create(b, args[0], prod)};
               })[0];
+          if (scoreQuantization) {
+            Value qs = extractAt(
+                b, queryScales,
+                {bi, h, arith::DivUIOp::create(b, i, blockRows)});
+            Value ks = extractAt(
+                b, keyScales,
+                {bi, kh, arith::DivUIOp::create(b, j, blockRows)});
+            dot = arith::MulFOp::create(b, dot,
+                                        arith::MulFOp::create(b, qs, ks));
+          }
           return arith::MulFOp::create(b, dot, scale).getResult();
         };
 
@@ -403,6 +596,7 @@ struct LowerAttention : public OpRewritePattern<AttentionOp> {
     rewriter.replaceOp(op, lowerAttention(b, op, op.getQuery(), op.getKey(),
                                           op.getValue(), op.getScale(),
                                           op.getCausal(), /*pattern=*/nullptr,
+                                          op.getScoreQuantizationType(),
                                           op.getType()));
     return success();
   }
@@ -420,6 +614,7 @@ struct LowerHybridAttention : public OpRewritePattern<HybridAttentionOp> {
     rewriter.replaceOp(op, lowerAttention(b, op, op.getQuery(), op.getKey(),
                                           op.getValue(), op.getScale(),
                                           op.getCausal(), &pattern,
+                                          op.getScoreQuantizationType(),
                                           op.getType()));
     return success();
   }

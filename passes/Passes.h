@@ -246,6 +246,11 @@ struct SieveOptimizeOptions
       llvm::cl::desc("Fold quantize-dequantize pairs on weights into "
                      "sieve.qmatmul"),
       llvm::cl::init(SieveQuantizeOptions().foldQDQ)};
+  Option<std::string> qkPrecision{
+      *this, "qk-precision",
+      llvm::cl::desc("Quantize attention scores: i8 or f8E4M3FN (empty: "
+                     "leave them exact)"),
+      llvm::cl::init("")};
 };
 
 /// Adds `sieve-optimize`: sieve-fuse-attention, sieve-sparsify-attention,

@@ -443,6 +443,12 @@ def SieveQuantize : Pass<"sieve-quantize"> {
     or f64 data, mixed element types) is left untouched with a remark; ops
     on buffers are not looked at.
 
+    With `qk-precision=i8` or `qk-precision=f8E4M3FN`, every
+    `sieve.attention` and `sieve.hybrid_attention` also gets that
+    `qk_precision`: its scores are computed from per-block quantized queries
+    and smoothed keys (the ops' descriptions define it exactly), with a
+    remark per op. The default, empty, leaves attention alone.
+
     Before:
 
     ```mlir
@@ -473,10 +479,15 @@ def SieveQuantize : Pass<"sieve-quantize"> {
            "Weights with fewer elements than this stay in float">,
     Option<"foldQDQ", "fold-qdq", "bool", "true",
            "Fold quantize-dequantize pairs on weights into sieve.qmatmul">,
+    Option<"qkPrecision", "qk-precision", "std::string", "\"\"",
+           "Quantize attention scores: i8 or f8E4M3FN (empty: leave them "
+           "exact)">,
   ];
   let statistics = [
     Statistic<"numQuantized", "quantized-weights",
               "Contractions whose float weights were quantized">,
+    Statistic<"numScoreQuantized", "quantized-attention-scores",
+              "Attention ops given a qk_precision">,
     Statistic<"numFolded", "folded-qdq",
               "Contractions whose quantize-dequantize pair was folded">,
   ];

@@ -87,6 +87,7 @@ void mlir::sieve::buildSieveOptimizePipeline(
   quantize.targets.assign(options.targets.begin(), options.targets.end());
   quantize.minWeightElements = options.minWeightElements;
   quantize.foldQDQ = options.foldQDQ;
+  quantize.qkPrecision = options.qkPrecision;
   pm.addPass(createSieveQuantize(quantize));
 
   pm.addPass(createCanonicalizerPass());

@@ -910,6 +910,31 @@ struct SieveQuantizePass
       }
     }
 
+    Type scorePrecision;
+    if (qkPrecision == "i8")
+      scorePrecision = IntegerType::get(&getContext(), 8);
+    else if (qkPrecision == "f8E4M3FN")
+      scorePrecision = Float8E4M3FNType::get(&getContext());
+    else if (!qkPrecision.empty()) {
+      root->emitError() << "sieve-quantize: unknown qk-precision '"
+                        << qkPrecision << "'; expected i8 or f8E4M3FN";
+      return signalPassFailure();
+    }
+    if (scorePrecision)
+      root->walk([&](Operation *op) {
+        auto precision = TypeAttr::get(scorePrecision);
+        if (auto dense = dyn_cast<AttentionOp>(op))
+          dense.setQkPrecisionAttr(precision);
+        else if (auto hybrid = dyn_cast<HybridAttentionOp>(op))
+          hybrid.setQkPrecisionAttr(precision);
+        else
+          return;
+        ++numScoreQuantized;
+        emitRemark(op->getLoc())
+            << "sieve-quantize: " << op->getName() << " scores in "
+            << scorePrecision;
+      });
+
     SmallVector<Operation *> candidates;
     // Contractions on tensors; ops on buffers are not graph-level IR.
     root->walk([&](linalg::LinalgOp op) {

@@ -982,6 +982,7 @@ AttentionConfig mlir::sieve::getAttentionConfig(Operation *op) {
     config.result = dense.getResult();
     config.scale = dense.getScale();
     config.causal = dense.getCausal();
+    config.scoreQuantization = dense.getScoreQuantizationType();
     return config;
   }
   auto hybrid = cast<HybridAttentionOp>(op);
@@ -995,6 +996,7 @@ AttentionConfig mlir::sieve::getAttentionConfig(Operation *op) {
   config.windowLeft = static_cast<int64_t>(hybrid.getWindowLeft());
   config.windowRight = static_cast<int64_t>(hybrid.getWindowRight());
   config.globalQueries = hybrid.getGlobalQueries();
+  config.scoreQuantization = hybrid.getScoreQuantizationType();
   return config;
 }
 
@@ -1293,6 +1295,10 @@ static LogicalResult buildTensorCoreAttention(Operation *op,
 LogicalResult mlir::sieve::buildAttentionOp(Operation *op,
                                             BundleBuilder &bundle) {
   AttentionConfig config = getAttentionConfig(op);
+  if (config.scoreQuantization)
+    return op->emitOpError()
+           << "with qk_precision " << config.scoreQuantization
+           << ": quantized scores have no GPU kernel yet";
   if (whyNoTensorCoreAttention(config, bundle.getTarget()))
     return buildSimpleAttention(op, bundle, config);
   auto headDim = cast<RankedTensorType>(config.query.getType()).getDimSize(3);

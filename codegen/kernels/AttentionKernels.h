@@ -33,6 +33,8 @@ struct AttentionConfig {
   bool causal = false;
   int64_t windowLeft = 0, windowRight = 0;
   bool globalQueries = false;
+  /// The scores' quantization (qk_precision i8 or f8E4M3FN), or null.
+  Type scoreQuantization;
 
   bool isHybrid() const { return static_cast<bool>(globals); }
 };

@@ -78,7 +78,8 @@ static LogicalResult verifyFinite(Operation *op, StringRef name,
 /// share.
 static LogicalResult verifyAttentionOperands(Operation *op, Value query,
                                              Value key, Value value,
-                                             std::optional<APFloat> scale) {
+                                             std::optional<APFloat> scale,
+                                             std::optional<Type> qkPrecision) {
   Dim qB{"query", query, 0}, kB{"key", key, 0}, vB{"value", value, 0};
   if (failed(verifySameSize(op, "batch size", kB, qB)) ||
       failed(verifySameSize(op, "batch size", vB, qB)) ||
@@ -101,6 +102,13 @@ static LogicalResult verifyAttentionOperands(Operation *op, Value query,
              << ") to be a multiple of the number of key/value heads ("
              << kvHeads << ")";
   }
+  Type element = getElementTypeOrSelf(query.getType());
+  if (qkPrecision && *qkPrecision != element &&
+      !isa<IntegerType, Float8E4M3FNType>(*qkPrecision))
+    return op->emitOpError()
+           << "expected 'qk_precision' to be i8, f8E4M3FN or the operands' "
+              "element type "
+           << element << ", found " << *qkPrecision;
   return verifyFinite(op, "scale", scale);
 }
 
@@ -140,7 +148,7 @@ AttentionOp::inferReturnTypes(MLIRContext *context,
 
 LogicalResult AttentionOp::verify() {
   return verifyAttentionOperands(*this, getQuery(), getKey(), getValue(),
-                                 getScale());
+                                 getScale(), getQkPrecision());
 }
 
 //===----------------------------------------------------------------------===//
@@ -157,7 +165,7 @@ LogicalResult HybridAttentionOp::inferReturnTypes(
 
 LogicalResult HybridAttentionOp::verify() {
   if (failed(verifyAttentionOperands(*this, getQuery(), getKey(), getValue(),
-                                     getScale())))
+                                     getScale(), getQkPrecision())))
     return failure();
   Dim gB{"globals", getGlobals(), 0};
   if (failed(verifySameSize(*this, "batch size", gB,
@@ -194,7 +202,8 @@ struct HybridAttentionWithFullWindow
 
     auto dense = AttentionOp::create(rewriter, op.getLoc(), op.getQuery(),
                                      op.getKey(), op.getValue(),
-                                     op.getScaleAttr(), op.getCausalAttr());
+                                     op.getScaleAttr(), op.getCausalAttr(),
+                                     op.getQkPrecisionAttr());
     // A static batch size known only from `globals` is lost; keep the type.
     if (dense.getType() != op.getType()) {
       rewriter.eraseOp(dense);

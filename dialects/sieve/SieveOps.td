@@ -28,6 +28,23 @@ class Sieve_Non0RankTensorOf<list<Type> types>
 
 def Sieve_NonNegativeI64Attr : ConfinedAttr<I64Attr, [IntNonNegative]>;
 
+// The element type the scores of an attention op are computed in: i8 or
+// f8E4M3FN quantize them, the operands' own float type leaves them exact.
+def Sieve_QKPrecisionAttr
+    : TypeAttrOf<AnyTypeOf<[I8, F8E4M3FN, F32, F16, BF16]>>;
+
+// What both attention ops offer their users.
+defvar Sieve_AttentionExtraDecls = [{
+  /// The type queries and keys are quantized to for the scores (i8 or
+  /// f8E4M3FN), or null when the scores are exact.
+  ::mlir::Type getScoreQuantizationType() {
+    auto precision = getQkPrecision();
+    if (!precision || *precision == getQuery().getType().getElementType())
+      return {};
+    return *precision;
+  }
+}];
+
 def Sieve_DataElement : AnyTypeOf<[AnySignlessInteger, AnyFloat],
                                   "signless integer or float">;
 
@@ -83,6 +100,28 @@ def Sieve_AttentionOp : Sieve_ComputeOp<"attention",
     * A row with no visible key (possible when `causal` and `Sq > Sk`)
       outputs exactly 0, never NaN.
 
+    Quantized scores (SageAttention's scheme). With `qk_precision = i8` or
+    `qk_precision = f8E4M3FN`, the scores come from quantized queries and
+    keys; absent, or equal to the operands' element type, the scores are the
+    exact f32 products above. With `qmax` = 127 (i8) or 448 (f8E4M3FN):
+
+    * Keys are smoothed first: `kmean[b, kh, d] = (sum_j f32(key[b, kh, j,
+      d])) / Sk`, and the quantized keys are those of `key - kmean`. (The
+      mean shifts every score of a row by the same `q . kmean`, which the
+      softmax cancels.)
+    * Blocks: rows `64r .. min(64r + 64, Sq) - 1` of `query[b, h]`, and rows
+      `64c .. min(64c + 64, Sk) - 1` of `key[b, kh] - kmean`, all `D`
+      columns.
+    * A block `X` (f32 values) with `a = max |X|` quantizes to scale `s = a
+      / qmax` and values `x_q = quant(x * (qmax / a))`, where `quant` rounds
+      half to even and clamps to `[-127, 127]` (i8), or rounds to the nearest
+      f8E4M3FN value, ties to even, saturating at `±448` (f8E4M3FN). A block
+      with `a = 0` quantizes to scale 0 and values 0.
+    * `score(i, j) = scale * ((s_Q * s_K) * sum_d q_q[d] * k_q[d])`, with
+      `s_Q` the scale of row `i`'s query block, `s_K` that of key `j`'s
+      block and the sum in f32 (exact for i8). The softmax and `P @ V` are
+      as without quantization.
+
     Example (GQA, 8 query heads over 2 key/value heads, causal):
 
     ```mlir
@@ -96,9 +135,11 @@ def Sieve_AttentionOp : Sieve_ComputeOp<"attention",
     Sieve_TensorOf<[Sieve_FloatElement], 4>:$key,
     Sieve_TensorOf<[Sieve_FloatElement], 4>:$value,
     OptionalAttr<F32Attr>:$scale,
-    DefaultValuedAttr<BoolAttr, "false">:$causal
+    DefaultValuedAttr<BoolAttr, "false">:$causal,
+    OptionalAttr<Sieve_QKPrecisionAttr>:$qk_precision
   );
   let results = (outs Sieve_TensorOf<[Sieve_FloatElement], 4>:$result);
+  let extraClassDeclaration = Sieve_AttentionExtraDecls;
   let assemblyFormat = [{
     $query `,` $key `,` $value attr-dict `:` type($query) `,` type($key) `,`
     type($value) `->` type($result)
@@ -133,7 +174,9 @@ def Sieve_HybridAttentionOp : Sieve_ComputeOp<"hybrid_attention",
       set gives exactly 0.
 
     `window_left` and `window_right` must be non-negative; a window wider than
-    the sequence is allowed and simply clipped.
+    the sequence is allowed and simply clipped. `qk_precision` quantizes the
+    scores exactly as in `sieve.attention` (blocks and `kmean` span the whole
+    sequences, not only the visible keys).
 
     Example (causal window of 512 keys plus 16 global tokens):
 
@@ -154,9 +197,11 @@ def Sieve_HybridAttentionOp : Sieve_ComputeOp<"hybrid_attention",
     Sieve_NonNegativeI64Attr:$window_right,
     OptionalAttr<F32Attr>:$scale,
     DefaultValuedAttr<BoolAttr, "false">:$causal,
-    DefaultValuedAttr<BoolAttr, "false">:$global_queries
+    DefaultValuedAttr<BoolAttr, "false">:$global_queries,
+    OptionalAttr<Sieve_QKPrecisionAttr>:$qk_precision
   );
   let results = (outs Sieve_TensorOf<[Sieve_FloatElement], 4>:$result);
+  let extraClassDeclaration = Sieve_AttentionExtraDecls;
   let assemblyFormat = [{
     $query `,` $key `,` $value `,` $globals
     `window` `(` $window_left `,` $window_right `)` attr-dict `:`

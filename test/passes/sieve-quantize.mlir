@@ -8,6 +8,20 @@
 // Bad option values.
 // RUN: not sieve-opt %s --sieve-quantize="weight-bits=3" 2>&1 | FileCheck %s --check-prefix=BAD-BITS
 // RUN: not sieve-opt %s --sieve-quantize="targets=conv" 2>&1 | FileCheck %s --check-prefix=BAD-TARGET
+// RUN: not sieve-opt %s --sieve-quantize="qk-precision=f16" 2>&1 | FileCheck %s --check-prefix=BAD-QK
+// BAD-QK: error: sieve-quantize: unknown qk-precision 'f16'; expected i8 or f8E4M3FN
+
+// qk-precision sets the scores' quantization of both attention ops.
+// RUN: sieve-opt %s -split-input-file --sieve-quantize="qk-precision=i8" 2>&1 | FileCheck %s --check-prefix=QK-I8
+// RUN: sieve-opt %s -split-input-file --sieve-quantize="qk-precision=f8E4M3FN" 2>/dev/null | FileCheck %s --check-prefix=QK-F8
+// QK-I8: remark: sieve-quantize: sieve.attention scores in 'i8'
+// QK-I8: remark: sieve-quantize: sieve.hybrid_attention scores in 'i8'
+// QK-I8-LABEL: func.func @attention_scores(
+// QK-I8: sieve.attention {{.*}} {causal = true, qk_precision = i8}
+// QK-I8: sieve.hybrid_attention {{.*}} {qk_precision = i8}
+// QK-F8-LABEL: func.func @attention_scores(
+// QK-F8: sieve.attention {{.*}} {causal = true, qk_precision = f8E4M3FN}
+// QK-F8: sieve.hybrid_attention {{.*}} {qk_precision = f8E4M3FN}
 // BAD-BITS: error: sieve-quantize: weight-bits must be 4 or 8, found 3
 // BAD-TARGET: error: sieve-quantize: unknown target 'conv'; expected all, matmul, batch_matmul or generic
 
@@ -262,4 +276,16 @@ func.func @odd_types(%xb: tensor<2x4xbf16>, %xi: tensor<2x4xi32>, %xd: tensor<2x
   %yh = linalg.matmul ins(%xh, %wh : tensor<2x4xf16>, tensor<4x3xf16>) outs(%zh : tensor<2x3xf32>) -> tensor<2x3xf32>
   linalg.matmul ins(%a, %b : memref<4x8xf32>, memref<8x4xf32>) outs(%c : memref<4x4xf32>)
   return %yb, %yi, %yd, %yh : tensor<2x3xbf16>, tensor<2x3xi32>, tensor<2x3xf64>, tensor<2x3xf32>
+}
+
+// -----
+
+// Attention is left alone without qk-precision.
+// CHECK-LABEL: func.func @attention_scores(
+// CHECK: sieve.attention {{.*}} {causal = true} :
+// CHECK: sieve.hybrid_attention {{.*}} window(8, 8) :
+func.func @attention_scores(%q: tensor<1x4x64x32xbf16>, %g: tensor<1x2xi32>) -> (tensor<1x4x64x32xbf16>, tensor<1x4x64x32xbf16>) {
+  %0 = sieve.attention %q, %q, %q {causal = true} : tensor<1x4x64x32xbf16>, tensor<1x4x64x32xbf16>, tensor<1x4x64x32xbf16> -> tensor<1x4x64x32xbf16>
+  %1 = sieve.hybrid_attention %q, %q, %q, %g window(8, 8) : tensor<1x4x64x32xbf16>, tensor<1x4x64x32xbf16>, tensor<1x4x64x32xbf16>, tensor<1x2xi32> -> tensor<1x4x64x32xbf16>
+  return %0, %1 : tensor<1x4x64x32xbf16>, tensor<1x4x64x32xbf16>
 }

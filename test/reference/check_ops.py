@@ -92,6 +92,7 @@ import sieve_reference as R  # noqa: E402
 
 TOL = {"f32": 1e-5, "f16": 1e-2, "bf16": 1e-2}
 TOL_BIG_LOGITS = 1e-3
+TOL_QK = 5e-3
 MASK_MARGIN = 1e-6
 INT32_MIN, INT32_MAX = -2**31, 2**31 - 1
 ERROR_LINE = re.compile(r"^([\w.-]+: )?error: \S")
@@ -151,6 +152,8 @@ def attr_dict(**attrs):
             continue
         if val is True:
             items.append("%s = true" % key)
+        elif isinstance(val, str):
+            items.append("%s = %s" % (key, val))
         else:
             items.append("%s = %s : f32" % (key, fmt_f32(val)))
     return (" {" + ", ".join(items) + "}") if items else ""
@@ -168,7 +171,7 @@ class Case:
 
     def __init__(self, name, mlir, inputs, outputs, check, ref_outputs,
                  max_seconds=None, emulator_skip=None, emulator_kernels=None,
-                 permuted=None):
+                 permuted=None, notes=None):
         self.name = name
         self.mlir = mlir
         self.inputs = inputs
@@ -190,6 +193,9 @@ class Case:
         # strided view (sieve-bundle-run --permuted-input), e.g. (0, 2, 1, 3):
         # a [B, S, H, D] file for a [B, H, S, D] input.
         self.permuted = permuted or {}
+        # Words the check appends to the PASS line (e.g. the error of a
+        # quantized attention against the exact one).
+        self.notes = notes if notes is not None else []
 
 
 def memo(fn):
@@ -278,11 +284,14 @@ def qkv_inputs(rng, elt, B, Hq, Hkv, Sq, Sk, D, Dv, amp):
 
 
 def attention_case(name, elt, B, Hq, Hkv, Sq, Sk, D, Dv=None, causal=False,
-                   scale=None, dyn=(), amp=1.0, logit_target=None):
+                   scale=None, dyn=(), amp=1.0, logit_target=None, qk=None,
+                   edit_inputs=None):
     rng = rng_for(name)
     Dv = Dv or D
     d = Dims(dyn, B=B, Hq=Hq, Hkv=Hkv, Sq=Sq, Sk=Sk, D=D, Dv=Dv)
     q, k, v = qkv_inputs(rng, elt, B, Hq, Hkv, Sq, Sk, D, Dv, amp)
+    if edit_inputs:
+        q, k, v = edit_inputs(q, k, v)
     tol = TOL[elt]
     if logit_target is not None:
         scale = R.f32(logit_target / gqa_logit_absmax(q, k))
@@ -295,21 +304,60 @@ def attention_case(name, elt, B, Hq, Hkv, Sq, Sk, D, Dv=None, causal=False,
     tv = d.ttype(["B", "Hkv", "Sk", "Dv"], elt)
     to = d.ttype(["B", "Hq", "Sq", "Dv"], elt)
     body = ["%%0 = sieve.attention %%q, %%k, %%v%s : %s, %s, %s -> %s"
-            % (attr_dict(causal=causal, scale=scale), tq, tk, tv, to)]
+            % (attr_dict(causal=causal, scale=scale, qk_precision=qk), tq, tk,
+               tv, to)]
     mlir = make_func([("q", tq), ("k", tk), ("v", tv)], body, [("%0", to)])
 
-    ref_fn = memo(lambda: R.attention(q, k, v, scale=scale, causal=causal))
+    def reference(q, k):
+        return R.attention(q, k, v, scale=scale, causal=causal)
+
+    ref_fn, check, notes = attention_check(reference, q, k, qk, tol)
+    return Case(name, mlir, [q, k, v], [((B, Hq, Sq, Dv), elt)], check,
+                lambda: [R.round_to(ref_fn()[0], elt)],
+                emulator_skip=attention_skip(d, qk), notes=notes)
+
+
+def attention_check(reference, q, k, qk, tol):
+    """The reference (memoized) and the check of an attention case:
+    `reference(q, k)` gives (out, empty rows) for the queries and keys the
+    scores are made of, which with qk_precision `qk` are the quantized ones;
+    the error against the exact scores then goes into the notes."""
+    notes = []
+    qk = qk if qk in R.QK_QMAX else None  # the element type itself: exact
+    if qk:
+        # The executor quantizes exactly as the reference does: only the
+        # output's rounding (and P's in a kernel) separate them, well below
+        # the quantization error itself (about 1e-2 for i8, 3e-2 for
+        # f8E4M3FN), so that exact scores fail.
+        tol = min(tol, TOL_QK)
+        ref_fn = memo(lambda: reference(*R.quantized_query_key(q, k, qk)))
+    else:
+        ref_fn = memo(lambda: reference(q, k))
+    exact_fn = memo(lambda: reference(q, k)[0])
 
     def check(outs):
         ref, empty = ref_fn()
         c = Checker()
         c.close(outs[0], ref, tol, "result")
-        c.zero_rows(outs[0][:, :, empty, :], "result")
+        if empty.ndim == 1:
+            c.zero_rows(outs[0][:, :, empty, :], "result")
+        else:
+            for b in range(empty.shape[0]):
+                c.zero_rows(outs[0][b][:, empty[b], :], "result[%d]" % b)
+        if qk:
+            exact = exact_fn()
+            norm = np.linalg.norm(exact)
+            diff = np.linalg.norm(outs[0].astype(np.float64) - exact)
+            notes[:] = ["vs-exact=%.3e" % (diff / norm if norm else diff)]
         return c.result()
 
-    return Case(name, mlir, [q, k, v], [((B, Hq, Sq, Dv), elt)], check,
-                lambda: [R.round_to(ref_fn()[0], elt)],
-                emulator_skip=SKIP_DYNAMIC_DV if "Dv" in d.dyn else None)
+    return ref_fn, check, notes
+
+
+def attention_skip(d, qk):
+    if "Dv" in d.dyn:
+        return SKIP_DYNAMIC_DV
+    return SKIP_QK_PRECISION if qk in R.QK_QMAX else None
 
 
 def attention_cases():
@@ -357,13 +405,15 @@ def attention_cases():
 def hybrid_case(name, elt, B, Hq, Hkv, Sq, Sk, D, window, globals_rows,
                 causal=False, global_queries=False, scale=None, dyn=(), Dv=None,
                 amp=1.0, logit_target=None, max_seconds=None,
-                emulator_skip=None, permuted=None):
+                emulator_skip=None, permuted=None, qk=None, edit_inputs=None):
     rng = rng_for(name)
     Dv = Dv or D
     glob = np.array(globals_rows, dtype=np.int32).reshape(B, -1)
     G = glob.shape[1]
     d = Dims(dyn, B=B, Hq=Hq, Hkv=Hkv, Sq=Sq, Sk=Sk, D=D, Dv=Dv, G=G)
     q, k, v = qkv_inputs(rng, elt, B, Hq, Hkv, Sq, Sk, D, Dv, amp)
+    if edit_inputs:
+        q, k, v = edit_inputs(q, k, v)
     tol = TOL[elt]
     if logit_target is not None:
         scale = R.f32(logit_target / gqa_logit_absmax(q, k))
@@ -380,27 +430,69 @@ def hybrid_case(name, elt, B, Hq, Hkv, Sq, Sk, D, window, globals_rows,
     body = ["%%0 = sieve.hybrid_attention %%q, %%k, %%v, %%g window(%d, %d)%s "
             ": %s, %s, %s, %s -> %s"
             % (wl, wr, attr_dict(causal=causal, global_queries=global_queries,
-                                 scale=scale), tq, tk, tv, tg, to)]
+                                 scale=scale, qk_precision=qk),
+               tq, tk, tv, tg, to)]
     mlir = make_func([("q", tq), ("k", tk), ("v", tv), ("g", tg)], body,
                      [("%0", to)])
 
-    ref_fn = memo(lambda: R.hybrid_attention(
-        q, k, v, glob, wl, wr, scale=scale, causal=causal,
-        global_queries=global_queries))
+    def reference(q, k):
+        return R.hybrid_attention(q, k, v, glob, wl, wr, scale=scale,
+                                  causal=causal, global_queries=global_queries)
 
-    def check(outs):
-        ref, empty = ref_fn()
-        c = Checker()
-        c.close(outs[0], ref, tol, "result")
-        for b in range(B):
-            c.zero_rows(outs[0][b][:, empty[b], :], "result[%d]" % b)
-        return c.result()
-
+    ref_fn, check, notes = attention_check(reference, q, k, qk, tol)
     return Case(name, mlir, [q, k, v, glob], [((B, Hq, Sq, Dv), elt)], check,
                 lambda: [R.round_to(ref_fn()[0], elt)],
-                max_seconds=max_seconds, emulator_skip=emulator_skip or
-                (SKIP_DYNAMIC_DV if "Dv" in d.dyn else None),
-                permuted=permuted)
+                max_seconds=max_seconds,
+                emulator_skip=emulator_skip or attention_skip(d, qk),
+                permuted=permuted, notes=notes)
+
+
+# ---------------------------------------------------------------------------
+# Quantized scores (qk_precision)
+# ---------------------------------------------------------------------------
+
+
+def qk_precision_cases():
+    """Both attention ops with qk_precision i8 and f8E4M3FN, checked
+    against the reference's quantized semantics (the PASS line adds the
+    error against exact scores): f16, bf16 and f32; GQA; causal and not;
+    partial last blocks; decoding; a zero query block (scale 0); keys that
+    are all equal (every smoothed key block is 0, so every score is 0); keys
+    with a large common offset, which the mean subtraction removes."""
+    A, H = attention_case, hybrid_case
+
+    def zero_query_block(q, k, v):
+        q = q.copy()
+        q[:, :, 64:128, :] = 0
+        return q, k, v
+
+    def equal_keys(q, k, v):
+        return q, np.broadcast_to(k[:, :, :1, :], k.shape).copy(), v
+
+    def offset_keys(q, k, v):
+        elt = "bf16" if k.dtype == np.float32 else "f16"
+        return q, R.round_to(k.astype(np.float32) + 20.0, elt), v
+
+    return [
+        A("qk_i8_attn_f16_gqa2_causal_s65", "f16", 1, 4, 2, 65, 65, 64,
+          causal=True, qk="i8"),
+        A("qk_f8_attn_bf16_mqa_s130", "bf16", 1, 4, 1, 130, 130, 64,
+          qk="f8E4M3FN"),
+        A("qk_i8_attn_f16_zero_query_block_s150", "f16", 1, 2, 1, 150, 150, 64,
+          qk="i8", edit_inputs=zero_query_block),
+        A("qk_f8_attn_f16_equal_keys_s70", "f16", 1, 2, 2, 70, 70, 64,
+          causal=True, qk="f8E4M3FN", edit_inputs=equal_keys),
+        A("qk_i8_attn_f32_decode_sq1_sk200_dyn", "f32", 2, 4, 2, 1, 200, 32,
+          causal=True, qk="i8", dyn=("Sk",)),
+        H("qk_i8_hyb_bf16_gqa4_causal_s257_w32_offset_keys", "bf16", 1, 8, 2,
+          257, 257, 64, (32, 0), [[0, 100, -1, 3]], causal=True, qk="i8",
+          edit_inputs=offset_keys),
+        H("qk_f8_hyb_f16_s200_w16_16_global_queries_d128", "f16", 1, 2, 1,
+          200, 200, 128, (16, 16), [[5, 150, 199]], global_queries=True,
+          qk="f8E4M3FN"),
+        H("qk_f16_hyb_f16_precision_is_exact_s65", "f16", 1, 2, 1, 65, 65,
+          64, (8, 0), [[0]], causal=True, qk="f16"),
+    ]
 
 
 def hybrid_cases(include_big=True):
@@ -1558,8 +1650,11 @@ def run_error_case(case, executor, workdir):
 # open, is listed in KNOWN_EMULATOR_FAILURES.
 SKIP_DYNAMIC_DV = ("the value head dimension of attention is dynamic; "
                    "sieve-compile needs it static")
+SKIP_QK_PRECISION = ("quantized scores (qk_precision) have no GPU kernel "
+                     "yet")
 SKIP_COMPILE_ERRORS = {
     SKIP_DYNAMIC_DV: "needs a static value head dimension",
+    SKIP_QK_PRECISION: "qk_precision",
 }
 
 # Cases that fail on the emulator because of a kernel bug, name -> reason.
@@ -1771,6 +1866,7 @@ FAMILIES = {
     "gate": gate_cases,
     "compact_scatter": compact_scatter_cases,
     "quantization": quantization_cases,
+    "qk_precision": qk_precision_cases,
 }
 
 
@@ -1865,7 +1961,8 @@ def main_run(args):
                 continue
             why, err, times = run_case(case, executor, workdir)
             run_time = sum(t for s, t in times.items() if s != "check")
-            report(case, why, "%.3e %.2fs" % (err, run_time), times)
+            report(case, why, " ".join(["%.3e %.2fs" % (err, run_time)] +
+                                       case.notes), times)
     elapsed = time.time() - t_start
     if args.stats and stats:
         stages = {}
@@ -2217,6 +2314,28 @@ def self_test():
         want[..., n] += b[n]
     check("qmatmul_vs_definition", np.allclose(y, want, rtol=1e-13, atol=1e-13))
 
+    # f8E4M3FN rounding: the nearest of all 254 finite values, ties to the
+    # even bit pattern (the one with an even mantissa), saturating.
+    table = R.f8e4m3fn_values()
+    # The bit pattern of |t| is its index among the non-negative values; the
+    # mantissa is its low 3 bits.
+    magnitudes = table[table >= 0].tolist()
+    ys = np.concatenate([rng.standard_normal(2000) * 50,
+                         rng.standard_normal(500) * 2.0 ** -7,
+                         (table[:-1] + table[1:]) / 2, table,
+                         [460.0, -500.0, 1e9, 0.0]]).astype(np.float32)
+    got = R.round_f8e4m3fn(ys)
+    ok, detail = True, ""
+    for y, g in zip(ys.tolist(), got.tolist()):
+        d = np.abs(table - y)
+        best = [t for t in table[d == d.min()]
+                if magnitudes.index(abs(t)) % 2 == 0 or d.min() == 0 or
+                np.count_nonzero(d == d.min()) == 1]
+        if g != best[0]:
+            ok, detail = False, "%r -> %r, expected %r" % (y, g, best[0])
+            break
+    check("f8e4m3fn_rounding", ok, detail)
+
     # Block size does not change the hybrid reference.
     q = rng.standard_normal((1, 4, 300, 8))
     k = rng.standard_normal((1, 2, 300, 8))
@@ -2305,6 +2424,25 @@ def negative_checks(check):
     check("reject_non_bf16", rejected(
         "attn_bf16_s1", lambda outs: outs.__setitem__(
             0, outs[0] + np.float32(2**-12) * outs[0])))
+    # A quantized-score case rejects the exact (unquantized) answer.
+    def exact_scores(name):
+        case = cases[name]
+        q, k, v = case.inputs[:3]
+        elt = case.outputs[0][1]
+
+        def m(outs):
+            if len(case.inputs) == 4:
+                ref = R.hybrid_attention(q, k, v, case.inputs[3], 32, 0,
+                                         causal=True)[0]
+            else:
+                ref = R.attention(q, k, v)[0]
+            outs[0] = R.round_to(ref, elt)
+        return m
+    check("reject_exact_scores_i8", rejected(
+        "qk_i8_hyb_bf16_gqa4_causal_s257_w32_offset_keys",
+        exact_scores("qk_i8_hyb_bf16_gqa4_causal_s257_w32_offset_keys")))
+    check("reject_exact_scores_f8", rejected(
+        "qk_f8_attn_bf16_mqa_s130", exact_scores("qk_f8_attn_bf16_mqa_s130")))
     check("reject_select_tie_order", rejected(
         "sel_ties_b3_s63_g5", set_at(0, (2, 4), 5)))
     check("reject_select_nan_over_neg_inf", rejected(

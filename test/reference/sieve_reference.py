@@ -114,6 +114,76 @@ def attention(q, k, v, scale=None, causal=False):
 
 
 # ---------------------------------------------------------------------------
+# Quantized scores (the attention ops' qk_precision)
+# ---------------------------------------------------------------------------
+
+QK_QMAX = {"i8": 127.0, "f8E4M3FN": 448.0}
+QK_BLOCK = 64
+
+
+def round_f8e4m3fn(y):
+    """Rounds float32 values to the nearest f8E4M3FN value, ties to even,
+    saturating at +-448 (as cvt.rn.satfinite); float32 results."""
+    y = np.asarray(y, dtype=np.float32)
+    exponent = ((y.view(np.uint32) >> np.uint32(23)) & np.uint32(0xFF))
+    exponent = np.maximum(exponent.astype(np.int64) - 127, -6)
+    quantum = np.ldexp(np.float32(1.0), exponent - 3).astype(np.float32)
+    rounded = (np.round(y / quantum) * quantum).astype(np.float32)
+    return np.clip(rounded, -448.0, 448.0).astype(np.float32)
+
+
+def f8e4m3fn_values():
+    """Every finite f8E4M3FN value (decoded from the bit patterns)."""
+    values = []
+    for bits in range(256):
+        sign = -1.0 if bits & 0x80 else 1.0
+        e, m = (bits >> 3) & 0xF, bits & 7
+        if e == 15 and m == 7:
+            continue  # NaN
+        values.append(sign * (m / 8.0 * 2.0 ** -6 if e == 0
+                              else (1 + m / 8.0) * 2.0 ** (e - 7)))
+    return np.array(sorted(set(values)))
+
+
+def quantize_score_blocks(x, precision, mean=None):
+    """The quantized values of x [B, H, S, D] (minus mean [B, H, D]) per
+    block of 64 rows, dequantized (value * scale) in float64, computed in
+    f32 as the contract says."""
+    qmax = np.float32(QK_QMAX[precision])
+    x = np.asarray(x, dtype=np.float32)
+    if mean is not None:
+        x = (x - mean[:, :, None, :]).astype(np.float32)
+    out = np.zeros(x.shape)
+    for r0 in range(0, x.shape[2], QK_BLOCK):
+        block = x[:, :, r0:r0 + QK_BLOCK, :]
+        amax = np.abs(block).max(axis=(2, 3), keepdims=True).astype(np.float32)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scaled = (block * (qmax / amax).astype(np.float32)).astype(
+                np.float32)
+        if precision == "i8":
+            q = np.clip(np.round(scaled), -127.0, 127.0)
+        else:
+            q = round_f8e4m3fn(scaled)
+        q = np.where(amax > 0, q, 0.0)
+        scale = (amax / qmax).astype(np.float32)
+        out[:, :, r0:r0 + QK_BLOCK, :] = q.astype(np.float64) * scale
+    return out
+
+
+def quantized_query_key(q, k, precision):
+    """The queries and keys whose exact products are the scores of
+    qk_precision = precision (i8 or f8E4M3FN): per-block quantized queries
+    and keys minus their per-channel mean over the sequence."""
+    k32 = np.asarray(k, dtype=np.float32)
+    mean = np.zeros(k32.shape[:2] + k32.shape[3:], dtype=np.float32)
+    if k32.shape[2]:
+        mean = (k32.astype(np.float64).sum(axis=2) / k32.shape[2]).astype(
+            np.float32)
+    return (quantize_score_blocks(q, precision),
+            quantize_score_blocks(k32, precision, mean))
+
+
+# ---------------------------------------------------------------------------
 # sieve.hybrid_attention
 # ---------------------------------------------------------------------------
 

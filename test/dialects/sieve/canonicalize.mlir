@@ -159,3 +159,13 @@ func.func @scatter_one_in_range(%p: tensor<1x4x2xf32>, %b: tensor<1x4x2xf32>) ->
   %y = sieve.scatter %p, %pos, %b : tensor<1x4x2xf32>, tensor<1x4xi32>, tensor<1x4x2xf32> -> tensor<1x4x2xf32>
   return %y : tensor<1x4x2xf32>
 }
+
+// -----
+
+// The dense attention keeps the quantized scores.
+// CHECK-LABEL: func.func @hybrid_full_window_qk_precision(
+//       CHECK:   sieve.attention %{{.+}}, %{{.+}}, %{{.+}} {causal = true, qk_precision = f8E4M3FN} :
+func.func @hybrid_full_window_qk_precision(%q: tensor<1x4x64x32xf16>, %k: tensor<1x4x128x32xf16>, %g: tensor<1x16xi32>) -> tensor<1x4x64x32xf16> {
+  %0 = sieve.hybrid_attention %q, %k, %k, %g window(127, 0) {causal = true, qk_precision = f8E4M3FN} : tensor<1x4x64x32xf16>, tensor<1x4x128x32xf16>, tensor<1x4x128x32xf16>, tensor<1x16xi32> -> tensor<1x4x64x32xf16>
+  return %0 : tensor<1x4x64x32xf16>
+}

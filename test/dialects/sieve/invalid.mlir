@@ -552,3 +552,19 @@ func.func @qmatmul_weights_rank(%x: tensor<4x32xf16>, %q: tensor<2x16x32xi8>, %s
   %0 = sieve.qmatmul %x, %q, %s group_size(8) : tensor<4x32xf16>, tensor<2x16x32xi8>, tensor<16x4xf32> -> tensor<4x16xf16>
   return
 }
+
+// -----
+
+func.func @attention_qk_precision_other_float(%q: tensor<1x8x128x64xf16>) {
+  // expected-error @+1 {{expected 'qk_precision' to be i8, f8E4M3FN or the operands' element type 'f16', found 'bf16'}}
+  %0 = sieve.attention %q, %q, %q {qk_precision = bf16} : tensor<1x8x128x64xf16>, tensor<1x8x128x64xf16>, tensor<1x8x128x64xf16> -> tensor<1x8x128x64xf16>
+  return
+}
+
+// -----
+
+func.func @hybrid_qk_precision_i4(%q: tensor<1x8x128x64xf16>, %g: tensor<1x16xi32>) {
+  // expected-error @+1 {{attribute 'qk_precision' failed to satisfy constraint}}
+  %0 = sieve.hybrid_attention %q, %q, %q, %g window(16, 0) {qk_precision = i4} : tensor<1x8x128x64xf16>, tensor<1x8x128x64xf16>, tensor<1x8x128x64xf16>, tensor<1x16xi32> -> tensor<1x8x128x64xf16>
+  return
+}

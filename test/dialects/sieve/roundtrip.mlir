@@ -18,6 +18,18 @@ func.func @attention(%q: tensor<1x8x128x64xf16>, %k: tensor<1x2x128x64xf16>, %v:
   return %0, %1 : tensor<1x8x128x32xf16>, tensor<1x8x128x32xf16>
 }
 
+// Quantized scores.
+// CHECK-LABEL: func.func @attention_qk_precision(
+//       CHECK:   sieve.attention %{{.+}}, %{{.+}}, %{{.+}} {qk_precision = i8} : tensor<1x8x128x64xf16>
+//       CHECK:   sieve.hybrid_attention %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}} window(64, 0) {causal = true, qk_precision = f8E4M3FN} : tensor<1x8x128x64xf16>
+// GENERIC-LABEL: sym_name = "attention_qk_precision"
+//       GENERIC:   "sieve.attention"(%{{.+}}, %{{.+}}, %{{.+}}) <{causal = false, qk_precision = i8}>
+func.func @attention_qk_precision(%q: tensor<1x8x128x64xf16>, %g: tensor<1x16xi32>) -> (tensor<1x8x128x64xf16>, tensor<1x8x128x64xf16>) {
+  %0 = sieve.attention %q, %q, %q {qk_precision = i8} : tensor<1x8x128x64xf16>, tensor<1x8x128x64xf16>, tensor<1x8x128x64xf16> -> tensor<1x8x128x64xf16>
+  %1 = sieve.hybrid_attention %q, %q, %q, %g window(64, 0) {causal = true, qk_precision = f8E4M3FN} : tensor<1x8x128x64xf16>, tensor<1x8x128x64xf16>, tensor<1x8x128x64xf16>, tensor<1x16xi32> -> tensor<1x8x128x64xf16>
+  return %0, %1 : tensor<1x8x128x64xf16>, tensor<1x8x128x64xf16>
+}
+
 // Dynamic sizes are accepted wherever the contract does not need them; the
 // result takes the static sizes that any operand knows.
 // CHECK-LABEL: func.func @attention_dynamic(
