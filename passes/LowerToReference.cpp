@@ -177,52 +177,15 @@ static Value buildFirstOccurrences(ImplicitLocOpBuilder &b, Value globals,
   })[0];
 }
 
-/// The rows of one `qk_precision` block.
-static constexpr int64_t kScoreQuantBlock = 64;
-
-/// Quantizes one value already multiplied by `qmax / amax` to the nearest
-/// value of `precision` (i8 or f8E4M3FN), returned as the exact f32 value.
-static Value quantizeScoreValue(ImplicitLocOpBuilder &b, Value scaled,
-                                Type precision, double qmax) {
-  Value rounded;
-  if (precision.isInteger(8)) {
-    rounded = math::RoundEvenOp::create(b, scaled);
-  } else {
-    // f8E4M3FN has 3 mantissa bits and its smallest normal exponent is -6,
-    // below which its (subnormal) spacing stays 2^-9: round to a multiple of
-    // quantum = 2^(max(e, -6) - 3), e the f32 exponent of `scaled`. Dividing
-    // and multiplying by a power of two is exact.
-    auto i32Const = [&](int64_t v) {
-      return arith::ConstantOp::create(b, b.getI32IntegerAttr(v)).getResult();
-    };
-    Value bits = arith::BitcastOp::create(b, b.getI32Type(), scaled);
-    Value biased =
-        arith::AndIOp::create(b, arith::ShRUIOp::create(b, bits, i32Const(23)),
-                              i32Const(0xff));
-    Value exponent = arith::MaxSIOp::create(
-        b, arith::SubIOp::create(b, biased, i32Const(127)), i32Const(-6));
-    Value quantumBits = arith::ShLIOp::create(
-        b, arith::AddIOp::create(b, exponent, i32Const(127 - 3)),
-        i32Const(23));
-    Value quantum = arith::BitcastOp::create(b, b.getF32Type(), quantumBits);
-    Value steps =
-        math::RoundEvenOp::create(b, arith::DivFOp::create(b, scaled, quantum));
-    rounded = arith::MulFOp::create(b, steps, quantum);
-  }
-  return arith::MinimumFOp::create(
-      b, arith::MaximumFOp::create(b, rounded, f32Const(b, -qmax)),
-      f32Const(b, qmax));
-}
-
 /// Quantizes `x` [B, H, S, D], minus `mean` [B, H, D] when given, in blocks
 /// of 64 rows as the attention ops' `qk_precision` defines: the quantized
 /// values as exact f32 [B, H, S, D] and the scales [B, H, ceil(S / 64)].
 static std::pair<Value, Value> quantizeScoreBlocks(ImplicitLocOpBuilder &b,
                                                    Value x, Value mean,
                                                    Type precision) {
-  double qmax = precision.isInteger(8) ? 127.0 : 448.0;
+  double qmax = getScorePrecisionMax(precision);
   Value zero = indexConst(b, 0);
-  Value blockRows = indexConst(b, kScoreQuantBlock);
+  Value blockRows = indexConst(b, kScoreBlockRows);
   auto type = cast<RankedTensorType>(x.getType());
   SmallVector<Value> sizes = {dimSize(b, x, 0), dimSize(b, x, 1),
                               dimSize(b, x, 2), dimSize(b, x, 3)};
@@ -283,7 +246,7 @@ static std::pair<Value, Value> quantizeScoreBlocks(ImplicitLocOpBuilder &b,
                              b, element(b, bi, h, i, d), inverse);
                          Value q = arith::SelectOp::create(
                              b, usable,
-                             quantizeScoreValue(b, scaled, precision, qmax),
+                             roundToScorePrecision(b, scaled, precision),
                              f32Const(b, 0.0));
                          return SmallVector<Value>{
                              insertAt(b, q, args[0], {bi, h, i, d})};
@@ -425,7 +388,7 @@ static Value lowerAttention(ImplicitLocOpBuilder &b, Operation *op,
     std::tie(scoreKey, keyScales) = quantizeScoreBlocks(
         b, key, buildKeyMean(b, key), scoreQuantization);
   }
-  Value blockRows = indexConst(b, kScoreQuantBlock);
+  Value blockRows = indexConst(b, kScoreBlockRows);
 
   SmallVector<Value> accSizes = {batch, queryHeads, queryLen, valueDim};
   Value acc = filledLike(b, resultType.clone(b.getF32Type()), accSizes,

@@ -2,6 +2,7 @@
 
 #include "passes/ScalarCode.h"
 
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
 using namespace mlir;
@@ -107,6 +108,43 @@ Value mlir::sieve::orI1(ImplicitLocOpBuilder &b, Value lhs, Value rhs) {
 
 Value mlir::sieve::notI1(ImplicitLocOpBuilder &b, Value value) {
   return b.createOrFold<arith::XOrIOp>(value, boolConst(b, true));
+}
+
+double mlir::sieve::getScorePrecisionMax(Type precision) {
+  return precision.isInteger(8) ? 127.0 : 448.0;
+}
+
+Value mlir::sieve::roundToScorePrecision(ImplicitLocOpBuilder &b,
+                                         Value scaled, Type precision) {
+  Value rounded;
+  if (precision.isInteger(8)) {
+    rounded = math::RoundEvenOp::create(b, scaled);
+  } else {
+    // f8E4M3FN has 3 mantissa bits and its smallest normal exponent is -6,
+    // below which its (subnormal) spacing stays 2^-9: round to a multiple of
+    // quantum = 2^(max(e, -6) - 3), e the f32 exponent of `scaled`. Dividing
+    // and multiplying by a power of two is exact.
+    auto i32Const = [&](int64_t v) {
+      return arith::ConstantOp::create(b, b.getI32IntegerAttr(v)).getResult();
+    };
+    Value bits = arith::BitcastOp::create(b, b.getI32Type(), scaled);
+    Value biased =
+        arith::AndIOp::create(b, arith::ShRUIOp::create(b, bits, i32Const(23)),
+                              i32Const(0xff));
+    Value exponent = arith::MaxSIOp::create(
+        b, arith::SubIOp::create(b, biased, i32Const(127)), i32Const(-6));
+    Value quantumBits = arith::ShLIOp::create(
+        b, arith::AddIOp::create(b, exponent, i32Const(127 - 3)),
+        i32Const(23));
+    Value quantum = arith::BitcastOp::create(b, b.getF32Type(), quantumBits);
+    Value steps =
+        math::RoundEvenOp::create(b, arith::DivFOp::create(b, scaled, quantum));
+    rounded = arith::MulFOp::create(b, steps, quantum);
+  }
+  double qmax = getScorePrecisionMax(precision);
+  return arith::MinimumFOp::create(
+      b, arith::MaximumFOp::create(b, rounded, f32Const(b, -qmax)),
+      f32Const(b, qmax));
 }
 
 std::string mlir::sieve::formatLocation(Location loc) {

@@ -61,6 +61,17 @@ Value andI1(ImplicitLocOpBuilder &b, Value lhs, Value rhs);
 Value orI1(ImplicitLocOpBuilder &b, Value lhs, Value rhs);
 Value notI1(ImplicitLocOpBuilder &b, Value value);
 
+/// The attention ops' quantized scores (`qk_precision`): the rows of one
+/// block, which shares one scale; the largest quantized magnitude of
+/// `precision` (127 for i8, 448 for f8E4M3FN); and the rounding of an f32
+/// `scaled` (a value times qmax / amax) to the nearest value of `precision`
+/// (i8: half to even, clamped to +-127; f8E4M3FN: ties to even, saturating
+/// at +-448), returned as that exact value in f32.
+constexpr int64_t kScoreBlockRows = 64;
+double getScorePrecisionMax(Type precision);
+Value roundToScorePrecision(ImplicitLocOpBuilder &b, Value scaled,
+                            Type precision);
+
 /// "file:line:col" of `loc` (the first file location in it), or its printed
 /// form.
 std::string formatLocation(Location loc);

@@ -125,12 +125,16 @@ struct Plan {
   int64_t globalsWidth = 0;
   /// Window bounds; nullopt is unbounded (dense attention).
   std::optional<int64_t> windowLeft, windowRight;
+  /// Whether the scores are quantized (qk_precision): q and k then hold the
+  /// quantized values, and the scores are scaled per query row and key by
+  /// the blocks' scales.
+  bool quantizedScores = false;
 };
 
 /// Parameter indices of the core kernels (band, decode, global rows), which
 /// all take the same list.
 struct CoreParams {
-  unsigned q, k, v, globals, out, partO, partML;
+  unsigned q, k, v, globals, out, partO, partML, queryScales, keyScales;
   unsigned batch, queryHeads, kvHeads, queryLen, keyLen, numGlobals;
   unsigned qStride[3], kStride[3], vStride[3], oStride[3];
   unsigned tilesPerSplit, numSplits, rowsPadded;
@@ -172,11 +176,13 @@ namespace {
 struct SharedLayout {
   int64_t rows, qBytes, kvTileBytes, kBytes, total;
   int64_t mergeOffset = 0, mergeMLOffset = 0;
+  /// With quantized scores: the f32 scale of each query row of the CTA.
+  int64_t rowScalesOffset = 0;
 };
 } // namespace
 
-static SharedLayout getSharedLayout(const AttentionTiles &tiles,
-                                    Variant variant) {
+static SharedLayout getSharedLayout(const Plan &plan, Variant variant) {
+  const AttentionTiles &tiles = plan.tiles;
   SharedLayout layout;
   bool decode = variant == Variant::Decode;
   layout.rows = decode ? tiles.decodeRows : tiles.blockM;
@@ -194,6 +200,10 @@ static SharedLayout getSharedLayout(const AttentionTiles &tiles,
     layout.total = std::max(layout.total,
                             layout.mergeMLOffset + warps * WarpMma::kRows * 8);
   }
+  if (plan.quantizedScores) {
+    layout.rowScalesOffset = layout.total;
+    layout.total += layout.rows * 4;
+  }
   return layout;
 }
 
@@ -208,12 +218,14 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
   const int64_t D = plan.headDim, BN = tiles.blockN;
   const int64_t warps = decode ? BN / WarpMma::kRows : tiles.warps;
   const int64_t threads = warps * 32;
-  const SharedLayout layout = getSharedLayout(tiles, variant);
+  const SharedLayout layout = getSharedLayout(plan, variant);
   const int64_t rows = layout.rows;
   const bool withGlobals = plan.hasGlobals && !globalRows;
   // In the decoding kernel each warp takes 16 keys of every tile.
   const int64_t globalsWidth = decode ? BN : plan.globalsWidth;
-  const bool queryInRegisters = tiles.queryInRegisters;
+  const bool queryInRegisters = plan.quantizedScores
+                                    ? tiles.quantizedQueryInRegisters
+                                    : tiles.queryInRegisters;
   Type elementType = plan.elementType;
   MLIRContext *ctx = elementType.getContext();
   Type f32 = Float32Type::get(ctx);
@@ -229,6 +241,8 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
   p.out = kb.addBuffer(elementType);
   p.partO = kb.addBuffer(f32);
   p.partML = kb.addBuffer(f32);
+  p.queryScales = kb.addBuffer(f32);
+  p.keyScales = kb.addBuffer(f32);
   for (unsigned *scalar : {&p.batch, &p.queryHeads, &p.kvHeads, &p.queryLen,
                            &p.keyLen, &p.numGlobals})
     *scalar = kb.addScalar();
@@ -429,6 +443,25 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
         .getResult();
   };
   Value queryGroup = commit();
+  // The query rows' scales (times scale * log2(e)), published by the
+  // barrier before the loop.
+  Value rowScales;
+  if (plan.quantizedScores) {
+    rowScales = view(layout.rowScalesOffset, {rows}, f32);
+    Value queryBlocks = n.ceilDiv(Sq, n.c(kScoreBlockRows));
+    for (int64_t first = 0; first < rows; first += threads) {
+      Value row = m.add(tidIndex, m.c(first));
+      kb.ifThen(m.lt(row, m.c(rows)), [&] {
+        RowRef ref = rowRef(n.add(firstRow, n.from(row)));
+        Value index = n.add(n.mul(n.add(n.mul(bi, Hq), ref.head), queryBlocks),
+                            n.div(ref.queryRow, n.c(kScoreBlockRows)));
+        Value scale = kb.load(kb.buffer(p.queryScales),
+                              m.from(n.sel(ref.valid, index, n.c(0))));
+        kb.store(arith::MulFOp::create(b, scale, f32Const(b, plan.scaleLog2)),
+                 rowScales, row);
+      });
+    }
+  }
 
   Value kBase = m.add(m.mul(m.from(bi), ks[0]), m.mul(m.from(kh), ks[1]));
   Value vBase = m.add(m.mul(m.from(bi), vs[0]), m.mul(m.from(kh), vs[1]));
@@ -512,6 +545,21 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
   }
 
   Value scaleLog2 = f32Const(b, plan.scaleLog2);
+  // With quantized scores, the score of a slot's row and a key is
+  // queryScale(slot) * keyBlockScale(key) * (q . k): the query block's scale
+  // (times scale * log2(e)) and the key block's. The CTA's row scales wait in
+  // shared memory and are read in every tile: kept in registers across the
+  // loop, they make the band kernel at D = 128 spill.
+  auto queryScale = [&](int slot) {
+    return kb.load(rowScales, m.add(warpRow, mma.rowInTile(slot)));
+  };
+  // The scale of the key block that holds key `key` (in [0, Sk)).
+  auto keyBlockScale = [&](Value key) {
+    Value keyBlocks = n.ceilDiv(Sk, n.c(kScoreBlockRows));
+    Value base = n.mul(n.add(n.mul(bi, Hkv), kh), keyBlocks);
+    return kb.load(kb.buffer(p.keyScales),
+                   m.from(n.add(base, n.div(key, n.c(kScoreBlockRows)))));
+  };
   int64_t accO = WarpMma::accSize(D);
   SmallVector<Value> init(accO, f32Const(b, 0.0));
   for (int slot = 0; slot < WarpMma::kRowSlots; ++slot)
@@ -523,11 +571,16 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
   // l. `makeMask(colBase)` (null for an unmasked tile) returns, for a row
   // slot and a static column offset, whether the key in column
   // colBase + offset of the tile is visible to the slot's row; `maskIf`
-  // (or null) makes the masking conditional.
+  // (or null) makes the masking conditional. With quantized scores,
+  // `makeKeyScale(colBase)` returns the scale of the key in column
+  // colBase + offset.
   using VisibleFn = std::function<Value(int slot, int64_t offset)>;
   using MaskFn = function_ref<VisibleFn(Value colBase)>;
+  using KeyScaleFn = std::function<Value(int64_t offset)>;
+  using MakeKeyScaleFn = function_ref<KeyScaleFn(Value colBase)>;
   auto processTile = [&](ValueRange state, Value stage, int64_t width,
-                         Value maskIf, MaskFn makeMask) {
+                         Value maskIf, MaskFn makeMask,
+                         MakeKeyScaleFn makeKeyScale) {
     Value keyOffset =
         decode ? m.mul(m.from(warp), m.c(WarpMma::kRows)) : m.c(0);
     int64_t keys = decode ? WarpMma::kRows : width;
@@ -541,11 +594,26 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
       mma.mmaABtSharedA(scores, qTile, m.from(kb.opaque(n.from(warpRow))),
                         kTiles, ValueRange{stage}, keyOffset, keys, D);
     }
-    for (Value &s : scores)
-      s = arith::MulFOp::create(b, s, scaleLog2);
+    // Column of entry (n8, c): colBase + 8 n8 + c.
+    Value colBase = n.from(m.add(keyOffset, mma.colInTile(0, 0)));
+    if (plan.quantizedScores) {
+      KeyScaleFn keyScale = makeKeyScale(colBase);
+      std::array<Value, WarpMma::kRowSlots> rowScale;
+      for (int slot = 0; slot < WarpMma::kRowSlots; ++slot)
+        rowScale[slot] = queryScale(slot);
+      for (int64_t n8 = 0; n8 < keys / WarpMma::kN; ++n8)
+        for (int slot = 0; slot < WarpMma::kRowSlots; ++slot)
+          for (int c = 0; c < 2; ++c) {
+            Value &s = scores[WarpMma::accIndex(n8, slot, c)];
+            s = arith::MulFOp::create(
+                b, arith::MulFOp::create(b, s, rowScale[slot]),
+                keyScale(WarpMma::kN * n8 + c));
+          }
+    } else {
+      for (Value &s : scores)
+        s = arith::MulFOp::create(b, s, scaleLog2);
+    }
     auto masked = [&](ImplicitLocOpBuilder &b) {
-      // Column of entry (n8, c): colBase + 8 n8 + c.
-      Value colBase = n.from(m.add(keyOffset, mma.colInTile(0, 0)));
       VisibleFn visible = makeMask(colBase);
       SmallVector<Value> result(scores);
       for (int64_t n8 = 0; n8 < keys / WarpMma::kN; ++n8)
@@ -656,7 +724,12 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
           return visible;
         };
       };
-      return processTile(args, stage, BN, notI1(b, full), mask);
+      // A tile lies in one key block (blockN divides it).
+      auto keyScale = [&](Value) -> KeyScaleFn {
+        Value scale = keyBlockScale(first);
+        return [=](int64_t) { return scale; };
+      };
+      return processTile(args, stage, BN, notI1(b, full), mask, keyScale);
     };
     SmallVector<Value> next;
     if (!withGlobals) {
@@ -666,19 +739,30 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
           b, n.lt(it, numBand), TypeRange(args), bandTile,
           [&](ImplicitLocOpBuilder &b) {
             Value firstSlot = n.mul(n.sub(it, numBand), n.c(globalsWidth));
-            // Slot firstSlot + colBase + offset holds key g: visible iff it
-            // is a used slot outside the row's window (there it counts in
-            // the band already) and, when causal, not after the row.
+            // Slot firstSlot + colBase + offset holds key g (-1: unused),
+            // loaded once per column for the mask and the key's scale.
+            auto keyAt = std::make_shared<DenseMap<int64_t, Value>>();
+            auto globalKey = [=, &n](Value colBase, int64_t offset) {
+              Value &g = (*keyAt)[offset];
+              if (!g) {
+                Value t = n.add(n.add(firstSlot, colBase), n.c(offset));
+                g = n.sel(n.lt(t, G), loadGlobal(n.min(t, n.sub(G, n.c(1)))),
+                          n.c(-1));
+              }
+              return g;
+            };
+            auto keyScale = [&](Value colBase) -> KeyScaleFn {
+              return [=, &n](int64_t offset) {
+                return keyBlockScale(
+                    n.max(globalKey(colBase, offset), n.c(0)));
+              };
+            };
+            // The key is visible iff it is a used slot outside the row's
+            // window (there it counts in the band already) and, when
+            // causal, not after the row.
             auto mask = [&](Value colBase) -> VisibleFn {
-              Value base = n.add(firstSlot, colBase);
-              auto keyAt = std::make_shared<DenseMap<int64_t, Value>>();
               return [=, &n](int slot, int64_t offset) {
-                Value &g = (*keyAt)[offset];
-                if (!g) {
-                  Value t = n.add(base, n.c(offset));
-                  g = n.sel(n.lt(t, G), loadGlobal(n.min(t, n.sub(G, n.c(1)))),
-                            n.c(-1));
-                }
+                Value g = globalKey(colBase, offset);
                 Value pos = slotPosition[slot];
                 Value inWindow = andI1(n.b, n.le(n.sub(pos, left), g),
                                        n.le(g, n.add(pos, right)));
@@ -689,7 +773,8 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
                 return visible;
               };
             };
-            return processTile(args, stage, globalsWidth, Value(), mask);
+            return processTile(args, stage, globalsWidth, Value(), mask,
+                               keyScale);
           });
     }
     scf::YieldOp::create(b, next);
@@ -970,6 +1055,137 @@ static KernelDecl buildGlobalsKernel(BundleBuilder &bundle, Location loc) {
 }
 
 //===----------------------------------------------------------------------===//
+// Quantized scores (qk_precision)
+//===----------------------------------------------------------------------===//
+
+/// kmean[b, kh, d] = (sum_j key[b, kh, j, d]) / Sk in f32, summed in
+/// ascending j as the reference does: one CTA per (kv head, batch), one
+/// thread per column, the key read through its strides.
+static KernelDecl buildKeyMeanKernel(BundleBuilder &bundle, Type elementType,
+                                     int64_t headDim, Location loc) {
+  MLIRContext *ctx = loc.getContext();
+  Type f32 = Float32Type::get(ctx);
+  KernelBuilder kb = bundle.newKernel("attention_key_mean", loc);
+  unsigned keyArg = kb.addBuffer(elementType), meanArg = kb.addBuffer(f32);
+  unsigned kvHeadsArg = kb.addScalar(), keyLenArg = kb.addScalar();
+  std::array<unsigned, 3> strideArgs;
+  for (unsigned &arg : strideArgs)
+    arg = kb.addScalar();
+  ImplicitLocOpBuilder &b = kb.begin({headDim, 1, 1});
+  IntMath m = IntMath::index(b);
+  Value d = kb.threadIdX(), kh = kb.blockIdX(),
+        bi = kb.blockId(gpu::Dimension::y);
+  Value keyLen = kb.scalar(keyLenArg);
+  Value keyBuf = kb.buffer(keyArg);
+  Value base = m.add(m.add(m.mul(bi, kb.scalar(strideArgs[0])),
+                           m.mul(kh, kb.scalar(strideArgs[1]))),
+                     d);
+  Value sum = buildFor(b, m.c(0), keyLen, f32Const(b, 0.0),
+                       [&](ImplicitLocOpBuilder &b, Value j, ValueRange args) {
+                         Value x = kb.load(
+                             keyBuf,
+                             m.add(base, m.mul(j, kb.scalar(strideArgs[2]))));
+                         return SmallVector<Value>{
+                             arith::AddFOp::create(b, args[0], toF32(b, x))};
+                       })[0];
+  Value count = arith::UIToFPOp::create(
+      b, f32, arith::IndexCastUIOp::create(b, b.getI64Type(), keyLen));
+  Value mean = arith::DivFOp::create(b, sum, count);
+  Value row = m.add(m.mul(bi, kb.scalar(kvHeadsArg)), kh);
+  kb.store(mean, kb.buffer(meanArg), m.add(m.mul(row, m.c(headDim)), d));
+  return kb.finish();
+}
+
+/// Quantizes one block of 64 rows of x [B, H, S, D] (read through its
+/// strides), minus mean [B, H, D] when `subtractMean`, as qk_precision
+/// `precision` says: the values, exact in the element type, into a dense
+/// [B, H, S, D] buffer and the scale into [B, H, ceil(S / 64)]. One CTA of
+/// 128 threads per (block, head, batch); the block's max |x| is reduced over
+/// the warps through shared memory.
+static KernelDecl buildScoreQuantizeKernel(BundleBuilder &bundle,
+                                           Type elementType, Type precision,
+                                           int64_t headDim, bool subtractMean,
+                                           Location loc) {
+  constexpr int64_t kThreads = 128, kWarps = kThreads / 32;
+  MLIRContext *ctx = loc.getContext();
+  Type f32 = Float32Type::get(ctx);
+  KernelBuilder kb = bundle.newKernel(
+      subtractMean ? "attention_quantize_keys" : "attention_quantize_queries",
+      loc);
+  unsigned inArg = kb.addBuffer(elementType), meanArg = kb.addBuffer(f32),
+           valuesArg = kb.addBuffer(elementType),
+           scalesArg = kb.addBuffer(f32);
+  unsigned headsArg = kb.addScalar(), lenArg = kb.addScalar();
+  std::array<unsigned, 3> strideArgs;
+  for (unsigned &arg : strideArgs)
+    arg = kb.addScalar();
+  unsigned partialArg = kb.addWorkgroupBuffer(f32, kWarps);
+  ImplicitLocOpBuilder &b = kb.begin({kThreads, 1, 1});
+  IntMath m = IntMath::index(b);
+  Value tid = kb.threadIdX(), block = kb.blockIdX(),
+        h = kb.blockId(gpu::Dimension::y), bi = kb.blockId(gpu::Dimension::z);
+  Value heads = kb.scalar(headsArg), len = kb.scalar(lenArg);
+  Value inBuf = kb.buffer(inArg), meanBuf = kb.buffer(meanArg);
+  Value firstRow = m.mul(block, m.c(kScoreBlockRows));
+  Value rows = m.min(m.c(kScoreBlockRows), m.sub(len, firstRow));
+  Value count = m.mul(rows, m.c(headDim));
+  Value inBase = m.add(m.mul(bi, kb.scalar(strideArgs[0])),
+                       m.mul(h, kb.scalar(strideArgs[1])));
+  Value head = m.add(m.mul(bi, heads), h);
+  // Element e of the block (row e / D, column e % D), in f32.
+  auto element = [&](Value e) {
+    Value row = m.add(firstRow, m.div(e, m.c(headDim)));
+    Value col = m.rem(e, m.c(headDim));
+    Value x = toF32(b, kb.load(inBuf, m.add(m.add(inBase, m.mul(
+                                                          row, kb.scalar(
+                                                                   strideArgs[2]))),
+                                             col)));
+    if (!subtractMean)
+      return x;
+    Value mean = kb.load(meanBuf, m.add(m.mul(head, m.c(headDim)), col));
+    return arith::SubFOp::create(b, x, mean).getResult();
+  };
+
+  // amax = max |x| over the block; maximumf keeps a NaN.
+  Value local = buildStridedFor(
+      b, tid, count, m.c(kThreads), f32Const(b, 0.0),
+      [&](ImplicitLocOpBuilder &b, Value e, ValueRange args) {
+        Value magnitude = math::AbsFOp::create(b, element(e));
+        return SmallVector<Value>{
+            arith::MaximumFOp::create(b, args[0], magnitude)};
+      })[0];
+  Value warpMax = kb.warpAllReduceMax(local);
+  Value partial = kb.workgroup(partialArg);
+  Value warp = m.div(tid, m.c(32));
+  kb.ifThen(m.eq(m.rem(tid, m.c(32)), m.c(0)),
+            [&] { kb.store(warpMax, partial, warp); });
+  gpu::BarrierOp::create(b);
+  Value amax = kb.load(partial, m.c(0));
+  for (int64_t w = 1; w < kWarps; ++w)
+    amax = arith::MaximumFOp::create(b, amax, kb.load(partial, m.c(w)));
+
+  double qmax = getScorePrecisionMax(precision);
+  Value inverse = arith::DivFOp::create(b, f32Const(b, qmax), amax);
+  Value usable = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, amax,
+                                       f32Const(b, 0.0));
+  Value valuesBuf = kb.buffer(valuesArg);
+  Value outBase = m.mul(m.add(m.mul(head, len), firstRow), m.c(headDim));
+  kb.forEach(tid, count, m.c(kThreads), [&](Value e) {
+    Value scaled = arith::MulFOp::create(b, element(e), inverse);
+    Value q = arith::SelectOp::create(
+        b, usable, roundToScorePrecision(b, scaled, precision),
+        f32Const(b, 0.0));
+    kb.store(fromF32(b, q, elementType), valuesBuf, m.add(outBase, e));
+  });
+  kb.ifThen(m.eq(tid, m.c(0)), [&] {
+    Value scale = arith::DivFOp::create(b, amax, f32Const(b, qmax));
+    Value blocks = m.ceilDiv(len, m.c(kScoreBlockRows));
+    kb.store(scale, kb.buffer(scalesArg), m.add(m.mul(head, blocks), block));
+  });
+  return kb.finish();
+}
+
+//===----------------------------------------------------------------------===//
 // The provider
 //===----------------------------------------------------------------------===//
 
@@ -1057,6 +1273,9 @@ static Plan makePlan(const AttentionConfig &config,
     plan.windowLeft = std::min(config.windowLeft, kWindowCap);
     plan.windowRight = std::min(config.windowRight, kWindowCap);
   }
+  plan.quantizedScores = static_cast<bool>(config.scoreQuantization);
+  assert(kScoreBlockRows % tiles.blockN == 0 &&
+         "a key tile lies in one block of quantized keys");
   return plan;
 }
 
@@ -1170,17 +1389,83 @@ static LogicalResult buildTensorCoreAttention(Operation *op,
 
   SmallVector<SizeExpr> qStrides = bundle.strides(q), kStrides = bundle.strides(k),
                         vStrides = bundle.strides(v), oStrides = out.getStrides();
+  std::string queryBuffer = bundle.get(q).buffer,
+              keyBuffer = bundle.get(k).buffer;
+
+  // Quantized scores: the core kernels read the quantized queries and keys
+  // (exact in the element type, dense) and their blocks' scales.
+  std::string queryScales, keyScales;
+  if (plan.quantizedScores) {
+    auto dense = [D](SizeExpr heads, SizeExpr len) {
+      return SmallVector<SizeExpr>{heads * len * D, len * D, SizeExpr(D)};
+    };
+    auto blocks = [](SizeExpr len) {
+      return SizeExpr::ceilDiv(len, kScoreBlockRows);
+    };
+    std::string keyMean =
+        bundle.addScratch(DType::F32, sizes.batch * sizes.kvHeads * D);
+    KernelDecl meanKernel =
+        buildKeyMeanKernel(bundle, plan.elementType, D, loc);
+    LaunchDecl meanLaunch;
+    meanLaunch.kernel = meanKernel.name;
+    meanLaunch.grid = {sizes.kvHeads, sizes.batch, 1};
+    meanLaunch.block = {D, 1, 1};
+    meanLaunch.args = {KernelArg::ofBuffer(keyBuffer, dtype),
+                       KernelArg::ofBuffer(keyMean, DType::F32),
+                       KernelArg::ofI64(sizes.kvHeads),
+                       KernelArg::ofI64(sizes.keyLen)};
+    for (int d = 0; d < 3; ++d)
+      meanLaunch.args.push_back(KernelArg::ofI64(kStrides[d]));
+    bundle.addKernel(meanKernel);
+    bundle.launch(op, std::move(meanLaunch));
+
+    // Quantizes `input` (heads x len rows per batch) into new scratch
+    // buffers; on return `buffer` and `strides` name the quantized values.
+    auto quantize = [&](std::string &buffer, SmallVector<SizeExpr> &strides,
+                        std::string &scales, SizeExpr heads, SizeExpr len,
+                        bool isKey) {
+      std::string values =
+          bundle.addScratch(dtype, sizes.batch * heads * len * D);
+      scales = bundle.addScratch(DType::F32, sizes.batch * heads * blocks(len));
+      KernelDecl kernel = buildScoreQuantizeKernel(
+          bundle, plan.elementType, config.scoreQuantization, D, isKey, loc);
+      LaunchDecl launch;
+      launch.kernel = kernel.name;
+      launch.grid = {blocks(len), heads, sizes.batch};
+      launch.block = {128, 1, 1};
+      launch.args = {KernelArg::ofBuffer(buffer, dtype),
+                     KernelArg::ofBuffer(keyMean, DType::F32),
+                     KernelArg::ofBuffer(values, dtype),
+                     KernelArg::ofBuffer(scales, DType::F32),
+                     KernelArg::ofI64(heads), KernelArg::ofI64(len)};
+      for (int d = 0; d < 3; ++d)
+        launch.args.push_back(KernelArg::ofI64(strides[d]));
+      bundle.addKernel(kernel);
+      bundle.launch(op, std::move(launch));
+      buffer = values;
+      strides = dense(heads, len);
+    };
+    quantize(queryBuffer, qStrides, queryScales, sizes.queryHeads,
+             sizes.queryLen, /*isKey=*/false);
+    quantize(keyBuffer, kStrides, keyScales, sizes.kvHeads, sizes.keyLen,
+             /*isKey=*/true);
+  } else {
+    queryScales = keyScales = bundle.addScratch(DType::F32, 1);
+  }
+
   auto coreArgs = [&](const std::string &partO, const std::string &partML,
                       SizeExpr tilesPerSplit, SizeExpr numSplits,
                       SizeExpr rowsPadded) {
     SmallVector<KernelArg> args = {
-        KernelArg::ofBuffer(bundle.get(q).buffer, dtype),
-        KernelArg::ofBuffer(bundle.get(k).buffer, dtype),
+        KernelArg::ofBuffer(queryBuffer, dtype),
+        KernelArg::ofBuffer(keyBuffer, dtype),
         KernelArg::ofBuffer(bundle.get(v).buffer, dtype),
         KernelArg::ofBuffer(cleanGlobals, DType::I32),
         KernelArg::ofBuffer(out.buffer, dtype),
         KernelArg::ofBuffer(partO, DType::F32),
         KernelArg::ofBuffer(partML, DType::F32),
+        KernelArg::ofBuffer(queryScales, DType::F32),
+        KernelArg::ofBuffer(keyScales, DType::F32),
         KernelArg::ofI64(sizes.batch),
         KernelArg::ofI64(sizes.queryHeads),
         KernelArg::ofI64(sizes.kvHeads),
@@ -1228,7 +1513,7 @@ static LogicalResult buildTensorCoreAttention(Operation *op,
                                                 : tiles.warps) *
                         32,
                     1, 1};
-    launch.dynamicSharedBytes = getSharedLayout(tiles, variant).total;
+    launch.dynamicSharedBytes = getSharedLayout(plan, variant).total;
     launch.args = coreArgs(partO, partML, tilesPerSplit, numSplits, rowsPadded);
     bundle.addKernel(core);
     bundle.launch(op, std::move(launch));
@@ -1263,7 +1548,7 @@ static LogicalResult buildTensorCoreAttention(Operation *op,
     launch.grid = {SizeExpr::ceilDiv(packedRows, tiles.blockM) * enabled,
                    sizes.kvHeads, sizes.batch};
     launch.block = {tiles.threads(), 1, 1};
-    launch.dynamicSharedBytes = getSharedLayout(tiles, Variant::Band).total;
+    launch.dynamicSharedBytes = getSharedLayout(plan, Variant::Band).total;
     launch.args = coreArgs(unused, unused, 0, 1, 0);
     bundle.addKernel(core);
     bundle.launch(op, std::move(launch));
@@ -1295,12 +1580,16 @@ static LogicalResult buildTensorCoreAttention(Operation *op,
 LogicalResult mlir::sieve::buildAttentionOp(Operation *op,
                                             BundleBuilder &bundle) {
   AttentionConfig config = getAttentionConfig(op);
-  if (config.scoreQuantization)
-    return op->emitOpError()
-           << "with qk_precision " << config.scoreQuantization
-           << ": quantized scores have no GPU kernel yet";
-  if (whyNoTensorCoreAttention(config, bundle.getTarget()))
+  if (std::optional<std::string> why =
+          whyNoTensorCoreAttention(config, bundle.getTarget())) {
+    if (config.scoreQuantization)
+      return op->emitOpError()
+             << "with qk_precision " << config.scoreQuantization
+             << ": quantized scores need the tensor-core kernels, which "
+                "cannot take this op: "
+             << *why;
     return buildSimpleAttention(op, bundle, config);
+  }
   auto headDim = cast<RankedTensorType>(config.query.getType()).getDimSize(3);
   return buildTensorCoreAttention(
       op, bundle, config, *lookupAttentionTiles(bundle.getTarget(), headDim));
@@ -1402,5 +1691,11 @@ mlir::sieve::estimateAttentionWork(Operation *op, StringRef target,
                 ", tiles " + std::to_string(rows) + "x" + std::to_string(BN) +
                 (numGlob ? ", globals tile " + std::to_string(globalsWidth)
                          : std::string());
+  if (config.scoreQuantization) {
+    std::string precision;
+    llvm::raw_string_ostream os(precision);
+    os << config.scoreQuantization;
+    work.kernel += ", scores quantized to " + precision;
+  }
   return work;
 }

@@ -34,16 +34,16 @@ struct TableEntry {
 };
 } // namespace
 
-// headDim, blockM, blockN, warps, stages, queryInRegisters, decodeRows,
-// decodeSplits, globalRowBlocksPerSplit, CTAs per SM of the band, decoding
-// and global-rows kernels
+// headDim, blockM, blockN, warps, stages, queryInRegisters (exact and
+// quantized scores), decodeRows, decodeSplits, globalRowBlocksPerSplit, CTAs
+// per SM of the band, decoding and global-rows kernels
 static const TableEntry kTable[] = {
     {"sm_80 sm_86 sm_89 sm_90 sm_90a",
-     {64, 64, 64, 4, 2, true, 16, 16, 8, 2, 4, 3}},
+     {64, 64, 64, 4, 2, true, true, 16, 16, 8, 2, 4, 3}},
     {"sm_80 sm_86 sm_89 sm_90 sm_90a",
-     {128, 64, 64, 4, 2, true, 16, 16, 8, 2, 3, 2}},
+     {128, 64, 64, 4, 2, true, false, 16, 16, 8, 2, 3, 2}},
     {"sm_80 sm_86 sm_89 sm_90 sm_90a",
-     {256, 64, 32, 4, 2, false, 16, 16, 16, 1, 1, 1}},
+     {256, 64, 32, 4, 2, false, false, 16, 16, 16, 1, 1, 1}},
 };
 
 std::optional<AttentionTiles>

@@ -30,8 +30,10 @@ struct AttentionTiles {
   /// K/V tiles in flight in shared memory (2: double buffering).
   int64_t stages;
   /// Whether each warp keeps its query rows in registers for the whole
-  /// loop (else it reloads them from shared memory for every tile).
+  /// loop (else it reloads them from shared memory for every tile), without
+  /// and with quantized scores (whose scaling needs a few more registers).
   bool queryInRegisters;
+  bool quantizedQueryInRegisters;
   /// Query rows per CTA of the split-KV decoding kernel (the warps split the
   /// keys of each tile instead of the rows), and the number of key splits it
   /// aims for.

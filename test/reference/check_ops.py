@@ -314,7 +314,7 @@ def attention_case(name, elt, B, Hq, Hkv, Sq, Sk, D, Dv=None, causal=False,
     ref_fn, check, notes = attention_check(reference, q, k, qk, tol)
     return Case(name, mlir, [q, k, v], [((B, Hq, Sq, Dv), elt)], check,
                 lambda: [R.round_to(ref_fn()[0], elt)],
-                emulator_skip=attention_skip(d, qk), notes=notes)
+                emulator_skip=attention_skip(d, qk, elt), notes=notes)
 
 
 def attention_check(reference, q, k, qk, tol):
@@ -354,10 +354,11 @@ def attention_check(reference, q, k, qk, tol):
     return ref_fn, check, notes
 
 
-def attention_skip(d, qk):
+def attention_skip(d, qk, elt):
     if "Dv" in d.dyn:
         return SKIP_DYNAMIC_DV
-    return SKIP_QK_PRECISION if qk in R.QK_QMAX else None
+    tensor_core = elt != "f32" and d.sizes["D"] in (64, 128, 256)
+    return SKIP_QK_SIMPLE if qk in R.QK_QMAX and not tensor_core else None
 
 
 def attention_cases():
@@ -443,7 +444,7 @@ def hybrid_case(name, elt, B, Hq, Hkv, Sq, Sk, D, window, globals_rows,
     return Case(name, mlir, [q, k, v, glob], [((B, Hq, Sq, Dv), elt)], check,
                 lambda: [R.round_to(ref_fn()[0], elt)],
                 max_seconds=max_seconds,
-                emulator_skip=emulator_skip or attention_skip(d, qk),
+                emulator_skip=emulator_skip or attention_skip(d, qk, elt),
                 permuted=permuted, notes=notes)
 
 
@@ -492,6 +493,16 @@ def qk_precision_cases():
           qk="f8E4M3FN"),
         H("qk_f16_hyb_f16_precision_is_exact_s65", "f16", 1, 2, 1, 65, 65,
           64, (8, 0), [[0]], causal=True, qk="f16"),
+        # The tensor-core kernels' other variants: decoding (split-KV) with
+        # a dynamic key length, head dimension 256 (32-key tiles), and
+        # strided [B, S, H, D] inputs on the emulator.
+        A("qk_i8_attn_bf16_gqa4_decode_sq3_sk300_dyn", "bf16", 2, 8, 2, 3, 300,
+          64, causal=True, qk="i8", dyn=("Sk",)),
+        H("qk_f8_hyb_f16_d256_s100_w20_0", "f16", 1, 2, 1, 100, 100, 256,
+          (20, 0), [[1, 90, 50]], causal=True, qk="f8E4M3FN"),
+        H("qk_i8_hyb_f16_s140_w16_0_strided", "f16", 2, 4, 2, 140, 140, 64,
+          (16, 0), [[0, 77], [139, -1]], causal=True, qk="i8",
+          permuted={0: BSHD, 1: BSHD, 2: BSHD}),
     ]
 
 
@@ -1650,11 +1661,11 @@ def run_error_case(case, executor, workdir):
 # open, is listed in KNOWN_EMULATOR_FAILURES.
 SKIP_DYNAMIC_DV = ("the value head dimension of attention is dynamic; "
                    "sieve-compile needs it static")
-SKIP_QK_PRECISION = ("quantized scores (qk_precision) have no GPU kernel "
-                     "yet")
+SKIP_QK_SIMPLE = ("quantized scores (qk_precision) run on the tensor-core "
+                  "kernels only (f16/bf16, head dimension 64, 128 or 256)")
 SKIP_COMPILE_ERRORS = {
     SKIP_DYNAMIC_DV: "needs a static value head dimension",
-    SKIP_QK_PRECISION: "qk_precision",
+    SKIP_QK_SIMPLE: "quantized scores need the tensor-core kernels",
 }
 
 # Cases that fail on the emulator because of a kernel bug, name -> reason.
