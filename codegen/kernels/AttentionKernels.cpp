@@ -129,6 +129,9 @@ struct Plan {
   /// quantized values, and the scores are scaled per query row and key by
   /// the blocks' scales.
   bool quantizedScores = false;
+  /// The element type of the q and k the core kernels read: i8 for i8
+  /// scores (S = Q K^T on the integer mma), else the element type.
+  Type scoreElementType;
 };
 
 /// Parameter indices of the core kernels (band, decode, global rows), which
@@ -174,7 +177,9 @@ static const char *getVariantName(Variant variant) {
 /// Shared-memory layout of a core kernel (dynamic shared memory, bytes).
 namespace {
 struct SharedLayout {
-  int64_t rows, qBytes, kvTileBytes, kBytes, total;
+  /// Q and K rows hold D elements of the score element type, V rows D of
+  /// the element type, each padded by 16 bytes (`pitch` elements).
+  int64_t rows, scorePitch, valuePitch, qBytes, kBytes, vBytes, total;
   int64_t mergeOffset = 0, mergeMLOffset = 0;
   /// With quantized scores: the f32 scale of each query row of the CTA.
   int64_t rowScalesOffset = 0;
@@ -186,10 +191,15 @@ static SharedLayout getSharedLayout(const Plan &plan, Variant variant) {
   SharedLayout layout;
   bool decode = variant == Variant::Decode;
   layout.rows = decode ? tiles.decodeRows : tiles.blockM;
-  layout.qBytes = layout.rows * tiles.pitch() * 2;
-  layout.kvTileBytes = tiles.blockN * tiles.pitch() * 2;
-  layout.kBytes = tiles.stages * layout.kvTileBytes;
-  layout.total = layout.qBytes + 2 * layout.kBytes;
+  int64_t scoreBytes = plan.scoreElementType.getIntOrFloatBitWidth() / 8;
+  layout.scorePitch = tiles.headDim + 16 / scoreBytes;
+  layout.valuePitch = tiles.pitch();
+  layout.qBytes = layout.rows * layout.scorePitch * scoreBytes;
+  layout.kBytes = tiles.stages * tiles.blockN * layout.scorePitch * scoreBytes;
+  layout.vBytes = tiles.stages * tiles.blockN * layout.valuePitch * 2;
+  // The band kernel stages its output tile (element type) at offset 0.
+  layout.total = std::max(layout.qBytes + layout.kBytes + layout.vBytes,
+                          layout.rows * layout.valuePitch * 2);
   if (decode) {
     // The warps' partial results, merged in f32 after the loop, reuse the
     // K/V buffers.
@@ -223,9 +233,10 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
   const bool withGlobals = plan.hasGlobals && !globalRows;
   // In the decoding kernel each warp takes 16 keys of every tile.
   const int64_t globalsWidth = decode ? BN : plan.globalsWidth;
-  const bool queryInRegisters = plan.quantizedScores
-                                    ? tiles.quantizedQueryInRegisters
-                                    : tiles.queryInRegisters;
+  const bool queryInRegisters =
+      plan.quantizedScores && !plan.scoreElementType.isInteger(8)
+          ? tiles.queryInRegistersF8Scores
+          : tiles.queryInRegisters;
   Type elementType = plan.elementType;
   MLIRContext *ctx = elementType.getContext();
   Type f32 = Float32Type::get(ctx);
@@ -234,8 +245,8 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
   KernelBuilder kb = bundle.newKernel(
       (Twine("attention_") + getVariantName(variant)).str(), loc);
   CoreParams p;
-  p.q = kb.addBuffer(elementType);
-  p.k = kb.addBuffer(elementType);
+  p.q = kb.addBuffer(plan.scoreElementType);
+  p.k = kb.addBuffer(plan.scoreElementType);
   p.v = kb.addBuffer(elementType);
   p.globals = kb.addBuffer(i32);
   p.out = kb.addBuffer(elementType);
@@ -284,6 +295,8 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
   Value warp = n.div(tid, n.c(32));
   Value laneIndex = m.rem(tidIndex, m.c(32));
   WarpMma mma(b, elementType, laneIndex);
+  // S = Q K^T: the same instruction, or the integer one for i8 scores.
+  WarpMma scoreMma(b, plan.scoreElementType, laneIndex);
   Value bx = n.from(kb.blockIdX());
   Value kh = n.from(kb.blockId(gpu::Dimension::y));
   Value bi = n.from(kb.blockId(gpu::Dimension::z));
@@ -392,50 +405,61 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
                                   ValueRange{})
         .getResult();
   };
-  int64_t pitch = tiles.pitch();
-  Value qTile = view(0, {rows, pitch}, elementType);
-  Value kTiles = view(layout.qBytes, {tiles.stages, BN, pitch}, elementType);
-  Value vTiles = view(layout.qBytes + layout.kBytes, {tiles.stages, BN, pitch},
-                      elementType);
+  Type scoreType = plan.scoreElementType;
+  Value qTile = view(0, {rows, layout.scorePitch}, scoreType);
+  Value kTiles =
+      view(layout.qBytes, {tiles.stages, BN, layout.scorePitch}, scoreType);
+  Value vTiles = view(layout.qBytes + layout.kBytes,
+                      {tiles.stages, BN, layout.valuePitch}, elementType);
 
-  // 16-byte asynchronous copies; a missing row is zero-filled (so that no
-  // NaN from uninitialized memory meets a zero probability).
-  constexpr int64_t kChunk = 8;
-  int64_t chunksPerRow = D / kChunk;
-  auto asyncCopy = [&](Value src, Value srcIndex, Value count, Value dst,
-                       ValueRange dstIndices) {
+  // 16-byte asynchronous copies of rows of D elements (of the score or the
+  // element type); a missing row is zero-filled (so that no NaN from
+  // uninitialized memory meets a zero probability). The threads cover
+  // `rowsPerPass` rows at a time, each thread the same column in every pass,
+  // so that a chunk's row is one per-thread row plus a constant.
+  struct ChunkRows {
+    int64_t chunk, rowsPerPass;
+    Value passRow, passCol;
+  };
+  auto chunkRows = [&](Type type) {
+    ChunkRows c;
+    c.chunk = 128 / type.getIntOrFloatBitWidth();
+    int64_t chunksPerRow = D / c.chunk;
+    assert(threads % chunksPerRow == 0 && "a pass covers whole rows");
+    c.rowsPerPass = threads / chunksPerRow;
+    c.passRow = m.div(tidIndex, m.c(chunksPerRow));
+    c.passCol = m.mul(m.rem(tidIndex, m.c(chunksPerRow)), m.c(c.chunk));
+    return c;
+  };
+  const ChunkRows scoreChunks = chunkRows(scoreType);
+  const ChunkRows valueChunks = chunkRows(elementType);
+  auto asyncCopy = [&](const ChunkRows &c, Value src, Value srcIndex,
+                       Value exists, Value dst, ValueRange dstIndices) {
     nvgpu::DeviceAsyncCopyOp::create(
         b, nvgpu::DeviceAsyncTokenType::get(ctx), dst, dstIndices, src,
-        ValueRange{srcIndex}, b.getIndexAttr(kChunk), count,
-        b.getUnitAttr());
+        ValueRange{srcIndex}, b.getIndexAttr(c.chunk),
+        m.sel(exists, m.c(c.chunk), m.c(0)), b.getUnitAttr());
   };
-  // Runs `emit(row, col, rowConst)` for the 16-byte chunks of `n` rows of D
-  // elements: the threads cover `rowsPerPass` rows at a time, each thread
-  // the same column in every pass, so that a chunk's row is one per-thread
-  // row plus a constant. `row` and `col` are shared-memory indices.
-  assert(threads % chunksPerRow == 0 && "a pass covers whole rows");
-  int64_t rowsPerPass = threads / chunksPerRow;
-  Value passRow = m.div(tidIndex, m.c(chunksPerRow));
-  Value passCol = m.mul(m.rem(tidIndex, m.c(chunksPerRow)), m.c(kChunk));
-  auto forEachChunk = [&](int64_t count,
+  // Runs `emit(row, col, rowConst)` for the chunks of `count` rows; `row`
+  // and `col` are shared-memory indices.
+  auto forEachChunk = [&](const ChunkRows &c, int64_t count,
                           function_ref<void(Value, Value, int64_t)> emit) {
-    for (int64_t first = 0; first < count; first += rowsPerPass) {
-      Value row = m.add(passRow, m.c(first));
-      if (first + rowsPerPass <= count)
-        emit(row, passCol, first);
+    for (int64_t first = 0; first < count; first += c.rowsPerPass) {
+      Value row = m.add(c.passRow, m.c(first));
+      if (first + c.rowsPerPass <= count)
+        emit(row, c.passCol, first);
       else
-        kb.ifThen(m.lt(row, m.c(count)), [&] { emit(row, passCol, first); });
+        kb.ifThen(m.lt(row, m.c(count)),
+                  [&] { emit(row, c.passCol, first); });
     }
-  };
-  auto chunkCount = [&](Value exists) {
-    return m.sel(exists, m.c(kChunk), m.c(0));
   };
 
   // The query tile.
-  forEachChunk(rows, [&](Value row, Value col, int64_t) {
+  forEachChunk(scoreChunks, rows, [&](Value row, Value col, int64_t) {
     RowRef ref = rowRef(n.add(firstRow, n.from(row)));
     Value index = m.sel(ref.valid, m.add(rowOffset(qs, ref), col), m.c(0));
-    asyncCopy(qBuf, index, chunkCount(ref.valid), qTile, ValueRange{row, col});
+    asyncCopy(scoreChunks, qBuf, index, ref.valid, qTile,
+              ValueRange{row, col});
   });
   auto commit = [&]() {
     return nvgpu::DeviceAsyncCreateGroupOp::create(
@@ -468,7 +492,8 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
   // Offsets within a tile (blockN rows) fit in 32 bits: the provider checks
   // that blockN row strides do.
   Value kStride32 = n.from(ks[2]), vStride32 = n.from(vs[2]);
-  Value passCol32 = n.from(passCol);
+  // K and V with the same chunks are copied in one pass over the rows.
+  const bool oneCopyPass = scoreType == elementType;
 
   // Issues the copies of tile `it` into stage `stage`.
   auto issueTile = [&](Value it, Value stage) {
@@ -481,19 +506,30 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
       Value first = n.mul(n.add(firstBlock, it), n.c(BN));
       Value kTileBase = m.add(kBase, m.mul(m.from(first), ks[2]));
       Value vTileBase = m.add(vBase, m.mul(m.from(first), vs[2]));
-      Value threadRow = kb.opaque(n.from(passRow));
-      forEachChunk(BN, [&](Value row, Value col, int64_t rowConst) {
-        Value row32 = n.add(threadRow, n.c(rowConst));
-        Value exists = n.lt(n.add(first, row32), Sk);
-        auto index = [&](Value tileBase, Value stride32) {
-          Value offset = n.add(n.mul(row32, stride32), passCol32);
-          return m.sel(exists, m.add(tileBase, m.from(offset)), m.c(0));
-        };
-        asyncCopy(kBuf, index(kTileBase, kStride32), chunkCount(exists),
-                  kTiles, ValueRange{stage, row, col});
-        asyncCopy(vBuf, index(vTileBase, vStride32), chunkCount(exists),
-                  vTiles, ValueRange{stage, row, col});
-      });
+      auto copyRows = [&](const ChunkRows &c, bool copyK, bool copyV) {
+        Value threadRow = kb.opaque(n.from(c.passRow));
+        Value passCol32 = n.from(c.passCol);
+        forEachChunk(c, BN, [&](Value row, Value col, int64_t rowConst) {
+          Value row32 = n.add(threadRow, n.c(rowConst));
+          Value exists = n.lt(n.add(first, row32), Sk);
+          auto index = [&](Value tileBase, Value stride32) {
+            Value offset = n.add(n.mul(row32, stride32), passCol32);
+            return m.sel(exists, m.add(tileBase, m.from(offset)), m.c(0));
+          };
+          if (copyK)
+            asyncCopy(c, kBuf, index(kTileBase, kStride32), exists, kTiles,
+                      ValueRange{stage, row, col});
+          if (copyV)
+            asyncCopy(c, vBuf, index(vTileBase, vStride32), exists, vTiles,
+                      ValueRange{stage, row, col});
+        });
+      };
+      if (oneCopyPass) {
+        copyRows(valueChunks, true, true);
+      } else {
+        copyRows(scoreChunks, true, false);
+        copyRows(valueChunks, false, true);
+      }
     };
     if (!withGlobals)
       return bandTile();
@@ -504,20 +540,30 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
     b.setInsertionPoint(ifOp.elseBlock()->getTerminator());
     // Row r of a globals tile is the key of slot firstSlot + r.
     Value firstSlot = n.mul(n.sub(it, numBand), n.c(globalsWidth));
-    forEachChunk(globalsWidth, [&](Value row, Value col, int64_t) {
-      Value slot = n.add(firstSlot, n.from(row));
-      Value g = loadGlobal(n.min(slot, n.sub(G, n.c(1))));
-      Value exists = andI1(b, n.lt(slot, G), n.le(n.c(0), g));
-      Value key = m.from(g);
-      Value kIndex =
-          m.sel(exists, m.add(m.add(kBase, m.mul(key, ks[2])), col), m.c(0));
-      Value vIndex =
-          m.sel(exists, m.add(m.add(vBase, m.mul(key, vs[2])), col), m.c(0));
-      asyncCopy(kBuf, kIndex, chunkCount(exists), kTiles,
-                ValueRange{stage, row, col});
-      asyncCopy(vBuf, vIndex, chunkCount(exists), vTiles,
-                ValueRange{stage, row, col});
-    });
+    auto copyRows = [&](const ChunkRows &c, bool copyK, bool copyV) {
+      forEachChunk(c, globalsWidth, [&](Value row, Value col, int64_t) {
+        Value slot = n.add(firstSlot, n.from(row));
+        Value g = loadGlobal(n.min(slot, n.sub(G, n.c(1))));
+        Value exists = andI1(b, n.lt(slot, G), n.le(n.c(0), g));
+        Value key = m.from(g);
+        auto index = [&](Value base, Value stride) {
+          return m.sel(exists, m.add(m.add(base, m.mul(key, stride)), col),
+                       m.c(0));
+        };
+        if (copyK)
+          asyncCopy(c, kBuf, index(kBase, ks[2]), exists, kTiles,
+                    ValueRange{stage, row, col});
+        if (copyV)
+          asyncCopy(c, vBuf, index(vBase, vs[2]), exists, vTiles,
+                    ValueRange{stage, row, col});
+      });
+    };
+    if (oneCopyPass) {
+      copyRows(valueChunks, true, true);
+    } else {
+      copyRows(scoreChunks, true, false);
+      copyRows(valueChunks, false, true);
+    }
   };
 
   // The pipeline: tile i + 1 is copied while tile i is computed. Each
@@ -534,7 +580,7 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
   Value warpRow = decode ? m.c(0) : m.mul(m.from(warp), m.c(WarpMma::kRows));
   SmallVector<Value> queryFragments;
   if (queryInRegisters)
-    queryFragments = mma.loadA(qTile, {}, warpRow, 0, D);
+    queryFragments = scoreMma.loadA(qTile, {}, warpRow, 0, D);
 
   // Positions of the thread's two rows.
   std::array<Value, WarpMma::kRowSlots> slotRow, slotPosition;
@@ -584,16 +630,23 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
     Value keyOffset =
         decode ? m.mul(m.from(warp), m.c(WarpMma::kRows)) : m.c(0);
     int64_t keys = decode ? WarpMma::kRows : width;
-    SmallVector<Value> scores(WarpMma::accSize(keys), f32Const(b, 0.0));
+    Value zero = arith::ConstantOp::create(
+        b, b.getZeroAttr(scoreMma.getAccumulatorType()));
+    SmallVector<Value> scores(WarpMma::accSize(keys), zero);
     if (queryInRegisters) {
-      mma.mmaABt(scores, queryFragments, kTiles, ValueRange{stage}, keyOffset,
-                 keys, D);
+      scoreMma.mmaABt(scores, queryFragments, kTiles, ValueRange{stage},
+                      keyOffset, keys, D);
     } else {
       // Without the barrier LLVM would hoist the query tile's ldmatrix out
       // of the loop, i.e. keep Q in registers after all.
-      mma.mmaABtSharedA(scores, qTile, m.from(kb.opaque(n.from(warpRow))),
-                        kTiles, ValueRange{stage}, keyOffset, keys, D);
+      scoreMma.mmaABtSharedA(scores, qTile,
+                             m.from(kb.opaque(n.from(warpRow))), kTiles,
+                             ValueRange{stage}, keyOffset, keys, D);
     }
+    // Integer sums (exact) to f32.
+    if (!zero.getType().isF32())
+      for (Value &s : scores)
+        s = arith::SIToFPOp::create(b, f32, s);
     // Column of entry (n8, c): colBase + 8 n8 + c.
     Value colBase = n.from(m.add(keyOffset, mma.colInTile(0, 0)));
     if (plan.quantizedScores) {
@@ -802,8 +855,9 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
   };
 
   if (variant == Variant::Band) {
-    // Normalize, stage the tile in shared memory (the query tile's space)
-    // and write whole 16-byte chunks of the output rows.
+    // Normalize, stage the tile in shared memory (from offset 0, over the
+    // query tile) and write whole 16-byte chunks of the output rows.
+    Value outTile = view(0, {rows, layout.valuePitch}, elementType);
     for (int slot = 0; slot < WarpMma::kRowSlots; ++slot) {
       Value positive = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT,
                                              rowSum[slot], f32Const(b, 0.0));
@@ -824,17 +878,17 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
             b, VectorType::get({2}, f32), pair);
         Value narrow = arith::TruncFOp::create(
             b, VectorType::get({2}, elementType), wide);
-        vector::StoreOp::create(b, narrow, qTile,
+        vector::StoreOp::create(b, narrow, outTile,
                                 ValueRange{row, mma.colInTile(n8, 0)},
                                 /*nontemporal=*/false, llvm::Align(4));
       }
     }
     gpu::BarrierOp::create(b);
-    forEachChunk(rows, [&](Value row, Value col, int64_t) {
+    forEachChunk(valueChunks, rows, [&](Value row, Value col, int64_t) {
       RowRef ref = rowRef(n.add(firstRow, n.from(row)));
       kb.ifThen(ref.valid, [&] {
         Value chunk = vector::LoadOp::create(
-            b, VectorType::get({kChunk}, elementType), qTile,
+            b, VectorType::get({valueChunks.chunk}, elementType), outTile,
             ValueRange{row, col}, /*nontemporal=*/false, llvm::Align(16));
         vector::StoreOp::create(b, chunk, outBuf,
                                 ValueRange{m.add(rowOffset(os, ref), col)},
@@ -1098,14 +1152,14 @@ static KernelDecl buildKeyMeanKernel(BundleBuilder &bundle, Type elementType,
 
 /// Quantizes one block of 64 rows of x [B, H, S, D] (read through its
 /// strides), minus mean [B, H, D] when `subtractMean`, as qk_precision
-/// `precision` says: the values, exact in the element type, into a dense
-/// [B, H, S, D] buffer and the scale into [B, H, ceil(S / 64)]. One CTA of
-/// 128 threads per (block, head, batch); the block's max |x| is reduced over
-/// the warps through shared memory.
+/// `precision` says: the values, exact in `valueType` (i8, or the element
+/// type), into a dense [B, H, S, D] buffer and the scale into
+/// [B, H, ceil(S / 64)]. One CTA of 128 threads per (block, head, batch);
+/// the block's max |x| is reduced over the warps through shared memory.
 static KernelDecl buildScoreQuantizeKernel(BundleBuilder &bundle,
-                                           Type elementType, Type precision,
-                                           int64_t headDim, bool subtractMean,
-                                           Location loc) {
+                                           Type elementType, Type valueType,
+                                           Type precision, int64_t headDim,
+                                           bool subtractMean, Location loc) {
   constexpr int64_t kThreads = 128, kWarps = kThreads / 32;
   MLIRContext *ctx = loc.getContext();
   Type f32 = Float32Type::get(ctx);
@@ -1113,7 +1167,7 @@ static KernelDecl buildScoreQuantizeKernel(BundleBuilder &bundle,
       subtractMean ? "attention_quantize_keys" : "attention_quantize_queries",
       loc);
   unsigned inArg = kb.addBuffer(elementType), meanArg = kb.addBuffer(f32),
-           valuesArg = kb.addBuffer(elementType),
+           valuesArg = kb.addBuffer(valueType),
            scalesArg = kb.addBuffer(f32);
   unsigned headsArg = kb.addScalar(), lenArg = kb.addScalar();
   std::array<unsigned, 3> strideArgs;
@@ -1175,7 +1229,10 @@ static KernelDecl buildScoreQuantizeKernel(BundleBuilder &bundle,
     Value q = arith::SelectOp::create(
         b, usable, roundToScorePrecision(b, scaled, precision),
         f32Const(b, 0.0));
-    kb.store(fromF32(b, q, elementType), valuesBuf, m.add(outBase, e));
+    Value value = valueType.isInteger(8)
+                      ? arith::FPToSIOp::create(b, valueType, q).getResult()
+                      : fromF32(b, q, valueType);
+    kb.store(value, valuesBuf, m.add(outBase, e));
   });
   kb.ifThen(m.eq(tid, m.c(0)), [&] {
     Value scale = arith::DivFOp::create(b, amax, f32Const(b, qmax));
@@ -1274,6 +1331,10 @@ static Plan makePlan(const AttentionConfig &config,
     plan.windowRight = std::min(config.windowRight, kWindowCap);
   }
   plan.quantizedScores = static_cast<bool>(config.scoreQuantization);
+  plan.scoreElementType = plan.quantizedScores &&
+                                  config.scoreQuantization.isInteger(8)
+                              ? config.scoreQuantization
+                              : plan.elementType;
   assert(kScoreBlockRows % tiles.blockN == 0 &&
          "a key tile lies in one block of quantized keys");
   return plan;
@@ -1391,6 +1452,7 @@ static LogicalResult buildTensorCoreAttention(Operation *op,
                         vStrides = bundle.strides(v), oStrides = out.getStrides();
   std::string queryBuffer = bundle.get(q).buffer,
               keyBuffer = bundle.get(k).buffer;
+  DType scoreDType = plan.scoreElementType.isInteger(8) ? DType::I8 : dtype;
 
   // Quantized scores: the core kernels read the quantized queries and keys
   // (exact in the element type, dense) and their blocks' scales.
@@ -1425,17 +1487,18 @@ static LogicalResult buildTensorCoreAttention(Operation *op,
                         std::string &scales, SizeExpr heads, SizeExpr len,
                         bool isKey) {
       std::string values =
-          bundle.addScratch(dtype, sizes.batch * heads * len * D);
+          bundle.addScratch(scoreDType, sizes.batch * heads * len * D);
       scales = bundle.addScratch(DType::F32, sizes.batch * heads * blocks(len));
       KernelDecl kernel = buildScoreQuantizeKernel(
-          bundle, plan.elementType, config.scoreQuantization, D, isKey, loc);
+          bundle, plan.elementType, plan.scoreElementType,
+          config.scoreQuantization, D, isKey, loc);
       LaunchDecl launch;
       launch.kernel = kernel.name;
       launch.grid = {blocks(len), heads, sizes.batch};
       launch.block = {128, 1, 1};
       launch.args = {KernelArg::ofBuffer(buffer, dtype),
                      KernelArg::ofBuffer(keyMean, DType::F32),
-                     KernelArg::ofBuffer(values, dtype),
+                     KernelArg::ofBuffer(values, scoreDType),
                      KernelArg::ofBuffer(scales, DType::F32),
                      KernelArg::ofI64(heads), KernelArg::ofI64(len)};
       for (int d = 0; d < 3; ++d)
@@ -1457,8 +1520,8 @@ static LogicalResult buildTensorCoreAttention(Operation *op,
                       SizeExpr tilesPerSplit, SizeExpr numSplits,
                       SizeExpr rowsPadded) {
     SmallVector<KernelArg> args = {
-        KernelArg::ofBuffer(queryBuffer, dtype),
-        KernelArg::ofBuffer(keyBuffer, dtype),
+        KernelArg::ofBuffer(queryBuffer, scoreDType),
+        KernelArg::ofBuffer(keyBuffer, scoreDType),
         KernelArg::ofBuffer(bundle.get(v).buffer, dtype),
         KernelArg::ofBuffer(cleanGlobals, DType::I32),
         KernelArg::ofBuffer(out.buffer, dtype),

@@ -34,9 +34,10 @@ struct TableEntry {
 };
 } // namespace
 
-// headDim, blockM, blockN, warps, stages, queryInRegisters (exact and
-// quantized scores), decodeRows, decodeSplits, globalRowBlocksPerSplit, CTAs
-// per SM of the band, decoding and global-rows kernels
+// headDim, blockM, blockN, warps, stages, queryInRegisters (exact or i8
+// scores, f8E4M3FN scores), decodeRows, decodeSplits,
+// globalRowBlocksPerSplit, CTAs per SM of the band, decoding and global-rows
+// kernels
 static const TableEntry kTable[] = {
     {"sm_80 sm_86 sm_89 sm_90 sm_90a",
      {64, 64, 64, 4, 2, true, true, 16, 16, 8, 2, 4, 3}},

@@ -30,10 +30,11 @@ struct AttentionTiles {
   /// K/V tiles in flight in shared memory (2: double buffering).
   int64_t stages;
   /// Whether each warp keeps its query rows in registers for the whole
-  /// loop (else it reloads them from shared memory for every tile), without
-  /// and with quantized scores (whose scaling needs a few more registers).
+  /// loop (else it reloads them from shared memory for every tile): with
+  /// exact or i8 scores (whose int8 Q takes half the registers), and with
+  /// f8E4M3FN scores (Q in the element type, plus the scores' scaling).
   bool queryInRegisters;
-  bool quantizedQueryInRegisters;
+  bool queryInRegistersF8Scores;
   /// Query rows per CTA of the split-KV decoding kernel (the warps split the
   /// keys of each tile instead of the rows), and the number of key splits it
   /// aims for.
@@ -51,11 +52,6 @@ struct AttentionTiles {
   /// (16 bytes) of padding, so that the 8 rows an ldmatrix reads, and the
   /// rows cp.async writes, start in 8 different 4-bank groups.
   int64_t pitch() const { return headDim + 8; }
-  /// Bytes of shared memory a CTA of `rows` query rows uses (Q tile, then
-  /// `stages` K and V tiles), for 2-byte elements.
-  int64_t sharedBytes(int64_t rows) const {
-    return (rows + 2 * stages * blockN) * pitch() * 2;
-  }
 };
 
 /// The table's entry for `target` (sm_80 ... sm_90a) and `headDim`, if any.

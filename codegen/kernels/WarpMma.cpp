@@ -1,4 +1,4 @@
-//===- WarpMma.cpp - mma.sync m16n8k16 fed by ldmatrix --------------------===//
+//===- WarpMma.cpp - mma.sync m16n8k16 / m16n8k32 fed by ldmatrix ---------===//
 
 #include "codegen/kernels/WarpMma.h"
 
@@ -14,8 +14,21 @@ using namespace mlir::sieve;
 
 WarpMma::WarpMma(ImplicitLocOpBuilder &b, Type elementType, Value lane)
     : b(b), elementType(elementType), lane(lane) {
+  matrixCols = 128 / elementType.getIntOrFloatBitWidth();
+  depth = 2 * matrixCols;
   group = b.createOrFold<arith::DivUIOp>(lane, indexConst(b, 4));
   quadLane = b.createOrFold<arith::RemUIOp>(lane, indexConst(b, 4));
+}
+
+Type WarpMma::getAccumulatorType() const {
+  if (elementType.isInteger(8))
+    return b.getI32Type();
+  return b.getF32Type();
+}
+
+VectorType WarpMma::fragmentType(int64_t rows) const {
+  return VectorType::get({rows, 32 / elementType.getIntOrFloatBitWidth()},
+                         elementType);
 }
 
 Value WarpMma::index(int64_t value) { return indexConst(b, value); }
@@ -29,24 +42,25 @@ Value WarpMma::colInTile(int64_t n8, int c) const {
   return b.createOrFold<arith::AddIOp>(twoT, indexConst(b, 8 * n8 + c));
 }
 
-/// Rows r0 and r0 + 1 of a vector<4x2xT> ldmatrix result: a B fragment.
+/// Rows r0 and r0 + 1 of a vector<4xNxT> ldmatrix result: a B fragment.
 static Value takeRows(ImplicitLocOpBuilder &b, Value x4, int64_t r0) {
   auto type = cast<VectorType>(x4.getType());
+  int64_t perRegister = type.getDimSize(1);
   SmallVector<Value> elements;
   for (int64_t r = r0; r < r0 + 2; ++r)
-    for (int64_t c = 0; c < 2; ++c)
+    for (int64_t c = 0; c < perRegister; ++c)
       elements.push_back(vector::ExtractOp::create(b, x4, ArrayRef<int64_t>{r, c}));
   return vector::FromElementsOp::create(
-      b, VectorType::get({2, 2}, type.getElementType()), elements);
+      b, VectorType::get({2, perRegister}, type.getElementType()), elements);
 }
 
 Value WarpMma::mma(Value a, Value bFragment, ArrayRef<Value> acc,
                    int64_t accBase, SmallVector<Value> &out) {
-  auto accType = VectorType::get({2, 2}, b.getF32Type());
+  auto accType = VectorType::get({2, 2}, getAccumulatorType());
   Value c = vector::FromElementsOp::create(b, accType,
                                            acc.slice(accBase, 4));
   Value d = nvgpu::MmaSyncOp::create(b, a, bFragment, c,
-                                     ArrayRef<int64_t>{16, 8, 16});
+                                     ArrayRef<int64_t>{16, 8, depth});
   for (int64_t slot = 0; slot < 2; ++slot)
     for (int64_t col = 0; col < 2; ++col)
       out[accBase + slot * 2 + col] =
@@ -60,7 +74,7 @@ std::pair<Value, Value> WarpMma::ldmatrixX4Address(Value row0) {
   Value rowOffset = b.createOrFold<arith::MulIOp>(
       b.createOrFold<arith::RemUIOp>(matrix, index(2)), index(8));
   Value colOffset = b.createOrFold<arith::MulIOp>(
-      b.createOrFold<arith::DivUIOp>(matrix, index(2)), index(8));
+      b.createOrFold<arith::DivUIOp>(matrix, index(2)), index(matrixCols));
   Value row = b.createOrFold<arith::AddIOp>(
       row0, b.createOrFold<arith::AddIOp>(rowInMatrix, rowOffset));
   return {row, colOffset};
@@ -68,15 +82,15 @@ std::pair<Value, Value> WarpMma::ldmatrixX4Address(Value row0) {
 
 SmallVector<Value> WarpMma::loadA(Value smem, ValueRange prefix, Value row0,
                                   int64_t col0, int64_t k) {
-  assert(k % kK == 0 && "A tiles are whole k16 chunks");
+  assert(k % depth == 0 && "A tiles are whole chunks");
   // Lanes 8i..8i+7 address matrix i: rows 0-7 / 8-15 of the tile (i % 2),
-  // columns 0-7 / 8-15 of the chunk (i / 2).
+  // the first or second 16 bytes of the chunk (i / 2).
   auto [row, colOffset] = ldmatrixX4Address(row0);
-  auto type = VectorType::get({4, 2}, elementType);
+  VectorType type = fragmentType(4);
   SmallVector<Value> fragments;
-  for (int64_t kc = 0; kc < k / kK; ++kc) {
+  for (int64_t kc = 0; kc < k / depth; ++kc) {
     Value col = b.createOrFold<arith::AddIOp>(colOffset,
-                                              index(col0 + kc * kK));
+                                              index(col0 + kc * depth));
     SmallVector<Value> indices(prefix);
     indices.append({row, col});
     fragments.push_back(nvgpu::LdMatrixOp::create(b, type, smem, indices,
@@ -88,24 +102,24 @@ SmallVector<Value> WarpMma::loadA(Value smem, ValueRange prefix, Value row0,
 
 void WarpMma::mmaABt(SmallVector<Value> &acc, ArrayRef<Value> a, Value smem,
                      ValueRange prefix, Value row0, int64_t n, int64_t k) {
-  assert(n % kN == 0 && k % (2 * kK) == 0 && "B^T tiles of n8 x k32");
+  assert(n % kN == 0 && k % (2 * depth) == 0 && "B^T tiles of n8 x 2 chunks");
   assert(static_cast<int64_t>(acc.size()) == accSize(n) &&
-         static_cast<int64_t>(a.size()) == k / kK);
-  // One ldmatrix.x4 gives the B fragments of one n8 tile for two k16
-  // chunks: lane l addresses row (l % 8) of the n8 tile, columns
-  // 8 (l / 8).. of the k32 slab.
+         static_cast<int64_t>(a.size()) == k / depth);
+  // One ldmatrix.x4 gives the B fragments of one n8 tile for two chunks:
+  // lane l addresses row (l % 8) of the n8 tile, bytes 16 (l / 8).. of the
+  // two chunks.
   Value rowInMatrix = b.createOrFold<arith::RemUIOp>(lane, index(8));
   Value colOffset = b.createOrFold<arith::MulIOp>(
-      b.createOrFold<arith::DivUIOp>(lane, index(8)), index(8));
-  auto type = VectorType::get({4, 2}, elementType);
+      b.createOrFold<arith::DivUIOp>(lane, index(8)), index(matrixCols));
+  VectorType type = fragmentType(4);
   SmallVector<Value> out(acc);
   for (int64_t n8 = 0; n8 < n / kN; ++n8) {
     Value row = b.createOrFold<arith::AddIOp>(
         row0, b.createOrFold<arith::AddIOp>(rowInMatrix, index(n8 * kN)));
-    for (int64_t kc = 0; kc < k / kK; kc += 2) {
+    for (int64_t kc = 0; kc < k / depth; kc += 2) {
       SmallVector<Value> indices(prefix);
       indices.append({row, b.createOrFold<arith::AddIOp>(colOffset,
-                                                          index(kc * kK))});
+                                                          index(kc * depth))});
       Value x4 = nvgpu::LdMatrixOp::create(b, type, smem, indices,
                                            /*transpose=*/false,
                                            /*numTiles=*/4);
@@ -119,23 +133,23 @@ void WarpMma::mmaABt(SmallVector<Value> &acc, ArrayRef<Value> a, Value smem,
 void WarpMma::mmaABtSharedA(SmallVector<Value> &acc, Value aSmem,
                             Value aRow0, Value smem, ValueRange prefix,
                             Value row0, int64_t n, int64_t k) {
-  assert(n % kN == 0 && k % (2 * kK) == 0 && "B^T tiles of n8 x k32");
+  assert(n % kN == 0 && k % (2 * depth) == 0 && "B^T tiles of n8 x 2 chunks");
   assert(static_cast<int64_t>(acc.size()) == accSize(n));
   Value rowInMatrix = b.createOrFold<arith::RemUIOp>(lane, index(8));
   Value colOffset = b.createOrFold<arith::MulIOp>(
-      b.createOrFold<arith::DivUIOp>(lane, index(8)), index(8));
-  auto type = VectorType::get({4, 2}, elementType);
+      b.createOrFold<arith::DivUIOp>(lane, index(8)), index(matrixCols));
+  VectorType type = fragmentType(4);
   SmallVector<Value> out(acc);
-  // k32 slabs outside, n8 tiles inside: A's two chunks are loaded once per
-  // slab and die after it.
-  for (int64_t kc = 0; kc < k / kK; kc += 2) {
-    SmallVector<Value> a = loadA(aSmem, {}, aRow0, kc * kK, 2 * kK);
+  // Slabs of two chunks outside, n8 tiles inside: A's two chunks are loaded
+  // once per slab and die after it.
+  for (int64_t kc = 0; kc < k / depth; kc += 2) {
+    SmallVector<Value> a = loadA(aSmem, {}, aRow0, kc * depth, 2 * depth);
     for (int64_t n8 = 0; n8 < n / kN; ++n8) {
       Value row = b.createOrFold<arith::AddIOp>(
           row0, b.createOrFold<arith::AddIOp>(rowInMatrix, index(n8 * kN)));
       SmallVector<Value> indices(prefix);
       indices.append({row, b.createOrFold<arith::AddIOp>(colOffset,
-                                                          index(kc * kK))});
+                                                          index(kc * depth))});
       Value x4 = nvgpu::LdMatrixOp::create(b, type, smem, indices,
                                            /*transpose=*/false,
                                            /*numTiles=*/4);
@@ -148,17 +162,18 @@ void WarpMma::mmaABtSharedA(SmallVector<Value> &acc, Value aSmem,
 
 void WarpMma::mmaAB(SmallVector<Value> &acc, ArrayRef<Value> a, Value smem,
                     ValueRange prefix, Value row0, int64_t n, int64_t k) {
-  assert(n % (2 * kN) == 0 && k % kK == 0 && "B tiles of k16 x n16");
+  assert(!elementType.isInteger(8) && "P V has float operands");
+  assert(n % (2 * kN) == 0 && k % depth == 0 && "B tiles of k16 x n16");
   assert(static_cast<int64_t>(acc.size()) == accSize(n) &&
-         static_cast<int64_t>(a.size()) == k / kK);
+         static_cast<int64_t>(a.size()) == k / depth);
   // One ldmatrix.x4.trans gives the B fragments of one k16 chunk for two n8
   // tiles: lane l addresses row (l % 8) + 8 ((l / 8) % 2) of the chunk,
   // columns 8 (l / 16).. of the n16 slab.
   auto [rowBase, colOffset] = ldmatrixX4Address(row0);
-  auto type = VectorType::get({4, 2}, elementType);
+  VectorType type = fragmentType(4);
   SmallVector<Value> out(acc);
-  for (int64_t kc = 0; kc < k / kK; ++kc) {
-    Value row = b.createOrFold<arith::AddIOp>(rowBase, index(kc * kK));
+  for (int64_t kc = 0; kc < k / depth; ++kc) {
+    Value row = b.createOrFold<arith::AddIOp>(rowBase, index(kc * depth));
     for (int64_t n16 = 0; n16 < n / (2 * kN); ++n16) {
       SmallVector<Value> indices(prefix);
       indices.append({row, b.createOrFold<arith::AddIOp>(
@@ -175,11 +190,12 @@ void WarpMma::mmaAB(SmallVector<Value> &acc, ArrayRef<Value> a, Value smem,
 }
 
 SmallVector<Value> WarpMma::accToA(ArrayRef<Value> acc, int64_t k) {
-  assert(k % kK == 0 && static_cast<int64_t>(acc.size()) == accSize(k));
+  assert(!elementType.isInteger(8) && "P is a float operand");
+  assert(k % depth == 0 && static_cast<int64_t>(acc.size()) == accSize(k));
   SmallVector<Value> fragments;
   auto f32Type = VectorType::get({4, 2}, b.getF32Type());
-  auto type = VectorType::get({4, 2}, elementType);
-  for (int64_t kc = 0; kc < k / kK; ++kc) {
+  VectorType type = fragmentType(4);
+  for (int64_t kc = 0; kc < k / depth; ++kc) {
     // A registers 0..3: (row g, cols 2t..), (row g + 8, cols 2t..),
     // (row g, cols 8 + 2t..), (row g + 8, cols 8 + 2t..).
     SmallVector<Value> elements;

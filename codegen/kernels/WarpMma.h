@@ -5,9 +5,11 @@
 // structure (tiling, the walk over key blocks, the online softmax, the
 // epilogue) stays the same when the instruction changes. This is the layer
 // for `mma.sync.m16n8k16` (sm_80 and newer, f16 and bf16 operands, f32
-// accumulators), fed from shared memory by `ldmatrix`; a Hopper layer
-// (wgmma from shared-memory descriptors, TMA loads) provides the same
-// operations for warpgroup tiles.
+// accumulators) and, for S = Q K^T with int8 queries and keys,
+// `mma.sync.m16n8k32` (s8 operands, s32 accumulators), fed from shared
+// memory by `ldmatrix`; a Hopper layer (wgmma from shared-memory
+// descriptors, TMA loads) provides the same operations for warpgroup
+// tiles.
 //
 // What the kernels see:
 //  * a warp owns a tile of kRows (16) rows; each thread of it holds
@@ -31,6 +33,10 @@
 // 2t + j % 2 + 8 (j >= 2), n g; C element j is row g + 8 (j >= 2), column
 // 2t + j % 2. So the accumulator of two adjacent n8 tiles is, element for
 // element, the A operand of one k16 chunk: accToA only converts types.
+// The s8 fragments of m16n8k32 hold the same bytes at the same places
+// (four int8 where f16 has two per register), so ldmatrix serves both: the
+// addressing is in 16-byte matrix rows either way, and the C layout is the
+// same.
 //
 //===----------------------------------------------------------------------===//
 
@@ -44,18 +50,22 @@ namespace sieve {
 
 class WarpMma {
 public:
-  /// Rows of a warp tile (M), columns of an accumulator tile (N) and the
-  /// depth of one instruction (K).
+  /// Rows of a warp tile (M) and columns of an accumulator tile (N).
   static constexpr int64_t kRows = 16;
   static constexpr int64_t kN = 8;
-  static constexpr int64_t kK = 16;
   /// Rows of the warp tile each thread holds.
   static constexpr int kRowSlots = 2;
 
-  /// `elementType` is f16 or bf16; `lane` the thread's lane (an index).
+  /// `elementType` is f16 or bf16, or i8 for products with an integer
+  /// accumulator (loadA, mmaABt and mmaABtSharedA only); `lane` the
+  /// thread's lane (an index).
   WarpMma(ImplicitLocOpBuilder &b, Type elementType, Value lane);
 
   Type getElementType() const { return elementType; }
+  /// The accumulators' type: f32, or i32 for i8 operands.
+  Type getAccumulatorType() const;
+  /// The depth (K) of one instruction: 16, or 32 for i8.
+  int64_t getDepth() const { return depth; }
 
   /// The row (within the warp tile) that the thread's slot `slot` holds.
   Value rowInTile(int slot) const;
@@ -70,13 +80,13 @@ public:
 
   /// The A operand of the 16 x `k` tile at rows row0.., columns col0.. of
   /// `smem` (row-major; `prefix` indexes its leading dimensions), one value
-  /// per k16 chunk. `k` is a multiple of 16.
+  /// per chunk of the instruction's depth, which divides `k`.
   SmallVector<Value> loadA(Value smem, ValueRange prefix, Value row0,
                            int64_t col0, int64_t k);
 
   /// acc (16 x n) += A (16 x k) * B^T, where B (n x k) is the row-major tile
   /// at rows row0.., columns 0.. of `smem`. `n` is a multiple of 8, `k` of
-  /// 32.
+  /// twice the depth.
   void mmaABt(SmallVector<Value> &acc, ArrayRef<Value> a, Value smem,
               ValueRange prefix, Value row0, int64_t n, int64_t k);
 
@@ -106,12 +116,17 @@ private:
             SmallVector<Value> &out);
   Value index(int64_t value);
   /// The row (from `row0`) and column offset a lane addresses in an
-  /// ldmatrix.x4 of a 16x16 tile: matrix l / 8 is rows 8 ((l / 8) % 2) and
-  /// columns 8 (l / 16) of it, row l % 8 within.
+  /// ldmatrix.x4 of a 16-row, 32-byte tile: matrix l / 8 is rows
+  /// 8 ((l / 8) % 2) and bytes 16 (l / 16) of it, row l % 8 within.
   std::pair<Value, Value> ldmatrixX4Address(Value row0);
+  /// The type of `rows` registers of ldmatrix or mma operands.
+  VectorType fragmentType(int64_t rows) const;
 
   ImplicitLocOpBuilder &b;
   Type elementType;
+  /// The instruction's K, and the elements in 16 bytes (a matrix row of
+  /// ldmatrix).
+  int64_t depth, matrixCols;
   Value lane, group, quadLane;
 };
 

@@ -503,6 +503,11 @@ def qk_precision_cases():
         H("qk_i8_hyb_f16_s140_w16_0_strided", "f16", 2, 4, 2, 140, 140, 64,
           (16, 0), [[0, 77], [139, -1]], causal=True, qk="i8",
           permuted={0: BSHD, 1: BSHD, 2: BSHD}),
+        # i8 at D = 128 (Q in registers) and D = 256 (Q reloaded from shared
+        # memory for every tile).
+        H("qk_i8_hyb_bf16_d128_s130_w40_0", "bf16", 1, 4, 1, 130, 130, 128,
+          (40, 0), [[0, 129, 64]], causal=True, qk="i8"),
+        A("qk_i8_attn_f16_d256_s80", "f16", 1, 2, 2, 80, 80, 256, qk="i8"),
     ]
 
 
