@@ -1112,41 +1112,47 @@ static KernelDecl buildGlobalsKernel(BundleBuilder &bundle, Location loc) {
 // Quantized scores (qk_precision)
 //===----------------------------------------------------------------------===//
 
+/// Threads per CTA of the key-mean and quantizing kernels.
+static constexpr int64_t kQuantizeThreads = 128;
+
 /// kmean[b, kh, d] = (sum_j key[b, kh, j, d]) / Sk in f32, summed in
-/// ascending j as the reference does: one CTA per (kv head, batch), one
-/// thread per column, the key read through its strides.
+/// ascending j as the reference does: a thread per column, CTAs of 128
+/// columns per (kv head, batch), the key read through its strides.
 static KernelDecl buildKeyMeanKernel(BundleBuilder &bundle, Type elementType,
-                                     int64_t headDim, Location loc) {
+                                     Location loc) {
   MLIRContext *ctx = loc.getContext();
   Type f32 = Float32Type::get(ctx);
   KernelBuilder kb = bundle.newKernel("attention_key_mean", loc);
   unsigned keyArg = kb.addBuffer(elementType), meanArg = kb.addBuffer(f32);
-  unsigned kvHeadsArg = kb.addScalar(), keyLenArg = kb.addScalar();
+  unsigned kvHeadsArg = kb.addScalar(), keyLenArg = kb.addScalar(),
+           headDimArg = kb.addScalar();
   std::array<unsigned, 3> strideArgs;
   for (unsigned &arg : strideArgs)
     arg = kb.addScalar();
-  ImplicitLocOpBuilder &b = kb.begin({headDim, 1, 1});
+  ImplicitLocOpBuilder &b = kb.begin({kQuantizeThreads, 1, 1});
   IntMath m = IntMath::index(b);
-  Value d = kb.threadIdX(), kh = kb.blockIdX(),
-        bi = kb.blockId(gpu::Dimension::y);
-  Value keyLen = kb.scalar(keyLenArg);
+  Value d = kb.globalIdX(), kh = kb.blockId(gpu::Dimension::y),
+        bi = kb.blockId(gpu::Dimension::z);
+  Value keyLen = kb.scalar(keyLenArg), headDim = kb.scalar(headDimArg);
   Value keyBuf = kb.buffer(keyArg);
-  Value base = m.add(m.add(m.mul(bi, kb.scalar(strideArgs[0])),
-                           m.mul(kh, kb.scalar(strideArgs[1]))),
-                     d);
-  Value sum = buildFor(b, m.c(0), keyLen, f32Const(b, 0.0),
-                       [&](ImplicitLocOpBuilder &b, Value j, ValueRange args) {
-                         Value x = kb.load(
-                             keyBuf,
-                             m.add(base, m.mul(j, kb.scalar(strideArgs[2]))));
-                         return SmallVector<Value>{
-                             arith::AddFOp::create(b, args[0], toF32(b, x))};
-                       })[0];
-  Value count = arith::UIToFPOp::create(
-      b, f32, arith::IndexCastUIOp::create(b, b.getI64Type(), keyLen));
-  Value mean = arith::DivFOp::create(b, sum, count);
-  Value row = m.add(m.mul(bi, kb.scalar(kvHeadsArg)), kh);
-  kb.store(mean, kb.buffer(meanArg), m.add(m.mul(row, m.c(headDim)), d));
+  kb.ifThen(m.lt(d, headDim), [&] {
+    Value base = m.add(m.add(m.mul(bi, kb.scalar(strideArgs[0])),
+                             m.mul(kh, kb.scalar(strideArgs[1]))),
+                       d);
+    Value sum =
+        buildFor(b, m.c(0), keyLen, f32Const(b, 0.0),
+                 [&](ImplicitLocOpBuilder &b, Value j, ValueRange args) {
+                   Value x = kb.load(
+                       keyBuf, m.add(base, m.mul(j, kb.scalar(strideArgs[2]))));
+                   return SmallVector<Value>{
+                       arith::AddFOp::create(b, args[0], toF32(b, x))};
+                 })[0];
+    Value count = arith::UIToFPOp::create(
+        b, f32, arith::IndexCastUIOp::create(b, b.getI64Type(), keyLen));
+    Value mean = arith::DivFOp::create(b, sum, count);
+    Value row = m.add(m.mul(bi, kb.scalar(kvHeadsArg)), kh);
+    kb.store(mean, kb.buffer(meanArg), m.add(m.mul(row, headDim), d));
+  });
   return kb.finish();
 }
 
@@ -1158,9 +1164,9 @@ static KernelDecl buildKeyMeanKernel(BundleBuilder &bundle, Type elementType,
 /// the block's max |x| is reduced over the warps through shared memory.
 static KernelDecl buildScoreQuantizeKernel(BundleBuilder &bundle,
                                            Type elementType, Type valueType,
-                                           Type precision, int64_t headDim,
-                                           bool subtractMean, Location loc) {
-  constexpr int64_t kThreads = 128, kWarps = kThreads / 32;
+                                           Type precision, bool subtractMean,
+                                           Location loc) {
+  constexpr int64_t kThreads = kQuantizeThreads, kWarps = kThreads / 32;
   MLIRContext *ctx = loc.getContext();
   Type f32 = Float32Type::get(ctx);
   KernelBuilder kb = bundle.newKernel(
@@ -1169,7 +1175,8 @@ static KernelDecl buildScoreQuantizeKernel(BundleBuilder &bundle,
   unsigned inArg = kb.addBuffer(elementType), meanArg = kb.addBuffer(f32),
            valuesArg = kb.addBuffer(valueType),
            scalesArg = kb.addBuffer(f32);
-  unsigned headsArg = kb.addScalar(), lenArg = kb.addScalar();
+  unsigned headsArg = kb.addScalar(), lenArg = kb.addScalar(),
+           headDimArg = kb.addScalar();
   std::array<unsigned, 3> strideArgs;
   for (unsigned &arg : strideArgs)
     arg = kb.addScalar();
@@ -1178,25 +1185,26 @@ static KernelDecl buildScoreQuantizeKernel(BundleBuilder &bundle,
   IntMath m = IntMath::index(b);
   Value tid = kb.threadIdX(), block = kb.blockIdX(),
         h = kb.blockId(gpu::Dimension::y), bi = kb.blockId(gpu::Dimension::z);
-  Value heads = kb.scalar(headsArg), len = kb.scalar(lenArg);
+  Value heads = kb.scalar(headsArg), len = kb.scalar(lenArg),
+        headDim = kb.scalar(headDimArg);
   Value inBuf = kb.buffer(inArg), meanBuf = kb.buffer(meanArg);
   Value firstRow = m.mul(block, m.c(kScoreBlockRows));
   Value rows = m.min(m.c(kScoreBlockRows), m.sub(len, firstRow));
-  Value count = m.mul(rows, m.c(headDim));
+  Value count = m.mul(rows, headDim);
   Value inBase = m.add(m.mul(bi, kb.scalar(strideArgs[0])),
                        m.mul(h, kb.scalar(strideArgs[1])));
   Value head = m.add(m.mul(bi, heads), h);
   // Element e of the block (row e / D, column e % D), in f32.
   auto element = [&](Value e) {
-    Value row = m.add(firstRow, m.div(e, m.c(headDim)));
-    Value col = m.rem(e, m.c(headDim));
+    Value row = m.add(firstRow, m.div(e, headDim));
+    Value col = m.rem(e, headDim);
     Value x = toF32(b, kb.load(inBuf, m.add(m.add(inBase, m.mul(
                                                           row, kb.scalar(
                                                                    strideArgs[2]))),
                                              col)));
     if (!subtractMean)
       return x;
-    Value mean = kb.load(meanBuf, m.add(m.mul(head, m.c(headDim)), col));
+    Value mean = kb.load(meanBuf, m.add(m.mul(head, headDim), col));
     return arith::SubFOp::create(b, x, mean).getResult();
   };
 
@@ -1223,7 +1231,7 @@ static KernelDecl buildScoreQuantizeKernel(BundleBuilder &bundle,
   Value usable = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, amax,
                                        f32Const(b, 0.0));
   Value valuesBuf = kb.buffer(valuesArg);
-  Value outBase = m.mul(m.add(m.mul(head, len), firstRow), m.c(headDim));
+  Value outBase = m.mul(m.add(m.mul(head, len), firstRow), headDim);
   kb.forEach(tid, count, m.c(kThreads), [&](Value e) {
     Value scaled = arith::MulFOp::create(b, element(e), inverse);
     Value q = arith::SelectOp::create(
@@ -1240,6 +1248,72 @@ static KernelDecl buildScoreQuantizeKernel(BundleBuilder &bundle,
     kb.store(scale, kb.buffer(scalesArg), m.add(m.mul(head, blocks), block));
   });
   return kb.finish();
+}
+
+QuantizedQueryKey mlir::sieve::launchScoreQuantization(
+    Operation *op, BundleBuilder &bundle, const AttentionConfig &config,
+    Type valueType) {
+  Value q = config.query, k = config.key;
+  Location loc = op->getLoc();
+  Type elementType = cast<RankedTensorType>(q.getType()).getElementType();
+  DType dtype = bundle.get(q).dtype;
+  DType valueDType = valueType.isInteger(8) ? DType::I8 : dtype;
+  SizeExpr batch = bundle.dim(q, 0), headDim = bundle.dim(q, 3);
+  auto blocks = [](SizeExpr len) {
+    return SizeExpr::ceilDiv(len, kScoreBlockRows);
+  };
+
+  std::string keyMean =
+      bundle.addScratch(DType::F32, batch * bundle.dim(k, 1) * headDim);
+  SmallVector<SizeExpr> kStrides = bundle.strides(k);
+  KernelDecl meanKernel = buildKeyMeanKernel(bundle, elementType, loc);
+  LaunchDecl meanLaunch;
+  meanLaunch.kernel = meanKernel.name;
+  meanLaunch.grid = {SizeExpr::ceilDiv(headDim, kQuantizeThreads),
+                     bundle.dim(k, 1), batch};
+  meanLaunch.block = {kQuantizeThreads, 1, 1};
+  meanLaunch.args = {KernelArg::ofBuffer(bundle.get(k).buffer, dtype),
+                     KernelArg::ofBuffer(keyMean, DType::F32),
+                     KernelArg::ofI64(bundle.dim(k, 1)),
+                     KernelArg::ofI64(bundle.dim(k, 2)),
+                     KernelArg::ofI64(headDim)};
+  for (int d = 0; d < 3; ++d)
+    meanLaunch.args.push_back(KernelArg::ofI64(kStrides[d]));
+  bundle.addKernel(meanKernel);
+  bundle.launch(op, std::move(meanLaunch));
+
+  // Quantizes `input` into new scratch buffers: its values and scales.
+  auto quantize = [&](Value input, bool isKey) {
+    SizeExpr heads = bundle.dim(input, 1), len = bundle.dim(input, 2);
+    std::string values =
+        bundle.addScratch(valueDType, batch * heads * len * headDim);
+    std::string scales =
+        bundle.addScratch(DType::F32, batch * heads * blocks(len));
+    KernelDecl kernel =
+        buildScoreQuantizeKernel(bundle, elementType, valueType,
+                                 config.scoreQuantization, isKey, loc);
+    LaunchDecl launch;
+    launch.kernel = kernel.name;
+    launch.grid = {blocks(len), heads, batch};
+    launch.block = {kQuantizeThreads, 1, 1};
+    launch.args = {KernelArg::ofBuffer(bundle.get(input).buffer, dtype),
+                   KernelArg::ofBuffer(keyMean, DType::F32),
+                   KernelArg::ofBuffer(values, valueDType),
+                   KernelArg::ofBuffer(scales, DType::F32),
+                   KernelArg::ofI64(heads), KernelArg::ofI64(len),
+                   KernelArg::ofI64(headDim)};
+    SmallVector<SizeExpr> strides = bundle.strides(input);
+    for (int d = 0; d < 3; ++d)
+      launch.args.push_back(KernelArg::ofI64(strides[d]));
+    bundle.addKernel(kernel);
+    bundle.launch(op, std::move(launch));
+    return std::pair(values, scales);
+  };
+  QuantizedQueryKey result;
+  result.valueDType = valueDType;
+  std::tie(result.queries, result.queryScales) = quantize(q, /*isKey=*/false);
+  std::tie(result.keys, result.keyScales) = quantize(k, /*isKey=*/true);
+  return result;
 }
 
 //===----------------------------------------------------------------------===//
@@ -1452,66 +1526,23 @@ static LogicalResult buildTensorCoreAttention(Operation *op,
                         vStrides = bundle.strides(v), oStrides = out.getStrides();
   std::string queryBuffer = bundle.get(q).buffer,
               keyBuffer = bundle.get(k).buffer;
-  DType scoreDType = plan.scoreElementType.isInteger(8) ? DType::I8 : dtype;
 
   // Quantized scores: the core kernels read the quantized queries and keys
-  // (exact in the element type, dense) and their blocks' scales.
+  // (dense) and their blocks' scales.
   std::string queryScales, keyScales;
+  DType scoreDType = dtype;
   if (plan.quantizedScores) {
-    auto dense = [D](SizeExpr heads, SizeExpr len) {
-      return SmallVector<SizeExpr>{heads * len * D, len * D, SizeExpr(D)};
-    };
-    auto blocks = [](SizeExpr len) {
-      return SizeExpr::ceilDiv(len, kScoreBlockRows);
-    };
-    std::string keyMean =
-        bundle.addScratch(DType::F32, sizes.batch * sizes.kvHeads * D);
-    KernelDecl meanKernel =
-        buildKeyMeanKernel(bundle, plan.elementType, D, loc);
-    LaunchDecl meanLaunch;
-    meanLaunch.kernel = meanKernel.name;
-    meanLaunch.grid = {sizes.kvHeads, sizes.batch, 1};
-    meanLaunch.block = {D, 1, 1};
-    meanLaunch.args = {KernelArg::ofBuffer(keyBuffer, dtype),
-                       KernelArg::ofBuffer(keyMean, DType::F32),
-                       KernelArg::ofI64(sizes.kvHeads),
-                       KernelArg::ofI64(sizes.keyLen)};
-    for (int d = 0; d < 3; ++d)
-      meanLaunch.args.push_back(KernelArg::ofI64(kStrides[d]));
-    bundle.addKernel(meanKernel);
-    bundle.launch(op, std::move(meanLaunch));
-
-    // Quantizes `input` (heads x len rows per batch) into new scratch
-    // buffers; on return `buffer` and `strides` name the quantized values.
-    auto quantize = [&](std::string &buffer, SmallVector<SizeExpr> &strides,
-                        std::string &scales, SizeExpr heads, SizeExpr len,
-                        bool isKey) {
-      std::string values =
-          bundle.addScratch(scoreDType, sizes.batch * heads * len * D);
-      scales = bundle.addScratch(DType::F32, sizes.batch * heads * blocks(len));
-      KernelDecl kernel = buildScoreQuantizeKernel(
-          bundle, plan.elementType, plan.scoreElementType,
-          config.scoreQuantization, D, isKey, loc);
-      LaunchDecl launch;
-      launch.kernel = kernel.name;
-      launch.grid = {blocks(len), heads, sizes.batch};
-      launch.block = {128, 1, 1};
-      launch.args = {KernelArg::ofBuffer(buffer, dtype),
-                     KernelArg::ofBuffer(keyMean, DType::F32),
-                     KernelArg::ofBuffer(values, scoreDType),
-                     KernelArg::ofBuffer(scales, DType::F32),
-                     KernelArg::ofI64(heads), KernelArg::ofI64(len)};
-      for (int d = 0; d < 3; ++d)
-        launch.args.push_back(KernelArg::ofI64(strides[d]));
-      bundle.addKernel(kernel);
-      bundle.launch(op, std::move(launch));
-      buffer = values;
-      strides = dense(heads, len);
-    };
-    quantize(queryBuffer, qStrides, queryScales, sizes.queryHeads,
-             sizes.queryLen, /*isKey=*/false);
-    quantize(keyBuffer, kStrides, keyScales, sizes.kvHeads, sizes.keyLen,
-             /*isKey=*/true);
+    QuantizedQueryKey quantized =
+        launchScoreQuantization(op, bundle, config, plan.scoreElementType);
+    queryBuffer = quantized.queries;
+    keyBuffer = quantized.keys;
+    queryScales = quantized.queryScales;
+    keyScales = quantized.keyScales;
+    scoreDType = quantized.valueDType;
+    qStrides = {sizes.queryHeads * sizes.queryLen * D, sizes.queryLen * D,
+                SizeExpr(D)};
+    kStrides = {sizes.kvHeads * sizes.keyLen * D, sizes.keyLen * D,
+                SizeExpr(D)};
   } else {
     queryScales = keyScales = bundle.addScratch(DType::F32, 1);
   }
@@ -1643,16 +1674,8 @@ static LogicalResult buildTensorCoreAttention(Operation *op,
 LogicalResult mlir::sieve::buildAttentionOp(Operation *op,
                                             BundleBuilder &bundle) {
   AttentionConfig config = getAttentionConfig(op);
-  if (std::optional<std::string> why =
-          whyNoTensorCoreAttention(config, bundle.getTarget())) {
-    if (config.scoreQuantization)
-      return op->emitOpError()
-             << "with qk_precision " << config.scoreQuantization
-             << ": quantized scores need the tensor-core kernels, which "
-                "cannot take this op: "
-             << *why;
+  if (whyNoTensorCoreAttention(config, bundle.getTarget()))
     return buildSimpleAttention(op, bundle, config);
-  }
   auto headDim = cast<RankedTensorType>(config.query.getType()).getDimSize(3);
   return buildTensorCoreAttention(
       op, bundle, config, *lookupAttentionTiles(bundle.getTarget(), headDim));

@@ -45,6 +45,22 @@ AttentionConfig getAttentionConfig(Operation *op);
 /// qualifies for `target`, else with the simple kernel.
 LogicalResult buildAttentionOp(Operation *op, BundleBuilder &bundle);
 
+/// The queries and keys that an op with quantized scores (qk_precision)
+/// computes its scores from: dense [B, H, S, D] buffers of the quantized
+/// values, of `valueType` (i8, or the element type, which holds each value
+/// exactly), and the f32 scales of their 64-row blocks [B, H, ceil(S / 64)].
+struct QuantizedQueryKey {
+  std::string queries, keys, queryScales, keyScales;
+  DType valueDType;
+};
+
+/// Adds the kernels that compute them (the keys' mean, then the quantizing
+/// of queries and keys) and their launches for `op`.
+QuantizedQueryKey launchScoreQuantization(Operation *op,
+                                          BundleBuilder &bundle,
+                                          const AttentionConfig &config,
+                                          Type valueType);
+
 /// The simple kernel (SieveOpKernels.cpp).
 LogicalResult buildSimpleAttention(Operation *op, BundleBuilder &bundle,
                                    const AttentionConfig &config);

@@ -25,6 +25,9 @@ struct IndexMath {
   Value mul(Value x, Value y) { return b.createOrFold<arith::MulIOp>(x, y); }
   Value div(Value x, Value y) { return b.createOrFold<arith::DivUIOp>(x, y); }
   Value rem(Value x, Value y) { return b.createOrFold<arith::RemUIOp>(x, y); }
+  Value ceilDiv(Value x, Value y) {
+    return b.createOrFold<arith::CeilDivUIOp>(x, y);
+  }
   Value min(Value x, Value y) { return b.createOrFold<arith::MinSIOp>(x, y); }
   Value max(Value x, Value y) { return b.createOrFold<arith::MaxSIOp>(x, y); }
   Value c(int64_t value) { return indexConst(b, value); }

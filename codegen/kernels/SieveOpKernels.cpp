@@ -164,6 +164,10 @@ LogicalResult mlir::sieve::buildSimpleAttention(Operation *op,
            vArg = kb.addBuffer(elementType);
   unsigned gArg = kb.addBuffer(IntegerType::get(op->getContext(), 32));
   unsigned oArg = kb.addBuffer(elementType);
+  // With quantized scores (qk_precision), q and k are the quantized values
+  // and these the scales of their 64-row blocks.
+  Type f32 = Float32Type::get(op->getContext());
+  unsigned qScalesArg = kb.addBuffer(f32), kScalesArg = kb.addBuffer(f32);
   unsigned bArg = kb.addScalar(), hqArg = kb.addScalar(),
            hkvArg = kb.addScalar(), sqArg = kb.addScalar(),
            skArg = kb.addScalar(), dArg = kb.addScalar(),
@@ -237,6 +241,15 @@ LogicalResult mlir::sieve::buildSimpleAttention(Operation *op,
 
     Value qBase = m.mul(m.add(m.mul(m.add(m.mul(bi, Hq), h), Sq), i), D);
     Value kvRow = m.mul(m.add(m.mul(bi, Hkv), kh), Sk);
+    Value blockRows = m.c(kScoreBlockRows);
+    Value queryScale;
+    if (config.scoreQuantization) {
+      Value queryBlocks = m.ceilDiv(Sq, blockRows);
+      queryScale = kb.load(
+          kb.buffer(qScalesArg),
+          m.add(m.mul(m.add(m.mul(bi, Hq), h), queryBlocks),
+                m.div(i, blockRows)));
+    }
     auto score = [&](ImplicitLocOpBuilder &b, Value j) {
       Value kBase = m.mul(m.add(kvRow, j), D);
       Value dot =
@@ -247,6 +260,15 @@ LogicalResult mlir::sieve::buildSimpleAttention(Operation *op,
                      return SmallVector<Value>{arith::AddFOp::create(
                          b, args[0], arith::MulFOp::create(b, qd, kd))};
                    })[0];
+      if (config.scoreQuantization) {
+        Value keyBlocks = m.ceilDiv(Sk, blockRows);
+        Value keyScale = kb.load(
+            kb.buffer(kScalesArg),
+            m.add(m.mul(m.add(m.mul(bi, Hkv), kh), keyBlocks),
+                  m.div(j, blockRows)));
+        dot = arith::MulFOp::create(
+            b, dot, arith::MulFOp::create(b, queryScale, keyScale));
+      }
       return arith::MulFOp::create(b, dot, scaleLog2).getResult();
     };
     // Runs `visit` over the window, then over the globals it does not hold.
@@ -313,15 +335,33 @@ LogicalResult mlir::sieve::buildSimpleAttention(Operation *op,
   });
   KernelDecl kernel = kb.finish();
 
-  // A dense attention gets an empty globals buffer.
+  // A dense attention gets an empty globals buffer; exact scores get empty
+  // scale buffers.
   std::string globalsBuffer =
       g ? bundle.get(g).buffer : bundle.addScratch(DType::I32, 1);
+  KernelArg queryArg = bufferArg(bundle.get(q)),
+            keyArg = bufferArg(bundle.get(k));
+  std::string queryScales, keyScales;
+  if (config.scoreQuantization) {
+    QuantizedQueryKey quantized =
+        launchScoreQuantization(op, bundle, config, elementType);
+    queryArg = KernelArg::ofBuffer(quantized.queries, quantized.valueDType);
+    keyArg = KernelArg::ofBuffer(quantized.keys, quantized.valueDType);
+    queryScales = quantized.queryScales;
+    keyScales = quantized.keyScales;
+  } else {
+    queryScales = keyScales = bundle.addScratch(DType::F32, 1);
+  }
   LaunchDecl launch =
       launch1D(kernel, batch * queryHeads * queryLen, kBlockSize);
-  launch.args = {bufferArg(bundle.get(q)),  bufferArg(bundle.get(k)),
+  launch.args = {queryArg,
+                 keyArg,
                  bufferArg(bundle.get(v)),
                  KernelArg::ofBuffer(globalsBuffer, DType::I32),
-                 bufferArg(out),           KernelArg::ofI64(batch),
+                 bufferArg(out),
+                 KernelArg::ofBuffer(queryScales, DType::F32),
+                 KernelArg::ofBuffer(keyScales, DType::F32),
+                 KernelArg::ofI64(batch),
                  KernelArg::ofI64(queryHeads), KernelArg::ofI64(kvHeads),
                  KernelArg::ofI64(queryLen),   KernelArg::ofI64(keyLen),
                  KernelArg::ofI64(headDim),    KernelArg::ofI64(numGlobals)};

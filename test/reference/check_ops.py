@@ -314,7 +314,7 @@ def attention_case(name, elt, B, Hq, Hkv, Sq, Sk, D, Dv=None, causal=False,
     ref_fn, check, notes = attention_check(reference, q, k, qk, tol)
     return Case(name, mlir, [q, k, v], [((B, Hq, Sq, Dv), elt)], check,
                 lambda: [R.round_to(ref_fn()[0], elt)],
-                emulator_skip=attention_skip(d, qk, elt), notes=notes)
+                emulator_skip=attention_skip(d), notes=notes)
 
 
 def attention_check(reference, q, k, qk, tol):
@@ -354,11 +354,8 @@ def attention_check(reference, q, k, qk, tol):
     return ref_fn, check, notes
 
 
-def attention_skip(d, qk, elt):
-    if "Dv" in d.dyn:
-        return SKIP_DYNAMIC_DV
-    tensor_core = elt != "f32" and d.sizes["D"] in (64, 128, 256)
-    return SKIP_QK_SIMPLE if qk in R.QK_QMAX and not tensor_core else None
+def attention_skip(d):
+    return SKIP_DYNAMIC_DV if "Dv" in d.dyn else None
 
 
 def attention_cases():
@@ -444,7 +441,7 @@ def hybrid_case(name, elt, B, Hq, Hkv, Sq, Sk, D, window, globals_rows,
     return Case(name, mlir, [q, k, v, glob], [((B, Hq, Sq, Dv), elt)], check,
                 lambda: [R.round_to(ref_fn()[0], elt)],
                 max_seconds=max_seconds,
-                emulator_skip=emulator_skip or attention_skip(d, qk, elt),
+                emulator_skip=emulator_skip or attention_skip(d),
                 permuted=permuted, notes=notes)
 
 
@@ -485,6 +482,11 @@ def qk_precision_cases():
           causal=True, qk="f8E4M3FN", edit_inputs=equal_keys),
         A("qk_i8_attn_f32_decode_sq1_sk200_dyn", "f32", 2, 4, 2, 1, 200, 32,
           causal=True, qk="i8", dyn=("Sk",)),
+        # The simple kernel (f32, D = 48): hybrid, f8E4M3FN, dynamic sizes
+        # including the head dimension.
+        H("qk_f8_hyb_f32_d48_s150_w10_3_dyn", "f32", 2, 4, 2, 150, 150, 48,
+          (10, 3), [[0, 149], [70, -1]], qk="f8E4M3FN",
+          dyn=("Sq", "Sk", "D")),
         H("qk_i8_hyb_bf16_gqa4_causal_s257_w32_offset_keys", "bf16", 1, 8, 2,
           257, 257, 64, (32, 0), [[0, 100, -1, 3]], causal=True, qk="i8",
           edit_inputs=offset_keys),
@@ -1666,11 +1668,8 @@ def run_error_case(case, executor, workdir):
 # open, is listed in KNOWN_EMULATOR_FAILURES.
 SKIP_DYNAMIC_DV = ("the value head dimension of attention is dynamic; "
                    "sieve-compile needs it static")
-SKIP_QK_SIMPLE = ("quantized scores (qk_precision) run on the tensor-core "
-                  "kernels only (f16/bf16, head dimension 64, 128 or 256)")
 SKIP_COMPILE_ERRORS = {
     SKIP_DYNAMIC_DV: "needs a static value head dimension",
-    SKIP_QK_SIMPLE: "quantized scores need the tensor-core kernels",
 }
 
 # Cases that fail on the emulator because of a kernel bug, name -> reason.
