@@ -209,48 +209,42 @@ static std::pair<Value, Value> quantizeScoreBlocks(ImplicitLocOpBuilder &b,
           function_ref<SmallVector<Value>(ImplicitLocOpBuilder &, Value, Value,
                                           ValueRange)>
               body) {
-        return buildFor(
-            b, lo, hi, init,
-            [&](ImplicitLocOpBuilder &b, Value i, ValueRange args) {
-              return buildFor(
-                  b, zero, sizes[3], args,
-                  [&](ImplicitLocOpBuilder &b, Value d, ValueRange args) {
-                    return body(b, i, d, args);
-                  });
-            });
+        return buildFor(b, lo, hi, init,
+                        [&](ImplicitLocOpBuilder &b, Value i, ValueRange args) {
+                          return buildFor(b, zero, sizes[3], args,
+                                          [&](ImplicitLocOpBuilder &b, Value d,
+                                              ValueRange args) {
+                                            return body(b, i, d, args);
+                                          });
+                        });
       };
 
-  auto quantizeBlock = [&](ImplicitLocOpBuilder &b, Value bi, Value h,
-                           Value r, ValueRange args) {
+  auto quantizeBlock = [&](ImplicitLocOpBuilder &b, Value bi, Value h, Value r,
+                           ValueRange args) {
     Value lo = arith::MulIOp::create(b, r, blockRows);
     Value hi = arith::MinUIOp::create(
         b, arith::AddIOp::create(b, lo, blockRows), sizes[2]);
     // amax = max |x| over the block; maximumf keeps a NaN.
-    Value amax =
-        forEachElement(b, lo, hi, f32Const(b, 0.0),
-                       [&](ImplicitLocOpBuilder &b, Value i, Value d,
-                           ValueRange args) {
-                         Value magnitude =
-                             math::AbsFOp::create(b, element(b, bi, h, i, d));
-                         return SmallVector<Value>{
-                             arith::MaximumFOp::create(b, args[0], magnitude)};
-                       })[0];
+    Value amax = forEachElement(
+        b, lo, hi, f32Const(b, 0.0),
+        [&](ImplicitLocOpBuilder &b, Value i, Value d, ValueRange args) {
+          Value magnitude = math::AbsFOp::create(b, element(b, bi, h, i, d));
+          return SmallVector<Value>{
+              arith::MaximumFOp::create(b, args[0], magnitude)};
+        })[0];
     Value inverse = arith::DivFOp::create(b, f32Const(b, qmax), amax);
     Value usable = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, amax,
                                          f32Const(b, 0.0));
-    Value quantized =
-        forEachElement(b, lo, hi, args[0],
-                       [&](ImplicitLocOpBuilder &b, Value i, Value d,
-                           ValueRange args) {
-                         Value scaled = arith::MulFOp::create(
-                             b, element(b, bi, h, i, d), inverse);
-                         Value q = arith::SelectOp::create(
-                             b, usable,
-                             roundToScorePrecision(b, scaled, precision),
-                             f32Const(b, 0.0));
-                         return SmallVector<Value>{
-                             insertAt(b, q, args[0], {bi, h, i, d})};
-                       })[0];
+    Value quantized = forEachElement(
+        b, lo, hi, args[0],
+        [&](ImplicitLocOpBuilder &b, Value i, Value d, ValueRange args) {
+          Value scaled =
+              arith::MulFOp::create(b, element(b, bi, h, i, d), inverse);
+          Value q = arith::SelectOp::create(
+              b, usable, roundToScorePrecision(b, scaled, precision),
+              f32Const(b, 0.0));
+          return SmallVector<Value>{insertAt(b, q, args[0], {bi, h, i, d})};
+        })[0];
     Value scale = arith::DivFOp::create(b, amax, f32Const(b, qmax));
     return SmallVector<Value>{quantized,
                               insertAt(b, scale, args[1], {bi, h, r})};
@@ -259,15 +253,15 @@ static std::pair<Value, Value> quantizeScoreBlocks(ImplicitLocOpBuilder &b,
   SmallVector<Value> result = buildFor(
       b, zero, sizes[0], {values, scales},
       [&](ImplicitLocOpBuilder &b, Value bi, ValueRange args) {
-        return buildFor(
-            b, zero, sizes[1], args,
-            [&](ImplicitLocOpBuilder &b, Value h, ValueRange args) {
-              return buildFor(
-                  b, zero, numBlocks, args,
-                  [&](ImplicitLocOpBuilder &b, Value r, ValueRange args) {
-                    return quantizeBlock(b, bi, h, r, args);
-                  });
-            });
+        return buildFor(b, zero, sizes[1], args,
+                        [&](ImplicitLocOpBuilder &b, Value h, ValueRange args) {
+                          return buildFor(b, zero, numBlocks, args,
+                                          [&](ImplicitLocOpBuilder &b, Value r,
+                                              ValueRange args) {
+                                            return quantizeBlock(b, bi, h, r,
+                                                                 args);
+                                          });
+                        });
       });
   return {result[0], result[1]};
 }
@@ -295,15 +289,14 @@ static Value buildKeyMean(ImplicitLocOpBuilder &b, Value key) {
               return buildFor(
                   b, zero, sizes[2], args,
                   [&](ImplicitLocOpBuilder &b, Value d, ValueRange args) {
-                    Value sum =
-                        buildFor(b, zero, keyLen, f32Const(b, 0.0),
-                                 [&](ImplicitLocOpBuilder &b, Value j,
-                                     ValueRange args) {
-                                   Value kd = toF32(
-                                       b, extractAt(b, key, {bi, kh, j, d}));
-                                   return SmallVector<Value>{
-                                       arith::AddFOp::create(b, args[0], kd)};
-                                 })[0];
+                    Value sum = buildFor(
+                        b, zero, keyLen, f32Const(b, 0.0),
+                        [&](ImplicitLocOpBuilder &b, Value j, ValueRange args) {
+                          Value kd =
+                              toF32(b, extractAt(b, key, {bi, kh, j, d}));
+                          return SmallVector<Value>{
+                              arith::AddFOp::create(b, args[0], kd)};
+                        })[0];
                     Value mean = arith::DivFOp::create(b, sum, keyLenF32);
                     return SmallVector<Value>{
                         insertAt(b, mean, args[0], {bi, kh, d})};
@@ -316,8 +309,8 @@ static Value buildKeyMean(ImplicitLocOpBuilder &b, Value key) {
 /// visits its window [lo, hi] and then its extra globals, twice: once to
 /// compute the scores and their maximum, once to accumulate exp(score - max)
 /// and the weighted values into an f32 accumulator.
-static Value lowerAttention(ImplicitLocOpBuilder &b, Operation *op,
-                            Value query, Value key, Value value,
+static Value lowerAttention(ImplicitLocOpBuilder &b, Operation *op, Value query,
+                            Value key, Value value,
                             std::optional<APFloat> scaleAttr, bool causal,
                             const SparsityPattern *pattern,
                             Type scoreQuantization,
@@ -385,8 +378,8 @@ static Value lowerAttention(ImplicitLocOpBuilder &b, Operation *op,
   if (scoreQuantization) {
     std::tie(scoreQuery, queryScales) =
         quantizeScoreBlocks(b, query, /*mean=*/nullptr, scoreQuantization);
-    std::tie(scoreKey, keyScales) = quantizeScoreBlocks(
-        b, key, buildKeyMean(b, key), scoreQuantization);
+    std::tie(scoreKey, keyScales) =
+        quantizeScoreBlocks(b, key, buildKeyMean(b, key), scoreQuantization);
   }
   Value blockRows = indexConst(b, kScoreBlockRows);
 
@@ -461,14 +454,14 @@ static Value lowerAttention(ImplicitLocOpBuilder &b, Operation *op,
                     arith::AddFOp::create(b, args[0], prod)};
               })[0];
           if (scoreQuantization) {
-            Value qs = extractAt(
-                b, queryScales,
-                {bi, h, arith::DivUIOp::create(b, i, blockRows)});
-            Value ks = extractAt(
-                b, keyScales,
-                {bi, kh, arith::DivUIOp::create(b, j, blockRows)});
-            dot = arith::MulFOp::create(b, dot,
-                                        arith::MulFOp::create(b, qs, ks));
+            Value qs =
+                extractAt(b, queryScales,
+                          {bi, h, arith::DivUIOp::create(b, i, blockRows)});
+            Value ks =
+                extractAt(b, keyScales,
+                          {bi, kh, arith::DivUIOp::create(b, j, blockRows)});
+            dot =
+                arith::MulFOp::create(b, dot, arith::MulFOp::create(b, qs, ks));
           }
           return arith::MulFOp::create(b, dot, scale).getResult();
         };
@@ -556,11 +549,10 @@ struct LowerAttention : public OpRewritePattern<AttentionOp> {
   LogicalResult matchAndRewrite(AttentionOp op,
                                 PatternRewriter &rewriter) const override {
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
-    rewriter.replaceOp(op, lowerAttention(b, op, op.getQuery(), op.getKey(),
-                                          op.getValue(), op.getScale(),
-                                          op.getCausal(), /*pattern=*/nullptr,
-                                          op.getScoreQuantizationType(),
-                                          op.getType()));
+    rewriter.replaceOp(
+        op, lowerAttention(b, op, op.getQuery(), op.getKey(), op.getValue(),
+                           op.getScale(), op.getCausal(), /*pattern=*/nullptr,
+                           op.getScoreQuantizationType(), op.getType()));
     return success();
   }
 };
@@ -574,11 +566,10 @@ struct LowerHybridAttention : public OpRewritePattern<HybridAttentionOp> {
                             static_cast<int64_t>(op.getWindowLeft()),
                             static_cast<int64_t>(op.getWindowRight()),
                             op.getGlobalQueries()};
-    rewriter.replaceOp(op, lowerAttention(b, op, op.getQuery(), op.getKey(),
-                                          op.getValue(), op.getScale(),
-                                          op.getCausal(), &pattern,
-                                          op.getScoreQuantizationType(),
-                                          op.getType()));
+    rewriter.replaceOp(
+        op, lowerAttention(b, op, op.getQuery(), op.getKey(), op.getValue(),
+                           op.getScale(), op.getCausal(), &pattern,
+                           op.getScoreQuantizationType(), op.getType()));
     return success();
   }
 };

@@ -930,9 +930,8 @@ struct SieveQuantizePass
         else
           return;
         ++numScoreQuantized;
-        emitRemark(op->getLoc())
-            << "sieve-quantize: " << op->getName() << " scores in "
-            << scorePrecision;
+        emitRemark(op->getLoc()) << "sieve-quantize: " << op->getName()
+                                 << " scores in " << scorePrecision;
       });
 
     SmallVector<Operation *> candidates;

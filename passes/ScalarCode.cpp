@@ -114,8 +114,8 @@ double mlir::sieve::getScorePrecisionMax(Type precision) {
   return precision.isInteger(8) ? 127.0 : 448.0;
 }
 
-Value mlir::sieve::roundToScorePrecision(ImplicitLocOpBuilder &b,
-                                         Value scaled, Type precision) {
+Value mlir::sieve::roundToScorePrecision(ImplicitLocOpBuilder &b, Value scaled,
+                                         Type precision) {
   Value rounded;
   if (precision.isInteger(8)) {
     rounded = math::RoundEvenOp::create(b, scaled);
@@ -128,14 +128,12 @@ Value mlir::sieve::roundToScorePrecision(ImplicitLocOpBuilder &b,
       return arith::ConstantOp::create(b, b.getI32IntegerAttr(v)).getResult();
     };
     Value bits = arith::BitcastOp::create(b, b.getI32Type(), scaled);
-    Value biased =
-        arith::AndIOp::create(b, arith::ShRUIOp::create(b, bits, i32Const(23)),
-                              i32Const(0xff));
+    Value biased = arith::AndIOp::create(
+        b, arith::ShRUIOp::create(b, bits, i32Const(23)), i32Const(0xff));
     Value exponent = arith::MaxSIOp::create(
         b, arith::SubIOp::create(b, biased, i32Const(127)), i32Const(-6));
     Value quantumBits = arith::ShLIOp::create(
-        b, arith::AddIOp::create(b, exponent, i32Const(127 - 3)),
-        i32Const(23));
+        b, arith::AddIOp::create(b, exponent, i32Const(127 - 3)), i32Const(23));
     Value quantum = arith::BitcastOp::create(b, b.getF32Type(), quantumBits);
     Value steps =
         math::RoundEvenOp::create(b, arith::DivFOp::create(b, scaled, quantum));

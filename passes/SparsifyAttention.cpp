@@ -280,8 +280,7 @@ mlir::sieve::sparsifyAttention(RewriterBase &rewriter, AttentionOp op,
       rewriter, loc, op.getQuery(), op.getKey(), op.getValue(), globals,
       rewriter.getI64IntegerAttr(report.windowLeft),
       rewriter.getI64IntegerAttr(report.windowRight), op.getScaleAttr(),
-      op.getCausalAttr(), rewriter.getBoolAttr(false),
-      op.getQkPrecisionAttr());
+      op.getCausalAttr(), rewriter.getBoolAttr(false), op.getQkPrecisionAttr());
   // Keep the op's own discardable attributes (but not the scores tag).
   for (NamedAttribute attr : op->getDiscardableAttrs())
     if (attr.getName() != kGlobalScoresAttr)

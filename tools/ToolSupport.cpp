@@ -4,10 +4,43 @@
 
 #include "passes/ScalarCode.h"
 
+#include "mlir/Bytecode/BytecodeReader.h"
+#include "mlir/IR/Block.h"
+#include "mlir/Parser/Parser.h"
+#include "llvm/Support/CrashRecoveryContext.h"
 #include "llvm/Support/raw_ostream.h"
 
 using namespace mlir;
 using namespace mlir::sieve;
+
+LogicalResult
+mlir::sieve::checkBytecodeReadable(llvm::MemoryBufferRef buffer,
+                                   const DialectRegistry &registry,
+                                   StringRef tool) {
+  if (!isBytecode(buffer))
+    return success();
+  // After a crash the context may be in any state: it is leaked, not
+  // destroyed. The reader's own errors are left to the real parse.
+  auto *context = new MLIRContext(registry, MLIRContext::Threading::DISABLED);
+  context->getDiagEngine().registerHandler([](Diagnostic &) {});
+  llvm::CrashRecoveryContext::Enable();
+  bool survived;
+  {
+    llvm::CrashRecoveryContext recovery;
+    survived = recovery.RunSafely([&] {
+      Block block;
+      (void)readBytecodeFile(buffer, &block, ParserConfig(context));
+    });
+  }
+  llvm::CrashRecoveryContext::Disable();
+  if (!survived) {
+    llvm::errs() << tool << ": error: " << buffer.getBufferIdentifier()
+                 << ": malformed MLIR bytecode\n";
+    return failure();
+  }
+  delete context;
+  return success();
+}
 
 FailureOr<func::FuncOp>
 mlir::sieve::findEntryFunction(ModuleOp module, StringRef requested,

@@ -11,6 +11,8 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "llvm/Support/MemoryBufferRef.h"
 
 #include <string>
 
@@ -22,6 +24,15 @@ namespace sieve {
 FailureOr<func::FuncOp> findEntryFunction(ModuleOp module, StringRef requested,
                                           StringRef fileName,
                                           std::string &error);
+
+/// MLIR 22's bytecode reader can crash (not fail) on a corrupted file. When
+/// `buffer` is bytecode, reads it once in a context of its own inside a
+/// crash-recovery context; if that crashes, prints "<tool>: error: <name>:
+/// malformed MLIR bytecode" and fails, so that the tool exits cleanly before
+/// its real parse. Text and readable bytecode pass.
+LogicalResult checkBytecodeReadable(llvm::MemoryBufferRef buffer,
+                                    const DialectRegistry &registry,
+                                    StringRef tool);
 
 /// Prints errors (and warnings) of `context` as single lines prefixed with
 /// `tool`, dropping notes; counts the errors.

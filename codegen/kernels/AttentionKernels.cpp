@@ -449,8 +449,7 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
       if (first + c.rowsPerPass <= count)
         emit(row, c.passCol, first);
       else
-        kb.ifThen(m.lt(row, m.c(count)),
-                  [&] { emit(row, c.passCol, first); });
+        kb.ifThen(m.lt(row, m.c(count)), [&] { emit(row, c.passCol, first); });
     }
   };
 
@@ -458,8 +457,7 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
   forEachChunk(scoreChunks, rows, [&](Value row, Value col, int64_t) {
     RowRef ref = rowRef(n.add(firstRow, n.from(row)));
     Value index = m.sel(ref.valid, m.add(rowOffset(qs, ref), col), m.c(0));
-    asyncCopy(scoreChunks, qBuf, index, ref.valid, qTile,
-              ValueRange{row, col});
+    asyncCopy(scoreChunks, qBuf, index, ref.valid, qTile, ValueRange{row, col});
   });
   auto commit = [&]() {
     return nvgpu::DeviceAsyncCreateGroupOp::create(
@@ -639,9 +637,8 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
     } else {
       // Without the barrier LLVM would hoist the query tile's ldmatrix out
       // of the loop, i.e. keep Q in registers after all.
-      scoreMma.mmaABtSharedA(scores, qTile,
-                             m.from(kb.opaque(n.from(warpRow))), kTiles,
-                             ValueRange{stage}, keyOffset, keys, D);
+      scoreMma.mmaABtSharedA(scores, qTile, m.from(kb.opaque(n.from(warpRow))),
+                             kTiles, ValueRange{stage}, keyOffset, keys, D);
     }
     // Integer sums (exact) to f32.
     if (!zero.getType().isF32())
@@ -806,8 +803,7 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
             };
             auto keyScale = [&](Value colBase) -> KeyScaleFn {
               return [=, &n](int64_t offset) {
-                return keyBlockScale(
-                    n.max(globalKey(colBase, offset), n.c(0)));
+                return keyBlockScale(n.max(globalKey(colBase, offset), n.c(0)));
               };
             };
             // The key is visible iff it is a used slot outside the row's
@@ -1173,8 +1169,7 @@ static KernelDecl buildScoreQuantizeKernel(BundleBuilder &bundle,
       subtractMean ? "attention_quantize_keys" : "attention_quantize_queries",
       loc);
   unsigned inArg = kb.addBuffer(elementType), meanArg = kb.addBuffer(f32),
-           valuesArg = kb.addBuffer(valueType),
-           scalesArg = kb.addBuffer(f32);
+           valuesArg = kb.addBuffer(valueType), scalesArg = kb.addBuffer(f32);
   unsigned headsArg = kb.addScalar(), lenArg = kb.addScalar(),
            headDimArg = kb.addScalar();
   std::array<unsigned, 3> strideArgs;
@@ -1198,10 +1193,10 @@ static KernelDecl buildScoreQuantizeKernel(BundleBuilder &bundle,
   auto element = [&](Value e) {
     Value row = m.add(firstRow, m.div(e, headDim));
     Value col = m.rem(e, headDim);
-    Value x = toF32(b, kb.load(inBuf, m.add(m.add(inBase, m.mul(
-                                                          row, kb.scalar(
-                                                                   strideArgs[2]))),
-                                             col)));
+    Value x = toF32(
+        b, kb.load(inBuf,
+                   m.add(m.add(inBase, m.mul(row, kb.scalar(strideArgs[2]))),
+                         col)));
     if (!subtractMean)
       return x;
     Value mean = kb.load(meanBuf, m.add(m.mul(head, headDim), col));
@@ -1209,13 +1204,13 @@ static KernelDecl buildScoreQuantizeKernel(BundleBuilder &bundle,
   };
 
   // amax = max |x| over the block; maximumf keeps a NaN.
-  Value local = buildStridedFor(
-      b, tid, count, m.c(kThreads), f32Const(b, 0.0),
-      [&](ImplicitLocOpBuilder &b, Value e, ValueRange args) {
-        Value magnitude = math::AbsFOp::create(b, element(e));
-        return SmallVector<Value>{
-            arith::MaximumFOp::create(b, args[0], magnitude)};
-      })[0];
+  Value local =
+      buildStridedFor(b, tid, count, m.c(kThreads), f32Const(b, 0.0),
+                      [&](ImplicitLocOpBuilder &b, Value e, ValueRange args) {
+                        Value magnitude = math::AbsFOp::create(b, element(e));
+                        return SmallVector<Value>{
+                            arith::MaximumFOp::create(b, args[0], magnitude)};
+                      })[0];
   Value warpMax = kb.warpAllReduceMax(local);
   Value partial = kb.workgroup(partialArg);
   Value warp = m.div(tid, m.c(32));
@@ -1250,9 +1245,10 @@ static KernelDecl buildScoreQuantizeKernel(BundleBuilder &bundle,
   return kb.finish();
 }
 
-QuantizedQueryKey mlir::sieve::launchScoreQuantization(
-    Operation *op, BundleBuilder &bundle, const AttentionConfig &config,
-    Type valueType) {
+QuantizedQueryKey
+mlir::sieve::launchScoreQuantization(Operation *op, BundleBuilder &bundle,
+                                     const AttentionConfig &config,
+                                     Type valueType) {
   Value q = config.query, k = config.key;
   Location loc = op->getLoc();
   Type elementType = cast<RankedTensorType>(q.getType()).getElementType();
@@ -1289,9 +1285,8 @@ QuantizedQueryKey mlir::sieve::launchScoreQuantization(
         bundle.addScratch(valueDType, batch * heads * len * headDim);
     std::string scales =
         bundle.addScratch(DType::F32, batch * heads * blocks(len));
-    KernelDecl kernel =
-        buildScoreQuantizeKernel(bundle, elementType, valueType,
-                                 config.scoreQuantization, isKey, loc);
+    KernelDecl kernel = buildScoreQuantizeKernel(
+        bundle, elementType, valueType, config.scoreQuantization, isKey, loc);
     LaunchDecl launch;
     launch.kernel = kernel.name;
     launch.grid = {blocks(len), heads, batch};
@@ -1300,7 +1295,8 @@ QuantizedQueryKey mlir::sieve::launchScoreQuantization(
                    KernelArg::ofBuffer(keyMean, DType::F32),
                    KernelArg::ofBuffer(values, valueDType),
                    KernelArg::ofBuffer(scales, DType::F32),
-                   KernelArg::ofI64(heads), KernelArg::ofI64(len),
+                   KernelArg::ofI64(heads),
+                   KernelArg::ofI64(len),
                    KernelArg::ofI64(headDim)};
     SmallVector<SizeExpr> strides = bundle.strides(input);
     for (int d = 0; d < 3; ++d)
@@ -1405,10 +1401,10 @@ static Plan makePlan(const AttentionConfig &config,
     plan.windowRight = std::min(config.windowRight, kWindowCap);
   }
   plan.quantizedScores = static_cast<bool>(config.scoreQuantization);
-  plan.scoreElementType = plan.quantizedScores &&
-                                  config.scoreQuantization.isInteger(8)
-                              ? config.scoreQuantization
-                              : plan.elementType;
+  plan.scoreElementType =
+      plan.quantizedScores && config.scoreQuantization.isInteger(8)
+          ? config.scoreQuantization
+          : plan.elementType;
   assert(kScoreBlockRows % tiles.blockN == 0 &&
          "a key tile lies in one block of quantized keys");
   return plan;

@@ -56,8 +56,7 @@ struct QuantizedQueryKey {
 
 /// Adds the kernels that compute them (the keys' mean, then the quantizing
 /// of queries and keys) and their launches for `op`.
-QuantizedQueryKey launchScoreQuantization(Operation *op,
-                                          BundleBuilder &bundle,
+QuantizedQueryKey launchScoreQuantization(Operation *op, BundleBuilder &bundle,
                                           const AttentionConfig &config,
                                           Type valueType);
 

@@ -245,10 +245,9 @@ LogicalResult mlir::sieve::buildSimpleAttention(Operation *op,
     Value queryScale;
     if (config.scoreQuantization) {
       Value queryBlocks = m.ceilDiv(Sq, blockRows);
-      queryScale = kb.load(
-          kb.buffer(qScalesArg),
-          m.add(m.mul(m.add(m.mul(bi, Hq), h), queryBlocks),
-                m.div(i, blockRows)));
+      queryScale = kb.load(kb.buffer(qScalesArg),
+                           m.add(m.mul(m.add(m.mul(bi, Hq), h), queryBlocks),
+                                 m.div(i, blockRows)));
     }
     auto score = [&](ImplicitLocOpBuilder &b, Value j) {
       Value kBase = m.mul(m.add(kvRow, j), D);
@@ -262,10 +261,10 @@ LogicalResult mlir::sieve::buildSimpleAttention(Operation *op,
                    })[0];
       if (config.scoreQuantization) {
         Value keyBlocks = m.ceilDiv(Sk, blockRows);
-        Value keyScale = kb.load(
-            kb.buffer(kScalesArg),
-            m.add(m.mul(m.add(m.mul(bi, Hkv), kh), keyBlocks),
-                  m.div(j, blockRows)));
+        Value keyScale =
+            kb.load(kb.buffer(kScalesArg),
+                    m.add(m.mul(m.add(m.mul(bi, Hkv), kh), keyBlocks),
+                          m.div(j, blockRows)));
         dot = arith::MulFOp::create(
             b, dot, arith::MulFOp::create(b, queryScale, keyScale));
       }
@@ -362,9 +361,12 @@ LogicalResult mlir::sieve::buildSimpleAttention(Operation *op,
                  KernelArg::ofBuffer(queryScales, DType::F32),
                  KernelArg::ofBuffer(keyScales, DType::F32),
                  KernelArg::ofI64(batch),
-                 KernelArg::ofI64(queryHeads), KernelArg::ofI64(kvHeads),
-                 KernelArg::ofI64(queryLen),   KernelArg::ofI64(keyLen),
-                 KernelArg::ofI64(headDim),    KernelArg::ofI64(numGlobals)};
+                 KernelArg::ofI64(queryHeads),
+                 KernelArg::ofI64(kvHeads),
+                 KernelArg::ofI64(queryLen),
+                 KernelArg::ofI64(keyLen),
+                 KernelArg::ofI64(headDim),
+                 KernelArg::ofI64(numGlobals)};
   bundle.addKernel(kernel);
   bundle.launch(op, std::move(launch));
   return success();

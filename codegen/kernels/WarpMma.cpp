@@ -89,8 +89,8 @@ SmallVector<Value> WarpMma::loadA(Value smem, ValueRange prefix, Value row0,
   VectorType type = fragmentType(4);
   SmallVector<Value> fragments;
   for (int64_t kc = 0; kc < k / depth; ++kc) {
-    Value col = b.createOrFold<arith::AddIOp>(colOffset,
-                                              index(col0 + kc * depth));
+    Value col =
+        b.createOrFold<arith::AddIOp>(colOffset, index(col0 + kc * depth));
     SmallVector<Value> indices(prefix);
     indices.append({row, col});
     fragments.push_back(nvgpu::LdMatrixOp::create(b, type, smem, indices,
@@ -118,8 +118,8 @@ void WarpMma::mmaABt(SmallVector<Value> &acc, ArrayRef<Value> a, Value smem,
         row0, b.createOrFold<arith::AddIOp>(rowInMatrix, index(n8 * kN)));
     for (int64_t kc = 0; kc < k / depth; kc += 2) {
       SmallVector<Value> indices(prefix);
-      indices.append({row, b.createOrFold<arith::AddIOp>(colOffset,
-                                                          index(kc * depth))});
+      indices.append(
+          {row, b.createOrFold<arith::AddIOp>(colOffset, index(kc * depth))});
       Value x4 = nvgpu::LdMatrixOp::create(b, type, smem, indices,
                                            /*transpose=*/false,
                                            /*numTiles=*/4);
@@ -148,8 +148,8 @@ void WarpMma::mmaABtSharedA(SmallVector<Value> &acc, Value aSmem,
       Value row = b.createOrFold<arith::AddIOp>(
           row0, b.createOrFold<arith::AddIOp>(rowInMatrix, index(n8 * kN)));
       SmallVector<Value> indices(prefix);
-      indices.append({row, b.createOrFold<arith::AddIOp>(colOffset,
-                                                          index(kc * depth))});
+      indices.append(
+          {row, b.createOrFold<arith::AddIOp>(colOffset, index(kc * depth))});
       Value x4 = nvgpu::LdMatrixOp::create(b, type, smem, indices,
                                            /*transpose=*/false,
                                            /*numTiles=*/4);

@@ -200,10 +200,9 @@ struct HybridAttentionWithFullWindow
         (!op.getCausal() && windowRight < queryLen - 1))
       return rewriter.notifyMatchFailure(op, "window does not cover all keys");
 
-    auto dense = AttentionOp::create(rewriter, op.getLoc(), op.getQuery(),
-                                     op.getKey(), op.getValue(),
-                                     op.getScaleAttr(), op.getCausalAttr(),
-                                     op.getQkPrecisionAttr());
+    auto dense = AttentionOp::create(
+        rewriter, op.getLoc(), op.getQuery(), op.getKey(), op.getValue(),
+        op.getScaleAttr(), op.getCausalAttr(), op.getQkPrecisionAttr());
     // A static batch size known only from `globals` is lost; keep the type.
     if (dense.getType() != op.getType()) {
       rewriter.eraseOp(dense);

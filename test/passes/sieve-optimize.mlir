@@ -4,15 +4,15 @@
 // DEFAULT:      sieve-fuse-attention
 // DEFAULT-NEXT: sieve-sparsify-attention{global-source=sinks globals=16 min-seq-len=1024 window-left=-1 window-right=-1}
 // DEFAULT-NEXT: sieve-sparsify-gating{min-branch-flops=0 slice-active-rows=true}
-// DEFAULT-NEXT: sieve-quantize{fold-qdq=true group-size=128 min-weight-elements=0 {{ *}}weight-bits=8}
+// DEFAULT-NEXT: sieve-quantize{fold-qdq=true group-size=128 min-weight-elements=0 qk-precision= {{ *}}weight-bits=8}
 // DEFAULT-NEXT: canonicalize
 // DEFAULT-NEXT: cse
 
-// RUN: not sieve-opt %s --sieve-optimize="window-left=512 window-right=0 globals=8 global-source=scores min-seq-len=2048 min-branch-flops=10 slice-active-rows=false weight-bits=4 group-size=64 targets=matmul,generic min-weight-elements=1024 fold-qdq=false" --dump-pass-pipeline -o /dev/null 2>&1 | FileCheck %s --check-prefix=OPTIONS
+// RUN: not sieve-opt %s --sieve-optimize="window-left=512 window-right=0 globals=8 global-source=scores min-seq-len=2048 min-branch-flops=10 slice-active-rows=false weight-bits=4 group-size=64 targets=matmul,generic min-weight-elements=1024 fold-qdq=false qk-precision=i8" --dump-pass-pipeline -o /dev/null 2>&1 | FileCheck %s --check-prefix=OPTIONS
 // (The graph below has no score tensor, hence `not`.)
 // OPTIONS: sieve-sparsify-attention{global-source=scores globals=8 min-seq-len=2048 window-left=512 window-right=0}
 // OPTIONS: sieve-sparsify-gating{min-branch-flops=10 slice-active-rows=false}
-// OPTIONS: sieve-quantize{fold-qdq=false group-size=64 min-weight-elements=1024 targets={matmul,generic} weight-bits=4}
+// OPTIONS: sieve-quantize{fold-qdq=false group-size=64 min-weight-elements=1024 qk-precision=i8 targets={matmul,generic} weight-bits=4}
 
 // RUN: not sieve-opt %s --sieve-optimize="global-source=nearest" 2>&1 | FileCheck %s --check-prefix=BAD
 // BAD: Cannot find option named 'nearest'!

@@ -264,6 +264,8 @@ int main(int argc, char **argv) {
   auto input = openInputFile(graphFile, &error);
   if (!input)
     return fail(error);
+  if (failed(checkBytecodeReadable(*input, registry, "sieve-compile")))
+    return 1;
   llvm::SourceMgr sourceMgr;
   sourceMgr.AddNewSourceBuffer(std::move(input), llvm::SMLoc());
   OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);

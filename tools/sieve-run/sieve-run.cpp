@@ -214,6 +214,8 @@ int main(int argc, char **argv) {
   auto file = openInputFile(graphFile, &openError);
   if (!file)
     return fail(openError);
+  if (failed(checkBytecodeReadable(*file, registry, "sieve-run")))
+    return 1;
   llvm::SourceMgr sourceMgr;
   sourceMgr.AddNewSourceBuffer(std::move(file), SMLoc());
   OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
