@@ -126,6 +126,12 @@ private:
 /// Whether `op` is KernelBuilder::opaque's inline assembly.
 bool isOpaqueMove(Operation *op);
 
+/// Marks an nvgpu.mma.sync of shape 16x8x32 on i8 fragments with f32
+/// accumulators whose bytes are f8E4M3FN values (nvgpu has no fp8
+/// mma.sync): the PTX emitter makes it an e4m3 mma.sync (sm_89 and newer),
+/// the emulator multiplies e4m3 values.
+constexpr llvm::StringLiteral kE4M3MmaAttrName = "sieve.e4m3";
+
 } // namespace sieve
 } // namespace mlir
 

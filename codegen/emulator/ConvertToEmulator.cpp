@@ -271,6 +271,9 @@ static Value bufferAddress(ImplicitLocOpBuilder &b, Value buffer) {
       memref::ExtractAlignedPointerAsIndexOp::create(b, buffer));
 }
 
+/// SIEVE_EMU_TYPE_E4M3: i8 fragments marked kE4M3MmaAttrName.
+static constexpr int32_t kE4M3MmaType = 5;
+
 static int32_t getMmaType(Type type) {
   if (type.isF16())
     return 0;
@@ -474,7 +477,10 @@ LogicalResult KernelConverter::convertOp(Operation *op) {
                 {site(b, op), arith::ConstantIntOp::create(b, i32, shapeCode),
                  arith::ConstantIntOp::create(
                      b, i32,
-                     getMmaType(mma.getMatrixA().getType().getElementType())),
+                     mma->hasAttr(kE4M3MmaAttrName)
+                         ? kE4M3MmaType
+                         : getMmaType(
+                               mma.getMatrixA().getType().getElementType())),
                  arith::ConstantIntOp::create(
                      b, i32, getMmaType(resultType.getElementType())),
                  bufferAddress(b, a), bufferAddress(b, bm),

@@ -129,9 +129,17 @@ struct Plan {
   /// quantized values, and the scores are scaled per query row and key by
   /// the blocks' scales.
   bool quantizedScores = false;
-  /// The element type of the q and k the core kernels read: i8 for i8
-  /// scores (S = Q K^T on the integer mma), else the element type.
+  /// The operand type of S = Q K^T: i8 for i8 scores (the integer mma),
+  /// f8E4M3FN for f8E4M3FN scores on targets with its mma, else the
+  /// element type (which holds every quantized value exactly).
   Type scoreElementType;
+
+  /// The type q and k are stored in: i8 for 8-bit operands (their bytes).
+  Type getScoreStorageType() const {
+    if (scoreElementType.getIntOrFloatBitWidth() == 8)
+      return IntegerType::get(scoreElementType.getContext(), 8);
+    return scoreElementType;
+  }
 };
 
 /// Parameter indices of the core kernels (band, decode, global rows), which
@@ -234,7 +242,7 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
   // In the decoding kernel each warp takes 16 keys of every tile.
   const int64_t globalsWidth = decode ? BN : plan.globalsWidth;
   const bool queryInRegisters =
-      plan.quantizedScores && !plan.scoreElementType.isInteger(8)
+      plan.quantizedScores && !plan.scoreElementType.isInteger(8) && !decode
           ? tiles.queryInRegistersF8Scores
           : tiles.queryInRegisters;
   Type elementType = plan.elementType;
@@ -245,8 +253,8 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
   KernelBuilder kb = bundle.newKernel(
       (Twine("attention_") + getVariantName(variant)).str(), loc);
   CoreParams p;
-  p.q = kb.addBuffer(plan.scoreElementType);
-  p.k = kb.addBuffer(plan.scoreElementType);
+  p.q = kb.addBuffer(plan.getScoreStorageType());
+  p.k = kb.addBuffer(plan.getScoreStorageType());
   p.v = kb.addBuffer(elementType);
   p.globals = kb.addBuffer(i32);
   p.out = kb.addBuffer(elementType);
@@ -405,7 +413,7 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
                                   ValueRange{})
         .getResult();
   };
-  Type scoreType = plan.scoreElementType;
+  Type scoreType = plan.getScoreStorageType();
   Value qTile = view(0, {rows, layout.scorePitch}, scoreType);
   Value kTiles =
       view(layout.qBytes, {tiles.stages, BN, layout.scorePitch}, scoreType);
@@ -1152,10 +1160,44 @@ static KernelDecl buildKeyMeanKernel(BundleBuilder &bundle, Type elementType,
   return kb.finish();
 }
 
+/// The f8E4M3FN bits (as i8) of `value`, an f32 that is exactly an
+/// f8E4M3FN value (or NaN): sign, then exponent + 7 and the top 3 mantissa
+/// bits of a normal value (|v| >= 2^-6), or |v| * 2^9 for a subnormal one.
+/// (arith.truncf to f8E4M3FN has no LLVM lowering.)
+static Value encodeF8E4M3FN(ImplicitLocOpBuilder &b, Value value) {
+  Type i32 = b.getI32Type();
+  auto c = [&](int64_t v) {
+    return arith::ConstantOp::create(b, b.getI32IntegerAttr(v)).getResult();
+  };
+  Value bits = arith::BitcastOp::create(b, i32, value);
+  Value sign = arith::AndIOp::create(
+      b, arith::ShRUIOp::create(b, bits, c(24)), c(0x80));
+  Value magnitudeBits = arith::AndIOp::create(b, bits, c(0x7fffffff));
+  Value biasedExponent = arith::ShRUIOp::create(b, magnitudeBits, c(23));
+  Value normal = arith::OrIOp::create(
+      b,
+      arith::ShLIOp::create(
+          b, arith::SubIOp::create(b, biasedExponent, c(127 - 7)), c(3)),
+      arith::AndIOp::create(b, arith::ShRUIOp::create(b, magnitudeBits, c(20)),
+                            c(7)));
+  Value magnitude = math::AbsFOp::create(b, value);
+  Value subnormal = arith::FPToSIOp::create(
+      b, i32, arith::MulFOp::create(b, magnitude, f32Const(b, 512.0)));
+  Value isNormal = arith::CmpIOp::create(b, arith::CmpIPredicate::sge,
+                                         biasedExponent, c(127 - 6));
+  Value byte = arith::OrIOp::create(
+      b, sign, arith::SelectOp::create(b, isNormal, normal, subnormal));
+  Value isNaN = arith::CmpFOp::create(b, arith::CmpFPredicate::UNO, value,
+                                      value);
+  byte = arith::SelectOp::create(b, isNaN, c(0x7f), byte);
+  return arith::TruncIOp::create(b, b.getI8Type(), byte);
+}
+
 /// Quantizes one block of 64 rows of x [B, H, S, D] (read through its
 /// strides), minus mean [B, H, D] when `subtractMean`, as qk_precision
-/// `precision` says: the values, exact in `valueType` (i8, or the element
-/// type), into a dense [B, H, S, D] buffer and the scale into
+/// `precision` says: the values, exact in `valueType` (i8: the int8 values
+/// or the f8E4M3FN bits; or the element type), into a dense [B, H, S, D]
+/// buffer and the scale into
 /// [B, H, ceil(S / 64)]. One CTA of 128 threads per (block, head, batch);
 /// the block's max |x| is reduced over the warps through shared memory.
 static KernelDecl buildScoreQuantizeKernel(BundleBuilder &bundle,
@@ -1232,9 +1274,13 @@ static KernelDecl buildScoreQuantizeKernel(BundleBuilder &bundle,
     Value q = arith::SelectOp::create(
         b, usable, roundToScorePrecision(b, scaled, precision),
         f32Const(b, 0.0));
-    Value value = valueType.isInteger(8)
-                      ? arith::FPToSIOp::create(b, valueType, q).getResult()
-                      : fromF32(b, q, valueType);
+    Value value;
+    if (!valueType.isInteger(8))
+      value = fromF32(b, q, valueType);
+    else if (precision.isInteger(8))
+      value = arith::FPToSIOp::create(b, valueType, q);
+    else
+      value = encodeF8E4M3FN(b, q);
     kb.store(value, valuesBuf, m.add(outBase, e));
   });
   kb.ifThen(m.eq(tid, m.c(0)), [&] {
@@ -1378,7 +1424,7 @@ static SizeExpr positive(const SizeExpr &x) {
 static constexpr int64_t kWindowCap = int64_t(1) << 40;
 
 static Plan makePlan(const AttentionConfig &config,
-                     const AttentionTiles &tiles) {
+                     const AttentionTiles &tiles, StringRef target) {
   Plan plan;
   plan.config = config;
   plan.tiles = tiles;
@@ -1401,9 +1447,10 @@ static Plan makePlan(const AttentionConfig &config,
     plan.windowRight = std::min(config.windowRight, kWindowCap);
   }
   plan.quantizedScores = static_cast<bool>(config.scoreQuantization);
+  Type precision = config.scoreQuantization;
   plan.scoreElementType =
-      plan.quantizedScores && config.scoreQuantization.isInteger(8)
-          ? config.scoreQuantization
+      precision && (precision.isInteger(8) || hasE4M3MmaSync(target))
+          ? precision
           : plan.elementType;
   assert(kScoreBlockRows % tiles.blockN == 0 &&
          "a key tile lies in one block of quantized keys");
@@ -1435,7 +1482,7 @@ static LogicalResult buildTensorCoreAttention(Operation *op,
                                               const AttentionConfig &config,
                                               const AttentionTiles &tiles) {
   Value q = config.query, k = config.key, v = config.value, g = config.globals;
-  Plan plan = makePlan(config, tiles);
+  Plan plan = makePlan(config, tiles, bundle.getTarget());
   const int64_t D = plan.headDim;
   OpSizes sizes;
   sizes.batch = bundle.dim(q, 0);
@@ -1529,7 +1576,7 @@ static LogicalResult buildTensorCoreAttention(Operation *op,
   DType scoreDType = dtype;
   if (plan.quantizedScores) {
     QuantizedQueryKey quantized =
-        launchScoreQuantization(op, bundle, config, plan.scoreElementType);
+        launchScoreQuantization(op, bundle, config, plan.getScoreStorageType());
     queryBuffer = quantized.queries;
     keyBuffer = quantized.keys;
     queryScales = quantized.queryScales;
@@ -1733,7 +1780,7 @@ mlir::sieve::estimateAttentionWork(Operation *op, StringRef target,
   }
   int64_t headDim = queryType.getDimSize(3);
   AttentionTiles tiles = *lookupAttentionTiles(target, headDim);
-  Plan plan = makePlan(config, tiles);
+  Plan plan = makePlan(config, tiles, target);
   int64_t ratio = std::max<int64_t>(1, work.queryHeads /
                                            std::max<int64_t>(1, work.kvHeads));
   int64_t Sq = work.queryLen, Sk = work.keyLen, BN = tiles.blockN;

@@ -47,8 +47,9 @@ LogicalResult buildAttentionOp(Operation *op, BundleBuilder &bundle);
 
 /// The queries and keys that an op with quantized scores (qk_precision)
 /// computes its scores from: dense [B, H, S, D] buffers of the quantized
-/// values, of `valueType` (i8, or the element type, which holds each value
-/// exactly), and the f32 scales of their 64-row blocks [B, H, ceil(S / 64)].
+/// values, of `valueType` (i8: the int8 values or the f8E4M3FN bits; or the
+/// element type, which holds each value exactly), and the f32 scales of
+/// their 64-row blocks [B, H, ceil(S / 64)].
 struct QuantizedQueryKey {
   std::string queries, keys, queryScales, keyScales;
   DType valueDType;

@@ -31,8 +31,9 @@ struct AttentionTiles {
   int64_t stages;
   /// Whether each warp keeps its query rows in registers for the whole
   /// loop (else it reloads them from shared memory for every tile): with
-  /// exact or i8 scores (whose int8 Q takes half the registers), and with
-  /// f8E4M3FN scores (Q in the element type, plus the scores' scaling).
+  /// exact or i8 scores (whose int8 Q takes half the registers), and in the
+  /// band and global-rows kernels with f8E4M3FN scores (the decoding
+  /// kernel, with its 16 rows, follows the first column).
   bool queryInRegisters;
   bool queryInRegistersF8Scores;
   /// Query rows per CTA of the split-KV decoding kernel (the warps split the
@@ -53,6 +54,9 @@ struct AttentionTiles {
   /// rows cp.async writes, start in 8 different 4-bank groups.
   int64_t pitch() const { return headDim + 8; }
 };
+
+/// Whether `target` has the e4m3 `mma.sync` (PTX ISA: sm_89 and newer).
+bool hasE4M3MmaSync(llvm::StringRef target);
 
 /// The table's entry for `target` (sm_80 ... sm_90a) and `headDim`, if any.
 std::optional<AttentionTiles> lookupAttentionTiles(llvm::StringRef target,

@@ -2,6 +2,8 @@
 
 #include "codegen/kernels/WarpMma.h"
 
+#include "codegen/KernelBuilder.h"
+
 #include "passes/ScalarCode.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -27,8 +29,11 @@ Type WarpMma::getAccumulatorType() const {
 }
 
 VectorType WarpMma::fragmentType(int64_t rows) const {
+  // f8E4M3FN travels as its bytes (nvgpu has no fp8 fragments).
+  Type storage = isa<Float8E4M3FNType>(elementType) ? b.getI8Type()
+                                                    : elementType;
   return VectorType::get({rows, 32 / elementType.getIntOrFloatBitWidth()},
-                         elementType);
+                         storage);
 }
 
 Value WarpMma::index(int64_t value) { return indexConst(b, value); }
@@ -59,8 +64,10 @@ Value WarpMma::mma(Value a, Value bFragment, ArrayRef<Value> acc,
   auto accType = VectorType::get({2, 2}, getAccumulatorType());
   Value c = vector::FromElementsOp::create(b, accType,
                                            acc.slice(accBase, 4));
-  Value d = nvgpu::MmaSyncOp::create(b, a, bFragment, c,
-                                     ArrayRef<int64_t>{16, 8, depth});
+  auto d = nvgpu::MmaSyncOp::create(b, a, bFragment, c,
+                                    ArrayRef<int64_t>{16, 8, depth});
+  if (isa<Float8E4M3FNType>(elementType))
+    d->setAttr(kE4M3MmaAttrName, b.getUnitAttr());
   for (int64_t slot = 0; slot < 2; ++slot)
     for (int64_t col = 0; col < 2; ++col)
       out[accBase + slot * 2 + col] =

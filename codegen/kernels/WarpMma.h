@@ -5,8 +5,9 @@
 // structure (tiling, the walk over key blocks, the online softmax, the
 // epilogue) stays the same when the instruction changes. This is the layer
 // for `mma.sync.m16n8k16` (sm_80 and newer, f16 and bf16 operands, f32
-// accumulators) and, for S = Q K^T with int8 queries and keys,
-// `mma.sync.m16n8k32` (s8 operands, s32 accumulators), fed from shared
+// accumulators) and, for S = Q K^T with 8-bit queries and keys,
+// `mma.sync.m16n8k32` (s8 operands with s32 accumulators, or e4m3 operands
+// with f32 accumulators on sm_89 and newer), fed from shared
 // memory by `ldmatrix`; a Hopper layer (wgmma from shared-memory
 // descriptors, TMA loads) provides the same operations for warpgroup
 // tiles.
@@ -56,15 +57,16 @@ public:
   /// Rows of the warp tile each thread holds.
   static constexpr int kRowSlots = 2;
 
-  /// `elementType` is f16 or bf16, or i8 for products with an integer
-  /// accumulator (loadA, mmaABt and mmaABtSharedA only); `lane` the
-  /// thread's lane (an index).
+  /// `elementType` is f16 or bf16; or, for loadA, mmaABt and mmaABtSharedA
+  /// only, i8 (s32 accumulators) or f8E4M3FN (f32 accumulators; shared
+  /// memory and fragments hold its bytes as i8). `lane` is the thread's
+  /// lane (an index).
   WarpMma(ImplicitLocOpBuilder &b, Type elementType, Value lane);
 
   Type getElementType() const { return elementType; }
   /// The accumulators' type: f32, or i32 for i8 operands.
   Type getAccumulatorType() const;
-  /// The depth (K) of one instruction: 16, or 32 for i8.
+  /// The depth (K) of one instruction: 16, or 32 for 8-bit operands.
   int64_t getDepth() const { return depth; }
 
   /// The row (within the warp tile) that the thread's slot `slot` holds.

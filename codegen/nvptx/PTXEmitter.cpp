@@ -45,8 +45,10 @@ using namespace mlir::sieve;
 
 static constexpr StringLiteral kTriple = "nvptx64-nvidia-cuda";
 /// PTX 8.0 is the oldest ISA LLVM 22 accepts for these targets and the one
-/// sm_90a needs.
+/// sm_90a needs; the e4m3 mma.sync needs PTX 8.4 (and sm_89), so only
+/// kernels that use it raise the ISA (and the driver it needs).
 static constexpr StringLiteral kFeatures = "+ptx80";
+static constexpr StringLiteral kE4M3MmaFeatures = "+ptx84";
 
 bool mlir::sieve::isSupportedTarget(StringRef target) {
   return llvm::is_contained({"sm_80", "sm_86", "sm_89", "sm_90", "sm_90a"},
@@ -127,19 +129,25 @@ static LogicalResult lowerMathToIntrinsics(gpu::GPUModuleOp module) {
 }
 
 /// LLVM 22's NVGPU-to-NVVM lowering has no bf16 mma.sync ("failed to deduce
-/// operand PTX types"): such ops become nvvm.mma.sync directly, on the i32
-/// registers PTX takes bf16 pairs in.
-static LogicalResult lowerBF16MmaSync(gpu::GPUModuleOp module) {
+/// operand PTX types") and nvgpu has no fp8 one (kE4M3MmaAttrName marks
+/// those): such ops become nvvm.mma.sync (bf16) or a call of LLVM's e4m3
+/// mma intrinsic (NVVM's op has no dense fp8 form) directly, on the i32
+/// registers PTX takes bf16 pairs and e4m3 quadruples in.
+static LogicalResult lowerMmaSyncWithoutNVGPU(gpu::GPUModuleOp module) {
   SmallVector<nvgpu::MmaSyncOp> mmaOps;
   module.walk([&](nvgpu::MmaSyncOp op) {
-    if (op.getMatrixA().getType().getElementType().isBF16())
+    if (op.getMatrixA().getType().getElementType().isBF16() ||
+        op->hasAttr(kE4M3MmaAttrName))
       mmaOps.push_back(op);
   });
   for (nvgpu::MmaSyncOp op : mmaOps) {
-    if (op.getMmaShapeAsArray() != std::array<int64_t, 3>{16, 8, 16} ||
+    bool isE4M3 = op->hasAttr(kE4M3MmaAttrName);
+    std::array<int64_t, 3> shape = {16, 8, isE4M3 ? 32 : 16};
+    if (op.getMmaShapeAsArray() != shape ||
         !op.getMatrixC().getType().getElementType().isF32())
       return op.emitOpError("the PTX emitter lowers bf16 mma.sync of shape "
-                            "16x8x16 with f32 accumulators only");
+                            "16x8x16 and e4m3 mma.sync of shape 16x8x32 "
+                            "with f32 accumulators only");
     ImplicitLocOpBuilder b(op.getLoc(), op);
     Type i32 = b.getI32Type(), f32 = b.getF32Type();
     auto registers = [&](Value fragment) {
@@ -160,13 +168,25 @@ static LogicalResult lowerBF16MmaSync(gpu::GPUModuleOp module) {
                                             ArrayRef<int64_t>{i / 2, i % 2}));
     auto resultType =
         LLVM::LLVMStructType::getLiteral(b.getContext(), {f32, f32, f32, f32});
-    Value d = NVVM::MmaOp::create(
-        b, resultType, registers(op.getMatrixA()), registers(op.getMatrixB()),
-        c, ArrayRef<int64_t>{16, 8, 16}, std::nullopt, std::nullopt,
-        std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::bf16,
-                                      NVVM::MMATypes::bf16},
-        std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
-                                       NVVM::MMALayout::col});
+    Value d;
+    if (isE4M3) {
+      SmallVector<Value> operands = registers(op.getMatrixA());
+      llvm::append_range(operands, registers(op.getMatrixB()));
+      llvm::append_range(operands, c);
+      d = LLVM::CallIntrinsicOp::create(
+              b, resultType,
+              b.getStringAttr("llvm.nvvm.mma.m16n8k32.row.col.f32.e4m3.e4m3.f32"),
+              operands)
+              .getResult(0);
+    } else {
+      d = NVVM::MmaOp::create(
+          b, resultType, registers(op.getMatrixA()),
+          registers(op.getMatrixB()), c, shape, std::nullopt, std::nullopt,
+          std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::bf16,
+                                        NVVM::MMATypes::bf16},
+          std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                         NVVM::MMALayout::col});
+    }
     auto accType = VectorType::get({2, 2}, f32);
     Value result = arith::ConstantOp::create(
         b, DenseElementsAttr::get(accType, b.getZeroAttr(f32)));
@@ -204,7 +224,15 @@ FailureOr<std::string> mlir::sieve::emitPTX(gpu::GPUModuleOp module,
   builder.setInsertionPointToStart(container->getBody());
   auto copy = cast<gpu::GPUModuleOp>(builder.clone(*module));
   dropWorkCounters(copy);
-  if (failed(lowerMathToIntrinsics(copy)) || failed(lowerBF16MmaSync(copy)))
+  bool usesE4M3Mma = false;
+  copy.walk([&](nvgpu::MmaSyncOp op) {
+    usesE4M3Mma |= op->hasAttr(kE4M3MmaAttrName);
+  });
+  if (usesE4M3Mma && !llvm::is_contained({"sm_89", "sm_90", "sm_90a"}, target))
+    return module.emitError()
+           << "the e4m3 mma.sync needs sm_89 or newer, not " << target;
+  if (failed(lowerMathToIntrinsics(copy)) ||
+      failed(lowerMmaSyncWithoutNVGPU(copy)))
     return failure();
 
   PassManager pm(context);
@@ -247,7 +275,8 @@ FailureOr<std::string> mlir::sieve::emitPTX(gpu::GPUModuleOp module,
   if (!llvmTarget)
     return module.emitError() << "LLVM has no NVPTX backend: " << error;
   std::unique_ptr<llvm::TargetMachine> machine(
-      llvmTarget->createTargetMachine(triple, target, kFeatures,
+      llvmTarget->createTargetMachine(triple, target,
+                                      usesE4M3Mma ? kE4M3MmaFeatures : kFeatures,
                                       llvm::TargetOptions(), std::nullopt));
   llvmModule->setTargetTriple(triple);
   llvmModule->setDataLayout(machine->createDataLayout());

@@ -79,6 +79,27 @@ module attributes {gpu.container_module} {
 
 // -----
 
+// An mma.sync on i8 fragments marked sieve.e4m3 multiplies f8E4M3FN values:
+// shape 2 (m16n8k32), A/B type 5 (SIEVE_EMU_TYPE_E4M3), C/D type 3 (f32).
+// CHECK-LABEL: func.func @sieve_emu_body_mma_e4m3(
+//   CHECK-DAG:   %[[SHAPE:.+]] = arith.constant 2 : i32
+//   CHECK-DAG:   %[[E4M3:.+]] = arith.constant 5 : i32
+//   CHECK-DAG:   %[[F32:.+]] = arith.constant 3 : i32
+//       CHECK:   call @sieve_emu_mma_sync(%{{.+}}, %[[SHAPE]], %[[E4M3]], %[[F32]],
+module attributes {gpu.container_module} {
+  gpu.module @kernels {
+    gpu.func @mma_e4m3(%a: vector<4x4xi8>, %b: vector<2x4xi8>, %c: vector<2x2xf32>, %out: memref<?xf32>) kernel {
+      %c0 = arith.constant 0 : index
+      %d = nvgpu.mma.sync(%a, %b, %c) {mmaShape = [16, 8, 32], sieve.e4m3} : (vector<4x4xi8>, vector<2x4xi8>, vector<2x2xf32>) -> vector<2x2xf32>
+      %e = vector.extract %d[0, 0] : f32 from vector<2x2xf32>
+      memref.store %e, %out[%c0] : memref<?xf32>
+      gpu.return
+    }
+  }
+}
+
+// -----
+
 // Async copies: the copy, its group and the wait each become a call.
 // CHECK-LABEL: func.func @sieve_emu_body_async(
 //       CHECK:   call @sieve_emu_cp_async(

@@ -18,7 +18,7 @@ Executors (--executor):
   reference  (default) `sieve-run GRAPH --entry main --input ...`, the CPU
              reference executor.
   emulator   the GPU kernels: `sieve-compile GRAPH -o <case>/bundle --no-optimize --entry
-             main --target sm_90`, then `sieve-bundle-run <case>/bundle
+             main --target sm_90` (or the case's target), then `sieve-bundle-run <case>/bundle
              --device emulator --input ...` on the SIMT emulator.
 Both read the same .npy inputs and write out0.npy, ...; the outputs get the
 same checks. --emulator-checks runs the emulator with a random thread order
@@ -171,7 +171,7 @@ class Case:
 
     def __init__(self, name, mlir, inputs, outputs, check, ref_outputs,
                  max_seconds=None, emulator_skip=None, emulator_kernels=None,
-                 permuted=None, notes=None):
+                 permuted=None, notes=None, target="sm_90"):
         self.name = name
         self.mlir = mlir
         self.inputs = inputs
@@ -196,6 +196,9 @@ class Case:
         # Words the check appends to the PASS line (e.g. the error of a
         # quantized attention against the exact one).
         self.notes = notes if notes is not None else []
+        # sieve-compile's --target on the emulator: kernels may differ by
+        # target (f8E4M3FN scores use the e4m3 mma from sm_89 on).
+        self.target = target
 
 
 def memo(fn):
@@ -285,7 +288,7 @@ def qkv_inputs(rng, elt, B, Hq, Hkv, Sq, Sk, D, Dv, amp):
 
 def attention_case(name, elt, B, Hq, Hkv, Sq, Sk, D, Dv=None, causal=False,
                    scale=None, dyn=(), amp=1.0, logit_target=None, qk=None,
-                   edit_inputs=None):
+                   edit_inputs=None, target="sm_90"):
     rng = rng_for(name)
     Dv = Dv or D
     d = Dims(dyn, B=B, Hq=Hq, Hkv=Hkv, Sq=Sq, Sk=Sk, D=D, Dv=Dv)
@@ -314,7 +317,7 @@ def attention_case(name, elt, B, Hq, Hkv, Sq, Sk, D, Dv=None, causal=False,
     ref_fn, check, notes = attention_check(reference, q, k, qk, tol)
     return Case(name, mlir, [q, k, v], [((B, Hq, Sq, Dv), elt)], check,
                 lambda: [R.round_to(ref_fn()[0], elt)],
-                emulator_skip=attention_skip(d), notes=notes)
+                emulator_skip=attention_skip(d), notes=notes, target=target)
 
 
 def attention_check(reference, q, k, qk, tol):
@@ -403,7 +406,8 @@ def attention_cases():
 def hybrid_case(name, elt, B, Hq, Hkv, Sq, Sk, D, window, globals_rows,
                 causal=False, global_queries=False, scale=None, dyn=(), Dv=None,
                 amp=1.0, logit_target=None, max_seconds=None,
-                emulator_skip=None, permuted=None, qk=None, edit_inputs=None):
+                emulator_skip=None, permuted=None, qk=None, edit_inputs=None,
+                target="sm_90"):
     rng = rng_for(name)
     Dv = Dv or D
     glob = np.array(globals_rows, dtype=np.int32).reshape(B, -1)
@@ -442,7 +446,7 @@ def hybrid_case(name, elt, B, Hq, Hkv, Sq, Sk, D, window, globals_rows,
                 lambda: [R.round_to(ref_fn()[0], elt)],
                 max_seconds=max_seconds,
                 emulator_skip=emulator_skip or attention_skip(d),
-                permuted=permuted, notes=notes)
+                permuted=permuted, notes=notes, target=target)
 
 
 # ---------------------------------------------------------------------------
@@ -510,6 +514,13 @@ def qk_precision_cases():
         H("qk_i8_hyb_bf16_d128_s130_w40_0", "bf16", 1, 4, 1, 130, 130, 128,
           (40, 0), [[0, 129, 64]], causal=True, qk="i8"),
         A("qk_i8_attn_f16_d256_s80", "f16", 1, 2, 2, 80, 80, 256, qk="i8"),
+        # sm_80 has no e4m3 mma: f8E4M3FN values in the element type on the
+        # f16/bf16 mma (the cases above, for sm_90, use the e4m3 mma).
+        A("qk_f8_attn_bf16_mqa_s130_sm80", "bf16", 1, 4, 1, 130, 130, 64,
+          qk="f8E4M3FN", target="sm_80"),
+        H("qk_f8_hyb_f16_s200_w16_16_global_queries_d128_sm80", "f16", 1, 2,
+          1, 200, 200, 128, (16, 16), [[5, 150, 199]], global_queries=True,
+          qk="f8E4M3FN", target="sm_80"),
     ]
 
 
@@ -1699,12 +1710,12 @@ class Executor:
         self.emulator_checks = args.emulator_checks
 
     def stages(self, cdir, graph, entry, inputs, out, stats=False,
-               permuted=None):
+               permuted=None, target="sm_90"):
         """The commands that run the graph, in order: [(stage, argv)]. The
         last one is the run whose time `max_seconds` limits. `stats` asks the
         emulator run for its launch statistics; `permuted` ({input:
         permutation}, emulator only) binds those inputs' files as strided
-        views."""
+        views; `target` is sieve-compile's."""
         ins = []
         for path in inputs:
             ins += ["--input", path]
@@ -1724,7 +1735,7 @@ class Executor:
             run += ["--emulator-schedule-seed", str(seed),
                     "--emulator-check-races"]
         return [("sieve-compile", [self.sieve_compile, graph, "-o", bundle,
-                                   "--entry", entry, "--target", "sm_90",
+                                   "--entry", entry, "--target", target,
                                    "--no-optimize"]),
                 ("sieve-bundle-run", run)]
 
@@ -1830,7 +1841,8 @@ def run_case(case, executor, workdir):
     check_kernels = (executor.kind == "emulator" and
                      case.emulator_kernels is not None)
     stages = executor.stages(cdir, graph, "main", paths, out,
-                             stats=check_kernels, permuted=permuted)
+                             stats=check_kernels, permuted=permuted,
+                             target=case.target)
     write_repro(cdir, stages)
     repro = " (repro: %s/repro.sh)" % cdir
     times = {}

@@ -90,7 +90,8 @@ void sieve_emu_ldmatrix(const char *site, const void *row,
 enum {
   SIEVE_EMU_MMA_M16N8K16 = 0, /* a: 4 regs, b: 2 regs, c/d: 4 regs */
   SIEVE_EMU_MMA_M16N8K8 = 1,  /* a: 2 regs, b: 1 reg,  c/d: 4 regs */
-  SIEVE_EMU_MMA_M16N8K32 = 2, /* s8 only: a: 4 regs, b: 2 regs, c/d: 4 */
+  SIEVE_EMU_MMA_M16N8K32 = 2, /* s8 (s32 c/d) or e4m3 (f32 c/d): a: 4 regs,
+                                 b: 2 regs, c/d: 4 */
 };
 enum {
   SIEVE_EMU_TYPE_F16 = 0,  /* two per 32-bit register, low half first */
@@ -98,6 +99,7 @@ enum {
   SIEVE_EMU_TYPE_S8 = 2,   /* four per register, lowest byte first */
   SIEVE_EMU_TYPE_F32 = 3,  /* one per register */
   SIEVE_EMU_TYPE_S32 = 4,  /* one per register */
+  SIEVE_EMU_TYPE_E4M3 = 5, /* f8E4M3FN, four per register, lowest byte first */
 };
 /* Products are exact and summed in ascending k into the accumulator with
  * IEEE f32 rounding (s32: wrapping), so results are reproducible. */

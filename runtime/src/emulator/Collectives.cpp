@@ -11,7 +11,9 @@
 
 #include "EmulatorInternal.h"
 
+#include <cmath>
 #include <cstring>
+#include <limits>
 
 using namespace sieve;
 using namespace sieve::emu;
@@ -144,8 +146,8 @@ MmaShape getMmaShape(int32_t shape) {
 //   A (16x8,  2 regs): row g + 8r,          col 2t + q
 //                      (a0, a1: row g; a2, a3: row g + 8; col 2t + (i & 1))
 //   B (8x8,   1 reg):  k 2t + q,            n g
-// m16n8k32, .s8 (ISA "Matrix Fragments for mma.m16n8k32"), four elements per
-// register:
+// m16n8k32, .s8 and .e4m3 (ISA "Matrix Fragments for mma.m16n8k32"), four
+// elements per register:
 //   A (16x32, 4 regs): row g + 8 * (r % 2), col 4t + q + 16 * (r / 2)
 //                      (row g for a0..a3 and a8..a11, else g + 8;
 //                       col 4t + (i & 3), plus 16 for i >= 8)
@@ -169,10 +171,29 @@ int getBCol(int lane) { return lane >> 2; }
 int getCRow(int lane, int r) { return (lane >> 2) + 8 * (r / 2); }
 int getCCol(int lane, int r) { return 2 * (lane % 4) + r % 2; }
 
-float toFloat(uint32_t bits16, int32_t type) {
-  return type == SIEVE_EMU_TYPE_F16
-             ? halfToFloat(static_cast<uint16_t>(bits16))
-             : bfloat16ToFloat(static_cast<uint16_t>(bits16));
+/// An f8E4M3FN value: 1 sign, 4 exponent (bias 7), 3 mantissa bits; no
+/// infinities, S.1111.111 is NaN.
+float e4m3ToFloat(uint32_t bits8) {
+  int exponent = (bits8 >> 3) & 0xF, mantissa = bits8 & 7;
+  float magnitude;
+  if (exponent == 15 && mantissa == 7)
+    magnitude = std::numeric_limits<float>::quiet_NaN();
+  else if (exponent == 0)
+    magnitude = std::ldexp(static_cast<float>(mantissa), -9);
+  else
+    magnitude = std::ldexp(static_cast<float>(8 + mantissa), exponent - 10);
+  return (bits8 & 0x80) ? -magnitude : magnitude;
+}
+
+float toFloat(uint32_t bits, int32_t type) {
+  switch (type) {
+  case SIEVE_EMU_TYPE_F16:
+    return halfToFloat(static_cast<uint16_t>(bits));
+  case SIEVE_EMU_TYPE_E4M3:
+    return e4m3ToFloat(bits);
+  default:
+    return bfloat16ToFloat(static_cast<uint16_t>(bits));
+  }
 }
 
 float bitsToFloat(uint32_t bits) {
@@ -187,14 +208,14 @@ uint32_t floatToBits(float value) {
   return bits;
 }
 
-/// D = A * B + C for the whole warp. Products of f16/bf16 are exact in f32
-/// (at most 22 significant bits) and are added in ascending k, each sum
+/// D = A * B + C for the whole warp. Products of f16/bf16/e4m3 are exact in
+/// f32 (at most 22 significant bits) and are added in ascending k, each sum
 /// rounded to f32; the library is built with -ffp-contract=off so that no
 /// fused multiply-add changes the rounding. s8 sums wrap as s32.
 void computeMma(const WarpState &warp, int32_t shape, int32_t abType) {
   MmaShape dims = getMmaShape(shape);
   bool isInteger = abType == SIEVE_EMU_TYPE_S8;
-  float aFloat[16][16], bFloat[16][8];
+  float aFloat[16][32], bFloat[32][8];
   int32_t aInt[16][32], bInt[32][8];
   uint32_t c[16][8], d[16][8];
   int bitsPerElement = 32 / dims.perRegister;
@@ -251,7 +272,8 @@ bool isSupportedMma(int32_t shape, int32_t abType, int32_t cdType) {
     return (abType == SIEVE_EMU_TYPE_F16 || abType == SIEVE_EMU_TYPE_BF16) &&
            cdType == SIEVE_EMU_TYPE_F32;
   case SIEVE_EMU_MMA_M16N8K32:
-    return abType == SIEVE_EMU_TYPE_S8 && cdType == SIEVE_EMU_TYPE_S32;
+    return (abType == SIEVE_EMU_TYPE_S8 && cdType == SIEVE_EMU_TYPE_S32) ||
+           (abType == SIEVE_EMU_TYPE_E4M3 && cdType == SIEVE_EMU_TYPE_F32);
   default:
     return false;
   }

@@ -327,3 +327,53 @@ TEST(EmulatorMma, Int8ShapeExactWithWrappingAccumulator) {
           << "at (" << row << ", " << col << ")";
     }
 }
+
+/// An f8E4M3FN value from the format's definition (PTX ISA "Alternate
+/// floating point data formats"): exponent bias 7, subnormals below 2^-6,
+/// no infinities; the NaN patterns are not generated here.
+static float decodeE4M3(uint32_t bits) {
+  int sign = (bits >> 7) & 1, exponent = (bits >> 3) & 15, mantissa = bits & 7;
+  double value = exponent == 0
+                     ? mantissa / 8.0 * std::pow(2.0, -6)
+                     : (1.0 + mantissa / 8.0) * std::pow(2.0, exponent - 7);
+  return static_cast<float>(sign ? -value : value);
+}
+
+TEST(EmulatorMma, E4M3ShapeSumsExactProductsInAscendingK) {
+  RandomSource random(7);
+  MmaProblem problem;
+  problem.shape = SIEVE_EMU_MMA_M16N8K32;
+  problem.abType = SIEVE_EMU_TYPE_E4M3;
+  problem.cdType = SIEVE_EMU_TYPE_F32;
+  auto randomE4M3 = [&] {
+    uint32_t bits;
+    do
+      bits = static_cast<uint32_t>(random.uniformInt(0, 255));
+    while ((bits & 0x7F) == 0x7F);
+    return bits;
+  };
+  std::vector<float> a(16 * 32), b(32 * 8), c(16 * 8);
+  for (float &element : a) {
+    problem.a.push_back(randomE4M3());
+    element = decodeE4M3(problem.a.back());
+  }
+  for (float &element : b) {
+    problem.b.push_back(randomE4M3());
+    element = decodeE4M3(problem.b.back());
+  }
+  for (float &element : c) {
+    element = static_cast<float>(random.uniformInt(-1000, 1000)) / 8.0f;
+    uint32_t bits;
+    std::memcpy(&bits, &element, 4);
+    problem.c.push_back(bits);
+  }
+  std::vector<uint32_t> d = runMma(problem);
+  for (int row = 0; row < 16; ++row)
+    for (int col = 0; col < 8; ++col) {
+      float expected = c[row * 8 + col];
+      for (int kk = 0; kk < 32; ++kk)
+        expected = expected + a[row * 32 + kk] * b[kk * 8 + col];
+      EXPECT_EQ(bitsToFloat(d[row * 8 + col]), expected)
+          << "at (" << row << ", " << col << ")";
+    }
+}
