@@ -6,6 +6,9 @@ back from it (hybrid_attention). Every size but the head dimension is
 dynamic, so one bundle serves every batch, head count and sequence length.
 
   hybrid_attention_<dtype>_d<D>_w<left>_<right>[_causal]
+  hybrid_attention_<dtype>_d<D>_w<left>_<right>[_causal]_qk_<i8|f8E4M3FN>
+      the same with quantized scores (qk_precision); the binding's
+      hybrid_attention() takes only the exact ones
   attention_<dtype>_d<D>[_causal]
   gate_compact_<dtype>_t<threshold in 1/1000>        gate (silu) + compact
   mlp_gated_<dtype>_i<bits>_g<group>_cap<capacity in 1/1000>
@@ -44,17 +47,18 @@ def _t(shape, dtype):
     return "tensor<%s%s>" % ("".join("%sx" % d for d in shape), dtype)
 
 
-def _attention(name, dtype, head_dim, causal, window=None):
+def _attention(name, dtype, head_dim, causal, window=None, qk=None):
     qkv = _t(["?", "?", "?", head_dim], dtype)
+    attrs = ", ".join((["causal = true"] if causal else []) +
+                      (["qk_precision = %s" % qk] if qk else []))
+    attrs = " {%s}" % attrs if attrs else ""
     if window is None:
         args = "%%q: %s, %%k: %s, %%v: %s" % (qkv, qkv, qkv)
-        attrs = " {causal = true}" if causal else ""
         body = ("  %%out = sieve.attention %%q, %%k, %%v%s\n"
                 "      : %s, %s, %s -> %s\n" % (attrs, qkv, qkv, qkv, qkv))
     else:
         g = _t(["?", "?"], "i32")
         args = "%%q: %s, %%k: %s, %%v: %s, %%globals: %s" % (qkv, qkv, qkv, g)
-        attrs = " {causal = true}" if causal else ""
         body = ("  %%out = sieve.hybrid_attention %%q, %%k, %%v, %%globals "
                 "window(%d, %d)%s\n      : %s, %s, %s, %s -> %s\n"
                 % (window[0], window[1], attrs, qkv, qkv, qkv, g, qkv))
@@ -105,6 +109,10 @@ PATTERNS = [
     (r"mlp_gated_(f32|f16|bf16)_i(4|8)_g(\d+)_cap(\d{3})", "mlp_gated"),
     (r"mlp_dense_(f32|f16|bf16)_i(4|8)_g(\d+)", "mlp_dense"),
     (r"qmatmul_(f32|f16|bf16)_i(4|8)_g(\d+)", "qmatmul"),
+    (r"hybrid_attention_(f32|f16|bf16)_d(\d+)_w(\d+)_(\d+)(_causal)?"
+     r"_qk_(i8|f8E4M3FN)",
+     lambda n, m: _attention(n, m[1], int(m[2]), bool(m[5]),
+                             window=(int(m[3]), int(m[4])), qk=m[6])),
 ]
 
 
