@@ -266,14 +266,17 @@ static std::pair<Value, Value> quantizeScoreBlocks(ImplicitLocOpBuilder &b,
   return {result[0], result[1]};
 }
 
-/// kmean[b, kh, d] = (sum_j key[b, kh, j, d]) / Sk in f32, which
-/// `qk_precision` subtracts from the keys before quantizing them.
+/// kmean[b, kh, d] = (sum over the 64-key blocks of their partial sums) / Sk
+/// in f32, which `qk_precision` subtracts from the keys before quantizing
+/// them.
 static Value buildKeyMean(ImplicitLocOpBuilder &b, Value key) {
   Value zero = indexConst(b, 0);
   auto type = cast<RankedTensorType>(key.getType());
   SmallVector<Value> sizes = {dimSize(b, key, 0), dimSize(b, key, 1),
                               dimSize(b, key, 3)};
   Value keyLen = dimSize(b, key, 2);
+  Value blockRows = indexConst(b, kScoreBlockRows);
+  Value numBlocks = b.createOrFold<arith::CeilDivUIOp>(keyLen, blockRows);
   Value keyLenF32 = arith::UIToFPOp::create(
       b, b.getF32Type(),
       arith::IndexCastUIOp::create(b, b.getI64Type(), keyLen));
@@ -289,13 +292,25 @@ static Value buildKeyMean(ImplicitLocOpBuilder &b, Value key) {
               return buildFor(
                   b, zero, sizes[2], args,
                   [&](ImplicitLocOpBuilder &b, Value d, ValueRange args) {
+                    // The blocks' partial sums, added up block by block.
                     Value sum = buildFor(
-                        b, zero, keyLen, f32Const(b, 0.0),
-                        [&](ImplicitLocOpBuilder &b, Value j, ValueRange args) {
-                          Value kd =
-                              toF32(b, extractAt(b, key, {bi, kh, j, d}));
+                        b, zero, numBlocks, f32Const(b, 0.0),
+                        [&](ImplicitLocOpBuilder &b, Value c, ValueRange args) {
+                          Value lo = arith::MulIOp::create(b, c, blockRows);
+                          Value hi = arith::MinUIOp::create(
+                              b, arith::AddIOp::create(b, lo, blockRows),
+                              keyLen);
+                          Value partial = buildFor(
+                              b, lo, hi, f32Const(b, 0.0),
+                              [&](ImplicitLocOpBuilder &b, Value j,
+                                  ValueRange args) {
+                                Value kd =
+                                    toF32(b, extractAt(b, key, {bi, kh, j, d}));
+                                return SmallVector<Value>{
+                                    arith::AddFOp::create(b, args[0], kd)};
+                              })[0];
                           return SmallVector<Value>{
-                              arith::AddFOp::create(b, args[0], kd)};
+                              arith::AddFOp::create(b, args[0], partial)};
                         })[0];
                     Value mean = arith::DivFOp::create(b, sum, keyLenF32);
                     return SmallVector<Value>{

@@ -46,6 +46,7 @@
 
 #include "codegen/kernels/AttentionTiles.h"
 #include "codegen/kernels/WarpMma.h"
+#include "codegen/nvptx/PTXEmitter.h"
 
 #include "dialects/sieve/SieveOps.h"
 #include "passes/ScalarCode.h"
@@ -1119,15 +1120,17 @@ static KernelDecl buildGlobalsKernel(BundleBuilder &bundle, Location loc) {
 /// Threads per CTA of the key-mean and quantizing kernels.
 static constexpr int64_t kQuantizeThreads = 128;
 
-/// kmean[b, kh, d] = (sum_j key[b, kh, j, d]) / Sk in f32, summed in
-/// ascending j as the reference does: a thread per column, CTAs of 128
-/// columns per (kv head, batch), the key read through its strides.
-static KernelDecl buildKeyMeanKernel(BundleBuilder &bundle, Type elementType,
+/// The keys' mean in the contract's order, in two kernels: `key_sums`
+/// writes the partial sum of each 64-key block (one CTA per block, kv head
+/// and batch, a thread per column, ascending keys), `key_mean` adds them up
+/// (a thread per column, ascending blocks) and divides by Sk. The blocks
+/// make the long sum over the sequence parallel.
+static KernelDecl buildKeySumsKernel(BundleBuilder &bundle, Type elementType,
                                      Location loc) {
   MLIRContext *ctx = loc.getContext();
   Type f32 = Float32Type::get(ctx);
-  KernelBuilder kb = bundle.newKernel("attention_key_mean", loc);
-  unsigned keyArg = kb.addBuffer(elementType), meanArg = kb.addBuffer(f32);
+  KernelBuilder kb = bundle.newKernel("attention_key_sums", loc);
+  unsigned keyArg = kb.addBuffer(elementType), sumsArg = kb.addBuffer(f32);
   unsigned kvHeadsArg = kb.addScalar(), keyLenArg = kb.addScalar(),
            headDimArg = kb.addScalar();
   std::array<unsigned, 3> strideArgs;
@@ -1135,27 +1138,59 @@ static KernelDecl buildKeyMeanKernel(BundleBuilder &bundle, Type elementType,
     arg = kb.addScalar();
   ImplicitLocOpBuilder &b = kb.begin({kQuantizeThreads, 1, 1});
   IntMath m = IntMath::index(b);
-  Value d = kb.globalIdX(), kh = kb.blockId(gpu::Dimension::y),
+  Value block = kb.blockIdX(), kh = kb.blockId(gpu::Dimension::y),
         bi = kb.blockId(gpu::Dimension::z);
   Value keyLen = kb.scalar(keyLenArg), headDim = kb.scalar(headDimArg);
-  Value keyBuf = kb.buffer(keyArg);
-  kb.ifThen(m.lt(d, headDim), [&] {
-    Value base = m.add(m.add(m.mul(bi, kb.scalar(strideArgs[0])),
-                             m.mul(kh, kb.scalar(strideArgs[1]))),
-                       d);
+  Value keyBuf = kb.buffer(keyArg), rowStride = kb.scalar(strideArgs[2]);
+  Value first = m.mul(block, m.c(kScoreBlockRows));
+  Value end = m.min(m.add(first, m.c(kScoreBlockRows)), keyLen);
+  Value base = m.add(m.mul(bi, kb.scalar(strideArgs[0])),
+                     m.mul(kh, kb.scalar(strideArgs[1])));
+  Value blocks = m.ceilDiv(keyLen, m.c(kScoreBlockRows));
+  Value row = m.add(m.mul(m.add(m.mul(bi, kb.scalar(kvHeadsArg)), kh), blocks),
+                    block);
+  kb.forEach(kb.threadIdX(), headDim, m.c(kQuantizeThreads), [&](Value d) {
     Value sum =
-        buildFor(b, m.c(0), keyLen, f32Const(b, 0.0),
+        buildFor(b, first, end, f32Const(b, 0.0),
                  [&](ImplicitLocOpBuilder &b, Value j, ValueRange args) {
-                   Value x = kb.load(
-                       keyBuf, m.add(base, m.mul(j, kb.scalar(strideArgs[2]))));
+                   Value x = kb.load(keyBuf,
+                                     m.add(m.add(base, m.mul(j, rowStride)), d));
                    return SmallVector<Value>{
                        arith::AddFOp::create(b, args[0], toF32(b, x))};
                  })[0];
+    kb.store(sum, kb.buffer(sumsArg), m.add(m.mul(row, headDim), d));
+  });
+  return kb.finish();
+}
+
+static KernelDecl buildKeyMeanKernel(BundleBuilder &bundle, Location loc) {
+  MLIRContext *ctx = loc.getContext();
+  Type f32 = Float32Type::get(ctx);
+  KernelBuilder kb = bundle.newKernel("attention_key_mean", loc);
+  unsigned sumsArg = kb.addBuffer(f32), meanArg = kb.addBuffer(f32);
+  unsigned kvHeadsArg = kb.addScalar(), keyLenArg = kb.addScalar(),
+           headDimArg = kb.addScalar();
+  ImplicitLocOpBuilder &b = kb.begin({kQuantizeThreads, 1, 1});
+  IntMath m = IntMath::index(b);
+  Value d = kb.globalIdX(), kh = kb.blockId(gpu::Dimension::y),
+        bi = kb.blockId(gpu::Dimension::z);
+  Value keyLen = kb.scalar(keyLenArg), headDim = kb.scalar(headDimArg);
+  kb.ifThen(m.lt(d, headDim), [&] {
+    Value head = m.add(m.mul(bi, kb.scalar(kvHeadsArg)), kh);
+    Value blocks = m.ceilDiv(keyLen, m.c(kScoreBlockRows));
+    Value sum =
+        buildFor(b, m.c(0), blocks, f32Const(b, 0.0),
+                 [&](ImplicitLocOpBuilder &b, Value c, ValueRange args) {
+                   Value partial = kb.load(
+                       kb.buffer(sumsArg),
+                       m.add(m.mul(m.add(m.mul(head, blocks), c), headDim), d));
+                   return SmallVector<Value>{
+                       arith::AddFOp::create(b, args[0], partial)};
+                 })[0];
     Value count = arith::UIToFPOp::create(
         b, f32, arith::IndexCastUIOp::create(b, b.getI64Type(), keyLen));
-    Value mean = arith::DivFOp::create(b, sum, count);
-    Value row = m.add(m.mul(bi, kb.scalar(kvHeadsArg)), kh);
-    kb.store(mean, kb.buffer(meanArg), m.add(m.mul(row, headDim), d));
+    kb.store(arith::DivFOp::create(b, sum, count), kb.buffer(meanArg),
+             m.add(m.mul(head, headDim), d));
   });
   return kb.finish();
 }
@@ -1305,22 +1340,36 @@ mlir::sieve::launchScoreQuantization(Operation *op, BundleBuilder &bundle,
     return SizeExpr::ceilDiv(len, kScoreBlockRows);
   };
 
+  SizeExpr kvHeads = bundle.dim(k, 1), keyLen = bundle.dim(k, 2);
+  std::string keySums = bundle.addScratch(
+      DType::F32, batch * kvHeads * blocks(keyLen) * headDim);
   std::string keyMean =
-      bundle.addScratch(DType::F32, batch * bundle.dim(k, 1) * headDim);
+      bundle.addScratch(DType::F32, batch * kvHeads * headDim);
   SmallVector<SizeExpr> kStrides = bundle.strides(k);
-  KernelDecl meanKernel = buildKeyMeanKernel(bundle, elementType, loc);
-  LaunchDecl meanLaunch;
-  meanLaunch.kernel = meanKernel.name;
-  meanLaunch.grid = {SizeExpr::ceilDiv(headDim, kQuantizeThreads),
-                     bundle.dim(k, 1), batch};
-  meanLaunch.block = {kQuantizeThreads, 1, 1};
-  meanLaunch.args = {KernelArg::ofBuffer(bundle.get(k).buffer, dtype),
-                     KernelArg::ofBuffer(keyMean, DType::F32),
-                     KernelArg::ofI64(bundle.dim(k, 1)),
-                     KernelArg::ofI64(bundle.dim(k, 2)),
+  KernelDecl sumsKernel = buildKeySumsKernel(bundle, elementType, loc);
+  LaunchDecl sumsLaunch;
+  sumsLaunch.kernel = sumsKernel.name;
+  sumsLaunch.grid = {blocks(keyLen), kvHeads, batch};
+  sumsLaunch.block = {kQuantizeThreads, 1, 1};
+  sumsLaunch.args = {KernelArg::ofBuffer(bundle.get(k).buffer, dtype),
+                     KernelArg::ofBuffer(keySums, DType::F32),
+                     KernelArg::ofI64(kvHeads), KernelArg::ofI64(keyLen),
                      KernelArg::ofI64(headDim)};
   for (int d = 0; d < 3; ++d)
-    meanLaunch.args.push_back(KernelArg::ofI64(kStrides[d]));
+    sumsLaunch.args.push_back(KernelArg::ofI64(kStrides[d]));
+  bundle.addKernel(sumsKernel);
+  bundle.launch(op, std::move(sumsLaunch));
+
+  KernelDecl meanKernel = buildKeyMeanKernel(bundle, loc);
+  LaunchDecl meanLaunch;
+  meanLaunch.kernel = meanKernel.name;
+  meanLaunch.grid = {SizeExpr::ceilDiv(headDim, kQuantizeThreads), kvHeads,
+                     batch};
+  meanLaunch.block = {kQuantizeThreads, 1, 1};
+  meanLaunch.args = {KernelArg::ofBuffer(keySums, DType::F32),
+                     KernelArg::ofBuffer(keyMean, DType::F32),
+                     KernelArg::ofI64(kvHeads), KernelArg::ofI64(keyLen),
+                     KernelArg::ofI64(headDim)};
   bundle.addKernel(meanKernel);
   bundle.launch(op, std::move(meanLaunch));
 

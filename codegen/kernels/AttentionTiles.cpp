@@ -47,10 +47,6 @@ static const TableEntry kTable[] = {
      {256, 64, 32, 4, 2, false, false, 16, 16, 16, 1, 1, 1}},
 };
 
-bool mlir::sieve::hasE4M3MmaSync(llvm::StringRef target) {
-  return llvm::is_contained({"sm_89", "sm_90", "sm_90a"}, target);
-}
-
 std::optional<AttentionTiles>
 mlir::sieve::lookupAttentionTiles(llvm::StringRef target, int64_t headDim) {
   for (const TableEntry &entry : kTable) {

@@ -55,9 +55,6 @@ struct AttentionTiles {
   int64_t pitch() const { return headDim + 8; }
 };
 
-/// Whether `target` has the e4m3 `mma.sync` (PTX ISA: sm_89 and newer).
-bool hasE4M3MmaSync(llvm::StringRef target);
-
 /// The table's entry for `target` (sm_80 ... sm_90a) and `headDim`, if any.
 std::optional<AttentionTiles> lookupAttentionTiles(llvm::StringRef target,
                                                    int64_t headDim);

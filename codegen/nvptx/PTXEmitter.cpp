@@ -45,10 +45,15 @@ using namespace mlir::sieve;
 
 static constexpr StringLiteral kTriple = "nvptx64-nvidia-cuda";
 /// PTX 8.0 is the oldest ISA LLVM 22 accepts for these targets and the one
-/// sm_90a needs; the e4m3 mma.sync needs PTX 8.4 (and sm_89), so only
-/// kernels that use it raise the ISA (and the driver it needs).
+/// sm_90a needs; the e4m3 mma.sync needs PTX 8.4 (and sm_89), so only a
+/// bundle with a kernel that uses it gets the newer ISA (and needs the
+/// driver that knows it).
 static constexpr StringLiteral kFeatures = "+ptx80";
 static constexpr StringLiteral kE4M3MmaFeatures = "+ptx84";
+
+bool mlir::sieve::hasE4M3MmaSync(StringRef target) {
+  return llvm::is_contained({"sm_89", "sm_90", "sm_90a"}, target);
+}
 
 bool mlir::sieve::isSupportedTarget(StringRef target) {
   return llvm::is_contained({"sm_80", "sm_86", "sm_89", "sm_90", "sm_90a"},
@@ -228,7 +233,7 @@ FailureOr<std::string> mlir::sieve::emitPTX(gpu::GPUModuleOp module,
   copy.walk([&](nvgpu::MmaSyncOp op) {
     usesE4M3Mma |= op->hasAttr(kE4M3MmaAttrName);
   });
-  if (usesE4M3Mma && !llvm::is_contained({"sm_89", "sm_90", "sm_90a"}, target))
+  if (usesE4M3Mma && !hasE4M3MmaSync(target))
     return module.emitError()
            << "the e4m3 mma.sync needs sm_89 or newer, not " << target;
   if (failed(lowerMathToIntrinsics(copy)) ||

@@ -22,6 +22,9 @@ namespace sieve {
 /// The GPU architectures sieve-compile targets.
 bool isSupportedTarget(StringRef target);
 
+/// Whether `target` has the e4m3 `mma.sync` (PTX ISA: sm_89 and newer).
+bool hasE4M3MmaSync(StringRef target);
+
 /// Lowers a copy of `module` to NVVM and returns its PTX for `target`
 /// (sm_80 ... sm_90a). Errors are reported on the module.
 FailureOr<std::string> emitPTX(gpu::GPUModuleOp module, StringRef target);

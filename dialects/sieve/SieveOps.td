@@ -105,10 +105,11 @@ def Sieve_AttentionOp : Sieve_ComputeOp<"attention",
     keys; absent, or equal to the operands' element type, the scores are the
     exact f32 products above. With `qmax` = 127 (i8) or 448 (f8E4M3FN):
 
-    * Keys are smoothed first: `kmean[b, kh, d] = (sum_j f32(key[b, kh, j,
-      d])) / Sk`, and the quantized keys are those of `key - kmean`. (The
-      mean shifts every score of a row by the same `q . kmean`, which the
-      softmax cancels.)
+    * Keys are smoothed first: `kmean[b, kh, d] = (sum_c P_c) / Sk` with
+      `P_c = sum_j f32(key[b, kh, j, d])` over the rows `j` of key block
+      `c` (below); both sums in f32, in ascending order. The quantized keys
+      are those of `key - kmean`. (The mean shifts every score of a row by
+      the same `q . kmean`, which the softmax cancels.)
     * Blocks: rows `64r .. min(64r + 64, Sq) - 1` of `query[b, h]`, and rows
       `64c .. min(64c + 64, Sk) - 1` of `key[b, kh] - kmean`, all `D`
       columns.
@@ -119,8 +120,8 @@ def Sieve_AttentionOp : Sieve_ComputeOp<"attention",
       with `a = 0` quantizes to scale 0 and values 0.
     * `score(i, j) = scale * ((s_Q * s_K) * sum_d q_q[d] * k_q[d])`, with
       `s_Q` the scale of row `i`'s query block, `s_K` that of key `j`'s
-      block and the sum in f32 (exact for i8). The softmax and `P @ V` are
-      as without quantization.
+      block and the sum in f32 (exact for i8 while `D * 127^2 < 2^24`, i.e.
+      `D <= 1040`). The softmax and `P @ V` are as without quantization.
 
     Example (GQA, 8 query heads over 2 key/value heads, causal):
 

@@ -67,6 +67,17 @@ func.func @bidirectional(%q: tensor<2x4x1024x32xf32>, %k: tensor<2x2x2048x32xf32
 
 // -----
 
+// The quantized scores (qk_precision) stay with the op.
+// CHECK-LABEL: func.func @quantized_scores(
+//       CHECK:   sieve.hybrid_attention {{.+}} window(512, 0) {causal = true, qk_precision = i8} :
+func.func @quantized_scores(%q: tensor<1x4x2048x32xf16>) -> tensor<1x4x2048x32xf16> {
+  // expected-remark @+1 {{sieve-sparsify-attention: window(512, 0)}}
+  %0 = sieve.attention %q, %q, %q {causal = true, qk_precision = i8} : tensor<1x4x2048x32xf16>, tensor<1x4x2048x32xf16>, tensor<1x4x2048x32xf16> -> tensor<1x4x2048x32xf16>
+  return %0 : tensor<1x4x2048x32xf16>
+}
+
+// -----
+
 // Dynamic batch and sequence: the sinks are broadcast to the run-time batch,
 // and the saving is only known at run time.
 // CHECK-LABEL: func.func @dynamic(

@@ -475,6 +475,37 @@ def qk_precision_cases():
         elt = "bf16" if k.dtype == np.float32 else "f16"
         return q, R.round_to(k.astype(np.float32) + 20.0, elt), v
 
+    def block_scales(q, k, v):
+        # Each head's 64-row blocks of q and k scaled by a different power
+        # of two (exact): a kernel that applies another block's or head's
+        # scale is off by a factor of 2 or more.
+        q, k = q.copy(), k.copy()
+        for x in (q, k):
+            for h in range(x.shape[1]):
+                for blk in range(0, x.shape[2], 64):
+                    x[:, h, blk:blk + 64] *= 2.0 ** ((h + 3 * blk // 64) % 4 - 2)
+        return q, k, v
+
+    def ties(precision):
+        # f32 queries whose scaled values are all halfway between two
+        # representable ones (i8: k + 0.5; f8E4M3FN: midpoints of adjacent
+        # values, subnormal ones too), the first of each row the block's
+        # max: round-half-even decides every element.
+        def edit(q, k, v):
+            rng = rng_for("ties_" + precision)
+            if precision == "i8":
+                values = np.arange(-126, 126) + 0.5
+                top = 127.0
+            else:
+                table = R.f8e4m3fn_values()
+                values = (table[:-1] + table[1:]) / 2
+                values = values[np.abs(values) < 448]
+                top = 448.0
+            q = rng.choice(values, size=q.shape).astype(np.float32)
+            q[..., 0] = top
+            return q, k, v
+        return edit
+
     return [
         A("qk_i8_attn_f16_gqa2_causal_s65", "f16", 1, 4, 2, 65, 65, 64,
           causal=True, qk="i8"),
@@ -509,6 +540,20 @@ def qk_precision_cases():
         H("qk_i8_hyb_f16_s140_w16_0_strided", "f16", 2, 4, 2, 140, 140, 64,
           (16, 0), [[0, 77], [139, -1]], causal=True, qk="i8",
           permuted={0: BSHD, 1: BSHD, 2: BSHD}),
+        # Different scales in every block and head; exact ties (f32, the
+        # simple kernel, to 1e-5); decoding on the e4m3 mma.
+        H("qk_i8_hyb_bf16_gqa4_s200_w40_0_block_scales", "bf16", 1, 8, 2, 200,
+          200, 64, (40, 0), [[0, 150]], causal=True, qk="i8",
+          edit_inputs=block_scales),
+        H("qk_f8_hyb_f16_gqa2_s150_w30_30_block_scales_d128", "f16", 1, 4, 2,
+          150, 150, 128, (30, 30), [[7, 100]], qk="f8E4M3FN",
+          edit_inputs=block_scales),
+        A("qk_i8_attn_f32_ties_s64", "f32", 1, 2, 1, 64, 64, 32, qk="i8",
+          edit_inputs=ties("i8")),
+        A("qk_f8_attn_f32_ties_s64", "f32", 1, 2, 1, 64, 64, 32,
+          qk="f8E4M3FN", edit_inputs=ties("f8E4M3FN")),
+        A("qk_f8_attn_f16_decode_sq2_sk300_dyn", "f16", 1, 4, 1, 2, 300, 64,
+          causal=True, qk="f8E4M3FN", dyn=("Sk",)),
         # i8 at D = 128 (Q in registers) and D = 256 (Q reloaded from shared
         # memory for every tile).
         H("qk_i8_hyb_bf16_d128_s130_w40_0", "bf16", 1, 4, 1, 130, 130, 128,

@@ -177,8 +177,13 @@ def quantized_query_key(q, k, precision):
     k32 = np.asarray(k, dtype=np.float32)
     mean = np.zeros(k32.shape[:2] + k32.shape[3:], dtype=np.float32)
     if k32.shape[2]:
-        mean = (k32.astype(np.float64).sum(axis=2) / k32.shape[2]).astype(
-            np.float32)
+        # f32 sums in ascending order (cumsum accumulates sequentially): each
+        # 64-key block's, then the blocks' partial sums.
+        partials = np.stack(
+            [k32[:, :, r0:r0 + QK_BLOCK].cumsum(axis=2, dtype=np.float32)[:, :, -1]
+             for r0 in range(0, k32.shape[2], QK_BLOCK)], axis=2)
+        total = partials.cumsum(axis=2, dtype=np.float32)[:, :, -1]
+        mean = (total / np.float32(k32.shape[2])).astype(np.float32)
     return (quantize_score_blocks(q, precision),
             quantize_score_blocks(k32, precision, mean))
 
