@@ -304,7 +304,8 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
   Value warp = n.div(tid, n.c(32));
   Value laneIndex = m.rem(tidIndex, m.c(32));
   WarpMma mma(b, elementType, laneIndex);
-  // S = Q K^T: the same instruction, or the integer one for i8 scores.
+  // S = Q K^T: the same instruction, or the 8-bit one (s8, e4m3) for
+  // quantized scores.
   WarpMma scoreMma(b, plan.scoreElementType, laneIndex);
   Value bx = n.from(kb.blockIdX());
   Value kh = n.from(kb.blockId(gpu::Dimension::y));
