@@ -10,6 +10,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/IR/Verifier.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
@@ -210,10 +211,13 @@ static void buildNVVMLoweringPipeline(OpPassManager &pm) {
   kernels.addPass(createSCFToControlFlowPass());
   kernels.addPass(memref::createExpandStridedMetadataPass());
   kernels.addPass(createLowerAffinePass());
+  // nvgpu before gpu, as upstream's GPU-to-NVVM pipeline orders them:
+  // nvgpu.mbarrier.create becomes a memref.global that the gpu conversion
+  // then lowers; the other way round it would be left behind.
+  kernels.addPass(createConvertNVGPUToNVVMPass());
   ConvertGpuOpsToNVVMOpsOptions gpuOptions;
   gpuOptions.indexBitwidth = 64;
   kernels.addPass(createConvertGpuOpsToNVVMOps(gpuOptions));
-  kernels.addPass(createConvertNVGPUToNVVMPass());
   kernels.addPass(createConvertNVVMToLLVMPass());
   kernels.addPass(createReconcileUnrealizedCastsPass());
 }
@@ -228,6 +232,13 @@ FailureOr<std::string> mlir::sieve::emitPTX(gpu::GPUModuleOp module,
                         builder.getUnitAttr());
   builder.setInsertionPointToStart(container->getBody());
   auto copy = cast<gpu::GPUModuleOp>(builder.clone(*module));
+  // NVVM ops check their SM version against the module's target: an op the
+  // target lacks (wgmma below sm_90a) is an error here, not in LLVM's
+  // instruction selection, which would abort.
+  copy.setTargetsAttr(builder.getArrayAttr(
+      {NVVM::NVVMTargetAttr::get(context, /*optLevel=*/2, kTriple, target)}));
+  if (failed(verify(copy)))
+    return failure();
   dropWorkCounters(copy);
   bool usesE4M3Mma = false;
   copy.walk([&](nvgpu::MmaSyncOp op) {

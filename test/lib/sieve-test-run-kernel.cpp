@@ -8,6 +8,9 @@
 //   sieve-test-run-kernel KERNELS.mlir --kernel NAME --grid X,Y,Z
 //       --block X,Y,Z [--shared BYTES] [--seed N]
 //       --arg f16:a.npy --arg i64:42 ... --output INDEX:out.npy
+//   sieve-test-run-kernel KERNELS.mlir --emit-ptx TARGET
+//       prints the gpu.module's PTX (sieve-compile's path) instead, so that
+//       tests can check the lowering of ops no kernel builder emits yet.
 //
 // Each --arg is a kernel parameter in order: a buffer (a 1-D memref, from an
 // .npy file of that dtype, flattened) or an i64 scalar. --output writes the
@@ -17,6 +20,7 @@
 
 #include "codegen/BundleBuilder.h"
 #include "codegen/emulator/Emulator.h"
+#include "codegen/nvptx/PTXEmitter.h"
 #include "sieve/HostTensor.h"
 #include "sieve/emulator.h"
 #include "tools/RegisterSieve.h"
@@ -24,6 +28,7 @@
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
 #include "mlir/Parser/Parser.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
@@ -38,8 +43,11 @@ namespace cl = llvm::cl;
 
 static cl::opt<std::string> inputFile(cl::Positional, cl::Required,
                                       cl::desc("<kernels.mlir>"));
-static cl::opt<std::string> kernelName("kernel", cl::Required,
+static cl::opt<std::string> kernelName("kernel",
                                        cl::desc("The kernel to launch"));
+static cl::opt<std::string>
+    emitPtxTarget("emit-ptx", cl::desc("Print the PTX for this target (e.g. "
+                                       "sm_90a) instead of running a kernel"));
 static cl::opt<std::string> gridOption("grid", cl::init("1,1,1"),
                                        cl::desc("Grid size x,y,z"));
 static cl::opt<std::string> blockOption("block", cl::init("32,1,1"),
@@ -78,6 +86,7 @@ int main(int argc, char **argv) {
 
   DialectRegistry registry;
   registerAllDialects(registry);
+  registerAllExtensions(registry);
   registerAllSieveDialects(registry);
   MLIRContext context(registry);
   OneLineDiagnostics diagnostics(&context, "sieve-test-run-kernel");
@@ -88,6 +97,17 @@ int main(int argc, char **argv) {
   auto kernels = *module->getOps<gpu::GPUModuleOp>().begin();
   if (!kernels)
     return fail("no gpu.module in '" + inputFile + "'");
+  if (!emitPtxTarget.empty()) {
+    if (!isSupportedTarget(emitPtxTarget))
+      return fail("unknown target '" + emitPtxTarget + "'");
+    FailureOr<std::string> ptx = emitPTX(kernels, emitPtxTarget);
+    if (failed(ptx))
+      return 1;
+    llvm::outs() << *ptx;
+    return 0;
+  }
+  if (kernelName.empty())
+    return fail("give --kernel NAME (or --emit-ptx TARGET)");
 
   SmallString<128> library;
   if (llvm::sys::fs::createTemporaryFile("sieve-test-kernels", "so", library))
