@@ -500,8 +500,15 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
   // Offsets within a tile (blockN rows) fit in 32 bits: the provider checks
   // that blockN row strides do.
   Value kStride32 = n.from(ks[2]), vStride32 = n.from(vs[2]);
-  // K and V with the same chunks are copied in one pass over the rows.
-  const bool oneCopyPass = scoreType == elementType;
+  // Runs `copyRows(chunks, copyK, copyV)`: once for K and V together when
+  // their rows are chunked alike, else once for each.
+  using CopyRowsFn = function_ref<void(const ChunkRows &, bool, bool)>;
+  auto copyKAndV = [&](CopyRowsFn copyRows) {
+    if (scoreType == elementType)
+      return copyRows(valueChunks, true, true);
+    copyRows(scoreChunks, true, false);
+    copyRows(valueChunks, false, true);
+  };
 
   // Issues the copies of tile `it` into stage `stage`.
   auto issueTile = [&](Value it, Value stage) {
@@ -532,12 +539,7 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
                       ValueRange{stage, row, col});
         });
       };
-      if (oneCopyPass) {
-        copyRows(valueChunks, true, true);
-      } else {
-        copyRows(scoreChunks, true, false);
-        copyRows(valueChunks, false, true);
-      }
+      copyKAndV(copyRows);
     };
     if (!withGlobals)
       return bandTile();
@@ -566,12 +568,7 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
                     ValueRange{stage, row, col});
       });
     };
-    if (oneCopyPass) {
-      copyRows(valueChunks, true, true);
-    } else {
-      copyRows(scoreChunks, true, false);
-      copyRows(valueChunks, false, true);
-    }
+    copyKAndV(copyRows);
   };
 
   // The pipeline: tile i + 1 is copied while tile i is computed. Each
