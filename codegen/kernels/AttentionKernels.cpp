@@ -1411,28 +1411,26 @@ mlir::sieve::launchScoreQuantization(Operation *op, BundleBuilder &bundle,
 
 AttentionConfig mlir::sieve::getAttentionConfig(Operation *op) {
   AttentionConfig config;
+  // What both ops have.
+  auto common = [&](auto attention) {
+    config.query = attention.getQuery();
+    config.key = attention.getKey();
+    config.value = attention.getValue();
+    config.result = attention.getResult();
+    config.scale = attention.getScale();
+    config.causal = attention.getCausal();
+    config.scoreQuantization = attention.getScoreQuantizationType();
+  };
   if (auto dense = dyn_cast<AttentionOp>(op)) {
-    config.query = dense.getQuery();
-    config.key = dense.getKey();
-    config.value = dense.getValue();
-    config.result = dense.getResult();
-    config.scale = dense.getScale();
-    config.causal = dense.getCausal();
-    config.scoreQuantization = dense.getScoreQuantizationType();
+    common(dense);
     return config;
   }
   auto hybrid = cast<HybridAttentionOp>(op);
-  config.query = hybrid.getQuery();
-  config.key = hybrid.getKey();
-  config.value = hybrid.getValue();
+  common(hybrid);
   config.globals = hybrid.getGlobals();
-  config.result = hybrid.getResult();
-  config.scale = hybrid.getScale();
-  config.causal = hybrid.getCausal();
   config.windowLeft = static_cast<int64_t>(hybrid.getWindowLeft());
   config.windowRight = static_cast<int64_t>(hybrid.getWindowRight());
   config.globalQueries = hybrid.getGlobalQueries();
-  config.scoreQuantization = hybrid.getScoreQuantizationType();
   return config;
 }
 
