@@ -129,6 +129,39 @@ bool mlir::sieve::isOpaqueMove(Operation *op) {
          inlineAsm.getNumOperands() == 1 && inlineAsm.getNumResults() == 1;
 }
 
+SmallVector<Value> mlir::sieve::fenceRegisters(ImplicitLocOpBuilder &b,
+                                               ValueRange values) {
+  MLIRContext *ctx = b.getContext();
+  Type type = values.front().getType();
+  assert((type.isF32() || type.isInteger(32)) &&
+         llvm::all_equal(values.getTypes()) && "fences f32 or i32 values");
+  std::string constraints;
+  for (size_t i = 0; i < values.size(); ++i)
+    constraints += type.isF32() ? "=f," : "=r,";
+  for (size_t i = 0; i < values.size(); ++i)
+    constraints += std::to_string(i) + (i + 1 < values.size() ? "," : "");
+  auto structType = LLVM::LLVMStructType::getLiteral(
+      ctx, SmallVector<Type>(values.size(), type));
+  auto fence = LLVM::InlineAsmOp::create(
+      b, structType, values, StringAttr::get(ctx, ""),
+      StringAttr::get(ctx, constraints),
+      /*has_side_effects=*/UnitAttr::get(ctx), UnitAttr(),
+      LLVM::TailCallKindAttr(), LLVM::AsmDialectAttr(), ArrayAttr());
+  SmallVector<Value> results;
+  for (size_t i = 0; i < values.size(); ++i)
+    results.push_back(LLVM::ExtractValueOp::create(b, fence.getResult(0), i));
+  return results;
+}
+
+bool mlir::sieve::isRegisterFence(Operation *op) {
+  auto inlineAsm = dyn_cast<LLVM::InlineAsmOp>(op);
+  return inlineAsm && inlineAsm.getAsmString().empty() &&
+         inlineAsm.getNumResults() == 1 &&
+         isa<LLVM::LLVMStructType>(inlineAsm.getResult(0).getType()) &&
+         (inlineAsm.getConstraints().starts_with("=f") ||
+          inlineAsm.getConstraints().starts_with("=r"));
+}
+
 Value KernelBuilder::blockId(gpu::Dimension dimension) {
   return gpu::BlockIdOp::create(*b, dimension);
 }

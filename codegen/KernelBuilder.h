@@ -126,6 +126,22 @@ private:
 /// Whether `op` is KernelBuilder::opaque's inline assembly.
 bool isOpaqueMove(Operation *op);
 
+/// `values` (all f32 or all i32) unchanged, through one empty volatile inline
+/// assembly that reads and writes them in place: no computation using the
+/// results moves above it (CUTLASS's warpgroup_fence_operand; the accumulators
+/// of a wgmma must not be read before its wait_group). The emulator takes it
+/// for the identity (isRegisterFence).
+SmallVector<Value> fenceRegisters(ImplicitLocOpBuilder &b, ValueRange values);
+bool isRegisterFence(Operation *op);
+
+/// Marks the inline assembly of a wgmma.mma_async with A in registers (the
+/// NVVM dialect has none): an array [n, A/B type, B MN-major (0/1)], the
+/// type as sieve/emulator.h numbers it (0 f16, 1 bf16, 2 s8 with s32
+/// accumulators, 5 e4m3). Its operands are D's n / 2 registers (f32, or
+/// i32 for s8), A's four i32 registers, B's descriptor and scale-d; its
+/// result D as a struct. The emulator runs it as sieve_emu_wgmma.
+constexpr llvm::StringLiteral kWgmmaAttrName = "sieve.wgmma";
+
 /// Marks an nvgpu.mma.sync of shape 16x8x32 on i8 fragments with f32
 /// accumulators whose bytes are f8E4M3FN values (nvgpu has no fp8
 /// mma.sync): the PTX emitter makes it an e4m3 mma.sync (sm_89 and newer),

@@ -16,6 +16,9 @@
 //                                small stack buffers
 //   nvgpu.device_async_copy &co  sieve_emu_cp_async / _commit / _wait
 //   KernelBuilder::opaque's asm  its operand
+//   wgmma (nvvm.wgmma.* and the  sieve_emu_wgmma / _fence / _commit / _wait;
+//   tagged register-A asm),      D through a stack buffer; fenceRegisters'
+//   fence.proxy.async            asm is the identity
 //   memref/vector loads, stores  preceded by bounds (and alignment) checks,
 //                                and, in shared memory, race-check calls
 //
@@ -34,6 +37,7 @@
 #include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
@@ -126,6 +130,22 @@ private:
   Value reload(ImplicitLocOpBuilder &b, Value words, VectorType type);
 
   LogicalResult convertOp(Operation *op);
+  /// A stack buffer holding `values` (f32 or i32) as i32 words, and the
+  /// struct of type `type` rebuilt from such a buffer.
+  Value spillWords(ImplicitLocOpBuilder &b, ValueRange values);
+  Value reloadStruct(ImplicitLocOpBuilder &b, Value buffer, Type type);
+  Value buildStruct(ImplicitLocOpBuilder &b, Type type, ValueRange values);
+  /// sieve_emu_wgmma for D (struct `accumulators`) and the rest of the
+  /// arguments; returns the struct of the new D.
+  Value callWgmma(ImplicitLocOpBuilder &b, Operation *op, Value accumulators,
+                  int32_t n, int32_t abType, int32_t cdType, Value aBuffer,
+                  Value descA, Value descB, int32_t transA, int32_t transB,
+                  Value scaleD);
+  LogicalResult convertRegisterAWgmma(ImplicitLocOpBuilder &b,
+                                      LLVM::InlineAsmOp op,
+                                      DenseI32ArrayAttr wgmma);
+  LogicalResult convertSharedAWgmma(ImplicitLocOpBuilder &b,
+                                    NVVM::WgmmaMmaAsyncOp op);
 
   EmulatorAbi &abi;
   func::FuncOp fn;
@@ -271,6 +291,129 @@ static Value bufferAddress(ImplicitLocOpBuilder &b, Value buffer) {
       memref::ExtractAlignedPointerAsIndexOp::create(b, buffer));
 }
 
+Value KernelConverter::spillWords(ImplicitLocOpBuilder &b, ValueRange values) {
+  Value buffer = memref::AllocaOp::create(
+      b, MemRefType::get({static_cast<int64_t>(values.size())}, i32));
+  for (auto [i, value] : llvm::enumerate(values)) {
+    Value word = value.getType().isInteger(32)
+                     ? value
+                     : arith::BitcastOp::create(b, i32, value).getResult();
+    memref::StoreOp::create(b, word, buffer, ValueRange{indexConst(b, i)});
+  }
+  return buffer;
+}
+
+Value KernelConverter::buildStruct(ImplicitLocOpBuilder &b, Type type,
+                                   ValueRange values) {
+  Value result = LLVM::UndefOp::create(b, type);
+  for (auto [i, value] : llvm::enumerate(values))
+    result = LLVM::InsertValueOp::create(b, result, value, i);
+  return result;
+}
+
+Value KernelConverter::reloadStruct(ImplicitLocOpBuilder &b, Value buffer,
+                                    Type type) {
+  auto body = cast<LLVM::LLVMStructType>(type).getBody();
+  SmallVector<Value> values;
+  for (auto [i, elementType] : llvm::enumerate(body)) {
+    Value word =
+        memref::LoadOp::create(b, buffer, ValueRange{indexConst(b, i)});
+    values.push_back(
+        elementType.isInteger(32)
+            ? word
+            : arith::BitcastOp::create(b, elementType, word).getResult());
+  }
+  return buildStruct(b, type, values);
+}
+
+Value KernelConverter::callWgmma(ImplicitLocOpBuilder &b, Operation *op,
+                                 Value accumulators, int32_t n, int32_t abType,
+                                 int32_t cdType, Value aBuffer, Value descA,
+                                 Value descB, int32_t transA, int32_t transB,
+                                 Value scaleD) {
+  Type type = accumulators.getType();
+  SmallVector<Value> values;
+  for (int64_t i = 0, e = cast<LLVM::LLVMStructType>(type).getBody().size();
+       i < e; ++i)
+    values.push_back(LLVM::ExtractValueOp::create(b, accumulators, i));
+  Value d = spillWords(b, values);
+  auto constant = [&](int32_t value) {
+    return arith::ConstantIntOp::create(b, i32, value).getResult();
+  };
+  Value zero64 = arith::ConstantIntOp::create(b, i64, 0);
+  callAbi(b, "sieve_emu_wgmma",
+          {site(b, op), constant(n), constant(abType), constant(cdType),
+           aBuffer ? bufferAddress(b, aBuffer) : zero64, descA ? descA : zero64,
+           descB, constant(transA), constant(transB), scaleD,
+           bufferAddress(b, d)},
+          {});
+  return reloadStruct(b, d, type);
+}
+
+LogicalResult KernelConverter::convertRegisterAWgmma(ImplicitLocOpBuilder &b,
+                                                     LLVM::InlineAsmOp op,
+                                                     DenseI32ArrayAttr wgmma) {
+  // Operands: D (n / 2), A (4), B's descriptor, scale-d.
+  ArrayRef<int32_t> info = wgmma.asArrayRef();
+  int64_t registers = info.size() == 3 ? info[0] / 2 : -1;
+  if (registers <= 0 ||
+      static_cast<int64_t>(op.getNumOperands()) != registers + 6)
+    return op.emitError("malformed ") << kWgmmaAttrName << " inline assembly";
+  ValueRange operands = op.getOperands();
+  Type type = op.getResult(0).getType();
+  Value accumulators = buildStruct(b, type, operands.take_front(registers));
+  Value a = spillWords(b, operands.slice(registers, 4));
+  // s8 accumulates in s32, the rest in f32.
+  int32_t cdType = info[1] == 2 ? 4 : 3;
+  Value result =
+      callWgmma(b, op, accumulators, info[0], info[1], cdType, a, Value(),
+                operands[registers + 4], 0, info[2], operands[registers + 5]);
+  op.getResult(0).replaceAllUsesWith(result);
+  op->erase();
+  return success();
+}
+
+LogicalResult KernelConverter::convertSharedAWgmma(ImplicitLocOpBuilder &b,
+                                                   NVVM::WgmmaMmaAsyncOp op) {
+  auto emulatorType = [](NVVM::WGMMATypes type) -> int32_t {
+    switch (type) {
+    case NVVM::WGMMATypes::f16:
+      return 0;
+    case NVVM::WGMMATypes::bf16:
+      return 1;
+    case NVVM::WGMMATypes::s8:
+      return 2;
+    case NVVM::WGMMATypes::f32:
+      return 3;
+    case NVVM::WGMMATypes::s32:
+      return 4;
+    case NVVM::WGMMATypes::e4m3:
+      return 5;
+    default:
+      return -1;
+    }
+  };
+  int32_t abType = emulatorType(op.getTypeA()),
+          cdType = emulatorType(op.getTypeD());
+  NVVM::MMAShapeAttr shape = op.getShape();
+  if (abType < 0 || cdType < 0 || op.getTypeB() != op.getTypeA() ||
+      shape.getM() != 64 || op.getScaleA() != NVVM::WGMMAScaleIn::one ||
+      op.getScaleB() != NVVM::WGMMAScaleIn::one || op.getSatfinite())
+    return op.emitError("the SIMT emulator runs wgmma of f16, bf16, s8 or "
+                        "e4m3 operands, m64, without negation or satfinite");
+  // "row" A and "col" B are K-major.
+  int32_t transA = op.getLayoutA() == NVVM::MMALayout::col;
+  int32_t transB = op.getLayoutB() == NVVM::MMALayout::row;
+  Value scaleD = arith::ConstantIntOp::create(
+      b, i32, op.getScaleD() == NVVM::WGMMAScaleOut::one ? 1 : 0);
+  Value result = callWgmma(b, op, op.getInouts(), shape.getN(), abType, cdType,
+                           Value(), op.getDescriptorA(), op.getDescriptorB(),
+                           transA, transB, scaleD);
+  op.getResults().replaceAllUsesWith(result);
+  op->erase();
+  return success();
+}
+
 /// SIEVE_EMU_TYPE_E4M3: i8 fragments marked kE4M3MmaAttrName.
 static constexpr int32_t kE4M3MmaType = 5;
 
@@ -373,13 +516,55 @@ LogicalResult KernelConverter::convertOp(Operation *op) {
       })
       .Case([&](LLVM::InlineAsmOp inlineAsm) -> LogicalResult {
         // KernelBuilder::opaque: an optimization barrier, the identity.
-        if (!isOpaqueMove(op))
-          return op->emitError() << "the SIMT emulator cannot run inline "
-                                    "assembly (kernel "
-                                 << kernelName << ")";
-        inlineAsm.getResult(0).replaceAllUsesWith(inlineAsm.getOperand(0));
+        if (isOpaqueMove(op)) {
+          inlineAsm.getResult(0).replaceAllUsesWith(inlineAsm.getOperand(0));
+          op->erase();
+          return success();
+        }
+        // fenceRegisters: the identity on a struct of its operands.
+        if (isRegisterFence(op)) {
+          inlineAsm.getResult(0).replaceAllUsesWith(buildStruct(
+              b, inlineAsm.getResult(0).getType(), inlineAsm.getOperands()));
+          op->erase();
+          return success();
+        }
+        if (auto wgmma = op->getAttrOfType<DenseI32ArrayAttr>(kWgmmaAttrName))
+          return convertRegisterAWgmma(b, inlineAsm, wgmma);
+        return op->emitError() << "the SIMT emulator cannot run inline "
+                                  "assembly (kernel "
+                               << kernelName << ")";
+      })
+      .Case([&](NVVM::WgmmaFenceAlignedOp) -> LogicalResult {
+        callAbi(b, "sieve_emu_wgmma_fence", {site(b, op)}, {});
         op->erase();
         return success();
+      })
+      .Case([&](NVVM::WgmmaGroupSyncAlignedOp) -> LogicalResult {
+        callAbi(b, "sieve_emu_wgmma_commit", {site(b, op)}, {});
+        op->erase();
+        return success();
+      })
+      .Case([&](NVVM::WgmmaWaitGroupSyncOp wait) -> LogicalResult {
+        callAbi(
+            b, "sieve_emu_wgmma_wait",
+            {site(b, op), arith::ConstantIntOp::create(
+                              b, i32, static_cast<int64_t>(wait.getGroup()))},
+            {});
+        op->erase();
+        return success();
+      })
+      .Case([&](NVVM::FenceProxyOp fence) -> LogicalResult {
+        bool sharedCta = !fence.getSpace() ||
+                         *fence.getSpace() == NVVM::SharedSpace::shared_cta;
+        if (fence.getKind() != NVVM::ProxyKind::async_shared || !sharedCta)
+          return op->emitError("the SIMT emulator has only the "
+                               "fence.proxy.async.shared::cta proxy fence");
+        callAbi(b, "sieve_emu_fence_proxy_async", {site(b, op)}, {});
+        op->erase();
+        return success();
+      })
+      .Case([&](NVVM::WgmmaMmaAsyncOp wgmma) -> LogicalResult {
+        return convertSharedAWgmma(b, wgmma);
       })
       .Case([&](gpu::ReturnOp) -> LogicalResult {
         func::ReturnOp::create(b);

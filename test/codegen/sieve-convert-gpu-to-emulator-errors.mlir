@@ -40,3 +40,45 @@ module attributes {gpu.container_module} {
     }
   }
 }
+
+// -----
+
+// Only the shared-memory proxy fence that wgmma operands need is emulated.
+module attributes {gpu.container_module} {
+  gpu.module @kernels {
+    gpu.func @proxy() kernel {
+      // expected-error @+1 {{the SIMT emulator has only the fence.proxy.async.shared::cta proxy fence}}
+      nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.global>}
+      gpu.return
+    }
+  }
+}
+
+// -----
+
+// A wgmma tag on assembly of the wrong shape is rejected, not misread.
+module attributes {gpu.container_module} {
+  gpu.module @kernels {
+    gpu.func @malformed(%a: i32, %desc: i64) kernel {
+      %f = arith.constant 0.0 : f32
+      // expected-error @+1 {{malformed sieve.wgmma inline assembly}}
+      %d = llvm.inline_asm has_side_effects {sieve.wgmma = array<i32: 8, 0, 1>} "wgmma", "=f,=f,0,1,r,l" %f, %f, %a, %desc : (f32, f32, i32, i64) -> !llvm.struct<(f32, f32)>
+      gpu.return
+    }
+  }
+}
+
+// -----
+
+// Negated operands are not emulated.
+!acc4 = !llvm.struct<(f32, f32, f32, f32)>
+module attributes {gpu.container_module} {
+  gpu.module @kernels {
+    gpu.func @negated(%descA: i64, %descB: i64) kernel {
+      %zero = llvm.mlir.zero : !acc4
+      // expected-error @+1 {{the SIMT emulator runs wgmma of f16, bf16, s8 or e4m3 operands, m64, without negation or satfinite}}
+      %d = nvvm.wgmma.mma_async %descA, %descB, %zero, #nvvm.shape<m = 64, n = 8, k = 16>, D [<f32>, #nvvm.wgmma_scale_out<one>], A [<bf16>, #nvvm.wgmma_scale_in<neg>, <row>], B [<bf16>, #nvvm.wgmma_scale_in<one>, <col>] : !acc4 -> !acc4
+      gpu.return
+    }
+  }
+}

@@ -161,3 +161,81 @@ module attributes {gpu.container_module} {
     }
   }
 }
+
+// -----
+
+// wgmma (sm_90a): the fence, commit and wait become calls; a product with
+// A from shared memory passes both descriptors, the transposes of its
+// layouts (A "row" and B "col" are K-major: 0) and scale-d, and D through a
+// stack buffer that is read back into the result struct. fence.proxy.async
+// is a call too.
+// CHECK-LABEL: func.func @sieve_emu_body_wgmma_shared_a(
+//  CHECK-SAME:     %{{.+}}: memref<128xf32>, %[[DA:[^:]+]]: i64, %[[DB:[^:]+]]: i64,
+//       CHECK:   call @sieve_emu_fence_proxy_async(%{{.+}}) : (!llvm.ptr) -> ()
+//       CHECK:   call @sieve_emu_wgmma_fence(%{{.+}}) : (!llvm.ptr) -> ()
+//       CHECK:   %[[D:.+]] = memref.alloca() : memref<4xi32>
+//       CHECK:   %[[N:.+]] = arith.constant 8 : i32
+//       CHECK:   %[[BF16:.+]] = arith.constant 1 : i32
+//       CHECK:   %[[F32:.+]] = arith.constant 3 : i32
+//       CHECK:   %[[TRANSA:.+]] = arith.constant 0 : i32
+//       CHECK:   %[[TRANSB:.+]] = arith.constant 1 : i32
+//       CHECK:   call @sieve_emu_wgmma(%{{.+}}, %[[N]], %[[BF16]], %[[F32]], %{{.+}}, %[[DA]], %[[DB]], %[[TRANSA]], %[[TRANSB]], %{{.+}}, %{{.+}}) : (!llvm.ptr, i32, i32, i32, i64, i64, i64, i32, i32, i32, i64) -> ()
+//       CHECK:   memref.load %[[D]]
+//       CHECK:   call @sieve_emu_wgmma_commit(
+//       CHECK:   %[[PENDING:.+]] = arith.constant 1 : i32
+//       CHECK:   call @sieve_emu_wgmma_wait(%{{.+}}, %[[PENDING]]) : (!llvm.ptr, i32) -> ()
+//   CHECK-NOT:   {{^ *(%[^ ]+ = )?nvvm\.}}
+!acc4 = !llvm.struct<(f32, f32, f32, f32)>
+module attributes {gpu.container_module} {
+  gpu.module @kernels {
+    gpu.func @wgmma_shared_a(%out: memref<128xf32>, %descA: i64, %descB: i64) kernel {
+      %zero = llvm.mlir.zero : !acc4
+      nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
+      nvvm.wgmma.fence.aligned
+      %d = nvvm.wgmma.mma_async %descA, %descB, %zero, #nvvm.shape<m = 64, n = 8, k = 16>, D [<f32>, #nvvm.wgmma_scale_out<one>], A [<bf16>, #nvvm.wgmma_scale_in<one>, <row>], B [<bf16>, #nvvm.wgmma_scale_in<one>, <row>] : !acc4 -> !acc4
+      nvvm.wgmma.commit.group.sync.aligned
+      nvvm.wgmma.wait.group.sync.aligned 1
+      %x = llvm.extractvalue %d[3] : !acc4
+      %tid = gpu.thread_id x
+      memref.store %x, %out[%tid] : memref<128xf32>
+      gpu.return
+    }
+  }
+}
+
+// -----
+
+// The register-A product (WarpgroupMma's tagged inline assembly): D, A's
+// four registers, B's descriptor and scale-d; no A descriptor. The register
+// fence after the wait is the identity.
+// CHECK-LABEL: func.func @sieve_emu_body_wgmma_register_a(
+//       CHECK:   %[[A:.+]] = memref.alloca() : memref<4xi32>
+//       CHECK:   %[[D:.+]] = memref.alloca() : memref<4xi32>
+//       CHECK:   %[[NOA:.+]] = arith.constant 0 : i64
+//       CHECK:   %[[N:.+]] = arith.constant 8 : i32
+//       CHECK:   %[[F16:.+]] = arith.constant 0 : i32
+//       CHECK:   %[[F32:.+]] = arith.constant 3 : i32
+//       CHECK:   %[[TRANSA:.+]] = arith.constant 0 : i32
+//       CHECK:   %[[TRANSB:.+]] = arith.constant 1 : i32
+//       CHECK:   call @sieve_emu_wgmma(%{{.+}}, %[[N]], %[[F16]], %[[F32]], %{{.+}}, %[[NOA]], %{{.+}}, %[[TRANSA]], %[[TRANSB]], %{{.+}}, %{{.+}})
+//   CHECK-NOT:   {{^ *(%[^ ]+ = )?llvm\.inline_asm}}
+!acc4 = !llvm.struct<(f32, f32, f32, f32)>
+module attributes {gpu.container_module} {
+  gpu.module @kernels {
+    gpu.func @wgmma_register_a(%out: memref<128xf32>, %a: i32, %descB: i64) kernel {
+      %f = arith.constant 0.0 : f32
+      %one = arith.constant 1 : i32
+      nvvm.wgmma.fence.aligned
+      %d = llvm.inline_asm has_side_effects {sieve.wgmma = array<i32: 8, 0, 1>} "wgmma", "=f,=f,=f,=f,0,1,2,3,r,r,r,r,l,n" %f, %f, %f, %f, %a, %a, %a, %a, %descB, %one : (f32, f32, f32, f32, i32, i32, i32, i32, i64, i32) -> !acc4
+      nvvm.wgmma.commit.group.sync.aligned
+      nvvm.wgmma.wait.group.sync.aligned 0
+      %x = llvm.extractvalue %d[0] : !acc4
+      %y = llvm.extractvalue %d[1] : !acc4
+      %fenced = llvm.inline_asm has_side_effects "", "=f,=f,0,1" %x, %y : (f32, f32) -> !llvm.struct<(f32, f32)>
+      %z = llvm.extractvalue %fenced[1] : !llvm.struct<(f32, f32)>
+      %tid = gpu.thread_id x
+      memref.store %z, %out[%tid] : memref<128xf32>
+      gpu.return
+    }
+  }
+}

@@ -49,7 +49,8 @@ int64_t sieve_emu_lane_id(void);
 /* The current block's shared memory: the kernel's static workgroup
  * allocations (offsets fixed by codegen) in [0, static_shared_bytes), then
  * the dynamic shared memory. It starts filled with 0xFF bytes (NaN for
- * floats), so reading it before writing it shows. 16-byte aligned. */
+ * floats), so reading it before writing it shows. 256 KiB aligned (see
+ * sieve_emu_wgmma). */
 uint8_t *sieve_emu_shared_memory(void);
 int64_t sieve_emu_shared_memory_size(void);
 /* Byte offset of the dynamic part (== static_shared_bytes of the launch). */
@@ -106,6 +107,71 @@ enum {
 void sieve_emu_mma_sync(const char *site, int32_t shape, int32_t ab_type,
                         int32_t cd_type, const uint32_t *a, const uint32_t *b,
                         const uint32_t *c, uint32_t *d);
+
+/* Hopper warpgroup matrix products (PTX wgmma, sm_90a). A warpgroup is the
+ * 128 threads of warps 4i .. 4i+3; the block must consist of whole
+ * warpgroups, all of whose threads take part.
+ *
+ * sieve_emu_wgmma is wgmma.mma_async.sync.aligned.m64nNkK: D = A * B +
+ * (scale_d ? D : 0), A 64 x K, B K x N, K = 16 for f16/bf16 and 32 for s8 and
+ * e4m3 (types as for mma.sync; D f32, or s32 for s8). It is a warpgroup
+ * collective: all 128 threads call it at the same site with the same n,
+ * types, descriptors, transposes and scale_d. `a` is NULL when A is read from
+ * shared memory through `desc_a`, else it points at the thread's 4 registers
+ * of A ("Register Fragments" of the ISA: thread T of the warpgroup holds, of
+ * a 16-bit A, element j of register j / 2 at row 16 (T / 32) + (T % 32) / 4 +
+ * 8 ((j / 2) % 2), column 2 (T % 4) + j % 2 + 8 (j / 4); 8-bit A is
+ * mma.sync m16n8k32's layout on each warp's 16 rows). `d` is the thread's
+ * n / 2 accumulator registers, read and written in place: register i at row
+ * 16 (T / 32) + (T % 32) / 4 + 8 ((i / 2) % 2), column 8 (i / 4) + 2 (T % 4)
+ * + i % 2. n is a multiple of 8 from 8 to 256 (s8: 8, 24 or a multiple of
+ * 16).
+ *
+ * Shared-memory operands are given by 64-bit matrix descriptors (ISA "Matrix
+ * Descriptor Format"): bits 0-13 the start address >> 4, 16-29 the leading
+ * dimension byte offset (LBO) >> 4, 32-45 the stride dimension byte offset
+ * (SBO) >> 4, 49-51 the base offset (must be 0 here), 62-63 the swizzle:
+ * 0 none, 1 128-byte, 2 64-byte, 3 32-byte. Addresses are shared-memory
+ * offsets modulo 2^18: sieve_emu_shared_memory() is 256 KiB aligned, so
+ * the low 18 bits of a host address into it are its offset. A swizzle of
+ * S bytes exchanges address bits 4-6 with bits 7-9 as o ^ (((o >> 7) &
+ * (S / 16 - 1)) << 4) and needs a start with 0 in the bits it reads
+ * ((start >> 7) & (S / 16 - 1) == 0). With W = S
+ * (16 without swizzle), element (row r, k) of a K-major operand ("row" A,
+ * "col" B; r is m for A, n for B) of 16-bit type is at
+ *   none:     start + 16 (r % 8) + SBO (r / 8) + LBO (k / 8) + 2 (k % 8)
+ *   swizzled: swz(start + W (r % 8) + SBO (r / 8) + 2 k), k < W / 2
+ * (8-bit types: k / 16, k % 16, 1 byte per element, k < W); an MN-major
+ * operand (trans = 1; 16-bit types only), element (mn, k):
+ *   none:     start + 16 (k % 8) + LBO (k / 8) + SBO (mn / 8) + 2 (mn % 8)
+ *   swizzled: swz(start + W (k % 8) + SBO (k / 8) + LBO (mn / (W / 2))
+ *                 + 2 (mn % (W / 2)))
+ * Products are exact and summed in ascending k with f32 rounding, as
+ * sieve_emu_mma_sync does; the operands are read when the last thread
+ * arrives, and the bytes read stay "in flight" until every thread of the
+ * warpgroup has waited for the product's group: a shared-memory write to
+ * them before that is an error.
+ *
+ * Groups (per thread, as in PTX): each thread must call
+ * sieve_emu_wgmma_fence (wgmma.fence) before the first product of a group;
+ * sieve_emu_wgmma_commit (wgmma.commit_group) closes the group;
+ * sieve_emu_wgmma_wait (wgmma.wait_group) retires all but the `pending`
+ * (0 to 7) most recent groups. Returning with an open or unretired group
+ * is an error. */
+void sieve_emu_wgmma(const char *site, int32_t n, int32_t ab_type,
+                     int32_t cd_type, const uint32_t *a, uint64_t desc_a,
+                     uint64_t desc_b, int32_t trans_a, int32_t trans_b,
+                     int32_t scale_d, uint32_t *d);
+void sieve_emu_wgmma_fence(const char *site);
+void sieve_emu_wgmma_commit(const char *site);
+void sieve_emu_wgmma_wait(const char *site, int32_t pending);
+
+/* fence.proxy.async.shared::cta: this thread's earlier shared-memory writes
+ * (stores, completed cp.async copies), made through the generic proxy,
+ * become visible to the async proxy that wgmma reads operands through. With
+ * race checks on, a wgmma reading a byte whose writer has not executed this
+ * fence since the write is an error. */
+void sieve_emu_fence_proxy_async(const char *site);
 
 /* nvgpu.device_async_copy (cp.async): copies `bytes` (4, 8 or 16) from global
  * `src` to shared `dst`, of which only `src_bytes` are read and the rest

@@ -41,6 +41,9 @@ constexpr uint32_t kNoThread = UINT32_MAX;
 /// Bytes of a poisoned location (shared memory at block start, the
 /// destination of a cp.async before its wait): NaN as f32, f16 and bf16.
 constexpr uint8_t kPoisonByte = 0xFF;
+/// Alignment of a block's shared memory: 2^18 bytes, the span of the
+/// shared-memory addresses in wgmma descriptors.
+constexpr uint64_t kSharedMemoryAlignment = uint64_t(1) << 18;
 
 class Worker;
 
@@ -116,6 +119,15 @@ struct ThreadState {
   /// Async copies of this thread in issue order, and its number of commits.
   std::vector<AsyncCopy> asyncCopies;
   uint64_t committedGroups = 0;
+  /// wgmma bookkeeping: whether a wgmma.fence came since the last commit,
+  /// the products issued since then, the groups committed and retired.
+  bool wgmmaFenced = false;
+  uint32_t wgmmaOpenProducts = 0;
+  const char *wgmmaOpenSite = nullptr;
+  uint64_t wgmmaCommitted = 0, wgmmaRetired = 0;
+  /// fence.proxy.async calls so far (shadow bytes record the count at
+  /// their write).
+  uint32_t proxyFences = 0;
   /// AddressSanitizer's state of the suspended fiber (unused without it).
   void *fakeStack = nullptr;
 
@@ -158,11 +170,50 @@ struct WarpState {
   LaneSlot lanes[kWarpSize];
 };
 
+/// A thread's part in a pending wgmma: its A registers (null for a
+/// shared-memory A) and its accumulators.
+struct WarpgroupSlot {
+  bool arrived = false;
+  const uint32_t *a = nullptr;
+  uint32_t *d = nullptr;
+};
+
+/// What all threads of a warpgroup must pass alike to a wgmma.
+struct WgmmaArguments {
+  int32_t n = 0, abType = 0, cdType = 0;
+  uint64_t descA = 0, descB = 0;
+  int32_t transA = 0, transB = 0, scaleD = 0;
+  bool registerA = false;
+  uint64_t group = 0;
+};
+
+/// The 128 threads of warps 4i .. 4i+3 gathering in a wgmma.
+struct WarpgroupState {
+  uint32_t arrived = 0;
+  const char *site = nullptr;
+  WgmmaArguments arguments;
+  WarpgroupSlot slots[4 * kWarpSize];
+};
+
+/// The shared-memory bytes a wgmma read, until every thread of its
+/// warpgroup has retired its group: writing them before is an error (the
+/// hardware may still be reading).
+struct WgmmaInFlight {
+  const char *site;
+  uint32_t warpgroup;
+  uint64_t group;
+  /// Sorted, disjoint [begin, end) byte ranges of shared memory.
+  std::vector<std::pair<uint64_t, uint64_t>> ranges;
+};
+
 /// Race-check shadow of one shared-memory byte: its last writer and up to
 /// two readers in their barrier intervals ("epochs", unique per worker).
 struct ShadowByte {
   uint32_t writeEpoch = 0;
   uint32_t writer = kNoThread;
+  /// The writer's proxyFences at the write: the write is visible to the
+  /// async proxy once the writer's count has moved past it.
+  uint32_t writerProxyFences = 0;
   uint32_t readEpoch = 0;
   uint32_t readers[2] = {kNoThread, kNoThread};
   const char *writeSite = nullptr;
@@ -231,6 +282,10 @@ public:
   /// Race check of `bytes` bytes at `offset` into shared memory.
   void checkSharedAccess(const ThreadState &thread, const char *site,
                          uint64_t offset, uint64_t bytes, bool isWrite);
+  /// Fails if [offset, offset + bytes) of shared memory is read by a wgmma
+  /// whose group has not been retired by its whole warpgroup.
+  void checkWgmmaInFlightWrite(const ThreadState &thread, const char *site,
+                               uint64_t offset, uint64_t bytes);
   /// Whether [address, address + bytes) lies in this block's shared memory.
   bool isInSharedMemory(const void *address, uint64_t bytes) const;
   /// "(x,y,z)": the thread ids of the block's thread `linearId`.
@@ -239,6 +294,12 @@ public:
   Launch &launch;
   std::vector<ThreadState> threads;
   std::vector<WarpState> warps;
+  /// The block's warpgroups (none if it is not made of whole ones), the
+  /// products in flight, and per shared-memory byte how many of them read
+  /// it (empty until the block's first wgmma).
+  std::vector<WarpgroupState> warpgroups;
+  std::vector<WgmmaInFlight> wgmmaInFlight;
+  std::vector<uint16_t> wgmmaReaders;
   uint32_t blockId[3] = {0, 0, 0};
   uint8_t *sharedMemory = nullptr;
   uint64_t sharedBytes = 0;
@@ -253,6 +314,9 @@ public:
   /// The barrier interval of the running block, for the race check; unique
   /// across the blocks this worker runs in the launch.
   uint32_t epoch = 0;
+  /// The first epoch of the running block: shadow bytes with an older
+  /// writeEpoch were written by an earlier block.
+  uint32_t blockFirstEpoch = 0;
   std::vector<ShadowByte> shadow;
 
   /// Counters for the launch's statistics, added to it when run() ends.

@@ -347,6 +347,25 @@ void Worker::exitThread(ThreadState &thread) {
     fail(thread, thread.asyncCopies.front().site,
          "thread returned with %zu cp.async copies that no wait completed",
          thread.asyncCopies.size());
+  if (thread.wgmmaOpenProducts > 0)
+    fail(thread, thread.wgmmaOpenSite,
+         "thread returned with %u wgmma products that no "
+         "wgmma.commit_group closed",
+         thread.wgmmaOpenProducts);
+  if (thread.wgmmaCommitted > thread.wgmmaRetired)
+    fail(thread, nullptr,
+         "thread returned with %llu wgmma groups in flight that no "
+         "wgmma.wait_group retired",
+         static_cast<unsigned long long>(thread.wgmmaCommitted -
+                                         thread.wgmmaRetired));
+  if (!warpgroups.empty()) {
+    const WarpgroupState &group = warpgroups[thread.linearId / (4 * kWarpSize)];
+    if (group.arrived > 0)
+      fail(thread, group.site,
+           "thread returned while %u other threads of its warpgroup wait in "
+           "this wgmma",
+           group.arrived);
+  }
   WarpState &warp = warps[thread.getWarp()];
   if (warp.arrived > 0)
     fail(thread, warp.site,
@@ -383,9 +402,17 @@ void Worker::runBlock(uint64_t block) {
 
   std::memset(sharedMemory, kPoisonByte, sharedBytes);
   ++epoch;
+  blockFirstEpoch = epoch;
   barrierSite = nullptr;
   barrierArrived = 0;
   liveThreads = static_cast<uint32_t>(threads.size());
+  for (WarpgroupState &group : warpgroups) {
+    group.arrived = 0;
+    for (WarpgroupSlot &slot : group.slots)
+      slot.arrived = false;
+  }
+  wgmmaInFlight.clear();
+  std::fill(wgmmaReaders.begin(), wgmmaReaders.end(), 0);
   for (WarpState &warp : warps) {
     warp.liveLanes = warp.numLanes;
     warp.arrived = 0;
@@ -398,6 +425,12 @@ void Worker::runBlock(uint64_t block) {
     thread.waitSite = nullptr;
     thread.asyncCopies.clear();
     thread.committedGroups = 0;
+    thread.wgmmaFenced = false;
+    thread.wgmmaOpenProducts = 0;
+    thread.wgmmaOpenSite = nullptr;
+    thread.wgmmaCommitted = 0;
+    thread.wgmmaRetired = 0;
+    thread.proxyFences = 0;
     thread.fakeStack = nullptr;
 #ifdef SIEVE_EMU_ASAN
     // Frames of fibers abandoned on this stack left their poison behind.
@@ -451,14 +484,21 @@ void Worker::run() {
   for (std::size_t w = 0; w < warps.size(); ++w)
     warps[w].numLanes =
         std::min<uint32_t>(kWarpSize, numThreads - w * kWarpSize);
+  warpgroups.assign(
+      numThreads % (4 * kWarpSize) == 0 ? numThreads / (4 * kWarpSize) : 0,
+      WarpgroupState());
   readyQueue.assign(numThreads, 0);
 
   sharedBytes = desc.static_shared_bytes + desc.dynamic_shared_bytes;
-  // 16 bytes of slack to align the start, and never an empty buffer, so
-  // that sieve_emu_shared_memory() is a valid pointer even for 0 bytes.
-  sharedStorage.assign(sharedBytes + 32, 0);
+  // Slack to align the start, and never an empty buffer, so that
+  // sieve_emu_shared_memory() is a valid pointer even for 0 bytes. The
+  // alignment makes the low 18 bits of a host address into it the
+  // shared-memory address a GPU would see (wgmma descriptors hold those).
+  sharedStorage.assign(sharedBytes + kSharedMemoryAlignment, 0);
   uintptr_t address = reinterpret_cast<uintptr_t>(sharedStorage.data());
-  sharedMemory = sharedStorage.data() + ((16 - address % 16) % 16);
+  sharedMemory = sharedStorage.data() +
+                 ((kSharedMemoryAlignment - address % kSharedMemoryAlignment) %
+                  kSharedMemoryAlignment);
   checkRaces = desc.check_races != 0;
   if (checkRaces)
     shadow.assign(sharedBytes, ShadowByte());
@@ -518,6 +558,7 @@ void Worker::checkSharedAccess(const ThreadState &thread, const char *site,
       }
       shadowByte.writeEpoch = epoch;
       shadowByte.writer = self;
+      shadowByte.writerProxyFences = thread.proxyFences;
       shadowByte.writeSite = site;
       continue;
     }

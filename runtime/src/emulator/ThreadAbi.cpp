@@ -32,6 +32,9 @@ uint64_t getSharedOffset(const Worker &worker, const void *address) {
 /// allows, so that a source overwritten before the wait shows.
 void completeAsyncCopy(ThreadState &thread, const AsyncCopy &copy) {
   Worker &worker = *thread.worker;
+  worker.checkWgmmaInFlightWrite(thread, copy.site,
+                                 getSharedOffset(worker, copy.dst),
+                                 static_cast<uint64_t>(copy.bytes));
   if (worker.checkRaces)
     worker.checkSharedAccess(thread, copy.site,
                              getSharedOffset(worker, copy.dst),
@@ -120,6 +123,8 @@ void sieve_emu_cp_async(const char *site, void *dst, const void *src,
                 "misaligned cp.async source %p: not a multiple of its %d "
                 "bytes",
                 src, bytes);
+  worker.checkWgmmaInFlightWrite(thread, site, offset,
+                                 static_cast<uint64_t>(bytes));
   if (worker.checkRaces)
     worker.checkSharedAccess(thread, site, offset, static_cast<uint64_t>(bytes),
                              true);
@@ -159,7 +164,8 @@ void sieve_emu_shared_access(const char *site, const void *address,
                              int64_t bytes, int32_t is_write) {
   ThreadState &thread = requireCurrentThread("sieve_emu_shared_access");
   Worker &worker = *thread.worker;
-  if (!worker.checkRaces || bytes == 0)
+  bool checkInFlight = is_write != 0 && !worker.wgmmaInFlight.empty();
+  if ((!worker.checkRaces && !checkInFlight) || bytes == 0)
     return;
   if (bytes < 0 ||
       !worker.isInSharedMemory(address, static_cast<uint64_t>(bytes)))
@@ -168,8 +174,13 @@ void sieve_emu_shared_access(const char *site, const void *address,
                 " bytes at %p is outside the block's %" PRIu64
                 " bytes of shared memory",
                 bytes, address, worker.sharedBytes);
-  worker.checkSharedAccess(thread, site, getSharedOffset(worker, address),
-                           static_cast<uint64_t>(bytes), is_write != 0);
+  if (checkInFlight)
+    worker.checkWgmmaInFlightWrite(thread, site,
+                                   getSharedOffset(worker, address),
+                                   static_cast<uint64_t>(bytes));
+  if (worker.checkRaces)
+    worker.checkSharedAccess(thread, site, getSharedOffset(worker, address),
+                             static_cast<uint64_t>(bytes), is_write != 0);
 }
 
 void sieve_emu_fail(const char *site, const char *message, int64_t value,
