@@ -46,12 +46,14 @@
 
 #include "codegen/kernels/AttentionTiles.h"
 #include "codegen/kernels/WarpMma.h"
+#include "codegen/kernels/WarpgroupMma.h"
 #include "codegen/nvptx/PTXEmitter.h"
 
 #include "dialects/sieve/SieveOps.h"
 #include "passes/ScalarCode.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
@@ -192,8 +194,33 @@ struct SharedLayout {
   int64_t mergeOffset = 0, mergeMLOffset = 0;
   /// With quantized scores: the f32 scale of each query row of the CTA.
   int64_t rowScalesOffset = 0;
+  /// With wgmma, K and V are SwizzledTiles (no padding, K in the score
+  /// type) from the first 1024-byte boundary at or after qBytes; `total`
+  /// has room for the gap.
+  bool swizzledKV = false;
 };
 } // namespace
+
+/// Whether `variant`'s warps keep their query rows in registers for the
+/// whole loop (the tile table's column for its score type).
+static bool isQueryInRegisters(const Plan &plan, Variant variant) {
+  bool f8Scores = plan.quantizedScores && !plan.scoreElementType.isInteger(8);
+  return f8Scores && variant != Variant::Decode
+             ? plan.tiles.queryInRegistersF8Scores
+             : plan.tiles.queryInRegisters;
+}
+
+/// Whether `variant`'s products are wgmma (WarpgroupMma): on tiles that ask
+/// for it, where a warpgroup's rows are its warps' rows (not in the
+/// decoding kernel, whose warps split the keys), with Q in registers (the
+/// A operand of S = Q K^T) and scores exact or on 8-bit operands.
+static bool usesWarpgroupMma(const Plan &plan, Variant variant) {
+  Type scoreType = plan.scoreElementType;
+  return plan.tiles.warpgroupMma && variant != Variant::Decode &&
+         isQueryInRegisters(plan, variant) &&
+         (scoreType == plan.elementType ||
+          scoreType.getIntOrFloatBitWidth() == 8);
+}
 
 static SharedLayout getSharedLayout(const Plan &plan, Variant variant) {
   const AttentionTiles &tiles = plan.tiles;
@@ -206,8 +233,17 @@ static SharedLayout getSharedLayout(const Plan &plan, Variant variant) {
   layout.qBytes = layout.rows * layout.scorePitch * scoreBytes;
   layout.kBytes = tiles.stages * tiles.blockN * layout.scorePitch * scoreBytes;
   layout.vBytes = tiles.stages * tiles.blockN * layout.valuePitch * 2;
+  int64_t kvGap = 0;
+  if (usesWarpgroupMma(plan, variant)) {
+    layout.swizzledKV = true;
+    layout.kBytes = tiles.stages * SwizzledTiles::getStageBytes(
+                                       tiles.blockN, tiles.headDim, scoreBytes);
+    layout.vBytes = tiles.stages * SwizzledTiles::getStageBytes(
+                                       tiles.blockN, tiles.headDim, 2);
+    kvGap = SwizzledTiles::kAlignment;
+  }
   // The band kernel stages its output tile (element type) at offset 0.
-  layout.total = std::max(layout.qBytes + layout.kBytes + layout.vBytes,
+  layout.total = std::max(layout.qBytes + kvGap + layout.kBytes + layout.vBytes,
                           layout.rows * layout.valuePitch * 2);
   if (decode) {
     // The warps' partial results, merged in f32 after the loop, reuse the
@@ -242,10 +278,7 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
   const bool withGlobals = plan.hasGlobals && !globalRows;
   // In the decoding kernel each warp takes 16 keys of every tile.
   const int64_t globalsWidth = decode ? BN : plan.globalsWidth;
-  const bool queryInRegisters =
-      plan.quantizedScores && !plan.scoreElementType.isInteger(8) && !decode
-          ? tiles.queryInRegistersF8Scores
-          : tiles.queryInRegisters;
+  const bool queryInRegisters = isQueryInRegisters(plan, variant);
   Type elementType = plan.elementType;
   MLIRContext *ctx = elementType.getContext();
   Type f32 = Float32Type::get(ctx);
@@ -417,10 +450,47 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
   };
   Type scoreType = plan.getScoreStorageType();
   Value qTile = view(0, {rows, layout.scorePitch}, scoreType);
-  Value kTiles =
-      view(layout.qBytes, {tiles.stages, BN, layout.scorePitch}, scoreType);
-  Value vTiles = view(layout.qBytes + layout.kBytes,
-                      {tiles.stages, BN, layout.valuePitch}, elementType);
+  Value kTiles, vTiles;
+  // The products' layers on sm_90a (see scoreMma).
+  std::optional<WarpgroupMma> wgmma, scoreWgmma;
+  SwizzledTiles kSwizzled, vSwizzled;
+  if (!layout.swizzledKV) {
+    kTiles =
+        view(layout.qBytes, {tiles.stages, BN, layout.scorePitch}, scoreType);
+    vTiles = view(layout.qBytes + layout.kBytes,
+                  {tiles.stages, BN, layout.valuePitch}, elementType);
+  } else {
+    // wgmma's swizzle needs 1024-byte aligned shared-memory addresses, but
+    // nothing promises more than 16 for the dynamic shared memory: the K
+    // tiles start at the first such address after the query tile.
+    wgmma.emplace(b, elementType);
+    scoreWgmma.emplace(b, plan.scoreElementType);
+    Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, shared);
+    Value kAddress = m.mul(m.ceilDiv(m.add(base, m.c(layout.qBytes)),
+                                     m.c(SwizzledTiles::kAlignment)),
+                           m.c(SwizzledTiles::kAlignment));
+    Value kOffset = m.sub(kAddress, base);
+    auto flatView = [&](Value offset, int64_t bytes, Type type) {
+      int64_t elementBytes = type.getIntOrFloatBitWidth() / 8;
+      auto viewType = MemRefType::get({bytes / elementBytes}, type,
+                                      MemRefLayoutAttrInterface(), workgroup);
+      return memref::ViewOp::create(b, viewType, shared, offset, ValueRange{})
+          .getResult();
+    };
+    kTiles = flatView(kOffset, layout.kBytes, scoreType);
+    vTiles = flatView(m.add(kOffset, m.c(layout.kBytes)), layout.vBytes,
+                      elementType);
+    kSwizzled = {kTiles, BN, D, scoreType.getIntOrFloatBitWidth() / 8};
+    vSwizzled = {vTiles, BN, D, 2};
+  }
+  // Where a copy of the 16-byte chunk at (row, col) of stage `stage` of the
+  // K or V tiles goes.
+  auto kvIndices = [&](const SwizzledTiles &swizzled, Value stage, Value row,
+                       Value col) -> SmallVector<Value> {
+    if (!layout.swizzledKV)
+      return {stage, row, col};
+    return {swizzled.chunkIndex(b, stage, row, col)};
+  };
 
   // 16-byte asynchronous copies of rows of D elements (of the score or the
   // element type); a missing row is zero-filled (so that no NaN from
@@ -533,10 +603,10 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
           };
           if (copyK)
             asyncCopy(c, kBuf, index(kTileBase, kStride32), exists, kTiles,
-                      ValueRange{stage, row, col});
+                      kvIndices(kSwizzled, stage, row, col));
           if (copyV)
             asyncCopy(c, vBuf, index(vTileBase, vStride32), exists, vTiles,
-                      ValueRange{stage, row, col});
+                      kvIndices(vSwizzled, stage, row, col));
         });
       };
       copyKAndV(copyRows);
@@ -562,10 +632,10 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
         };
         if (copyK)
           asyncCopy(c, kBuf, index(kBase, ks[2]), exists, kTiles,
-                    ValueRange{stage, row, col});
+                    kvIndices(kSwizzled, stage, row, col));
         if (copyV)
           asyncCopy(c, vBuf, index(vBase, vs[2]), exists, vTiles,
-                    ValueRange{stage, row, col});
+                    kvIndices(vSwizzled, stage, row, col));
       });
     };
     copyKAndV(copyRows);
@@ -638,7 +708,9 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
     Value zero = arith::ConstantOp::create(
         b, b.getZeroAttr(scoreMma.getAccumulatorType()));
     SmallVector<Value> scores(WarpMma::accSize(keys), zero);
-    if (queryInRegisters) {
+    if (scoreWgmma) {
+      scoreWgmma->mmaABt(scores, queryFragments, kSwizzled, stage, 0, keys, D);
+    } else if (queryInRegisters) {
       scoreMma.mmaABt(scores, queryFragments, kTiles, ValueRange{stage},
                       keyOffset, keys, D);
     } else {
@@ -723,8 +795,11 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
     }
     SmallVector<Value> probabilities = mma.accToA(scores, keys);
     SmallVector<Value> acc(next.begin(), next.begin() + accO);
-    mma.mmaAB(acc, probabilities, vTiles, ValueRange{stage}, keyOffset, D,
-              keys);
+    if (wgmma)
+      wgmma->mmaAB(acc, probabilities, vSwizzled, stage, 0, D, keys);
+    else
+      mma.mmaAB(acc, probabilities, vTiles, ValueRange{stage}, keyOffset, D,
+                keys);
     llvm::copy(acc, next.begin());
     return next;
   };
@@ -738,6 +813,13 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
     ValueRange args = loop.getRegionIterArgs();
     Value stage = m.from(n.rem(n.sub(it, tileBegin), n.c(2)));
     nvgpu::DeviceAsyncWaitOp::create(b, queryGroup, b.getI32IntegerAttr(0));
+    // cp.async writes through the generic proxy, wgmma reads through the
+    // async one: each thread makes its copies visible to it before the
+    // barrier publishes them.
+    if (wgmma)
+      NVVM::FenceProxyOp::create(
+          b, NVVM::ProxyKindAttr::get(ctx, NVVM::ProxyKind::async_shared),
+          NVVM::SharedSpaceAttr::get(ctx, NVVM::SharedSpace::shared_cta));
     gpu::BarrierOp::create(b);
     Value nextIt = n.add(it, n.c(1));
     kb.ifThen(n.lt(nextIt, tileEnd),

@@ -15,7 +15,9 @@
 //    46 KiB, D = 128 85 KiB, D = 256 99 KiB: every target's per-block limit
 //    (sm_86/sm_89: 99 KiB, sm_80: 163 KiB, sm_90: 227 KiB).
 //  * The entries are the same on every target because the instruction is
-//    the same (mma.sync); a wgmma/TMA layer for sm_90a brings its own rows.
+//    the same (mma.sync), except that on sm_90a the band and global-rows
+//    kernels of D = 64 and 128 use wgmma (WarpgroupMma): the 64 rows of a
+//    CTA are one warpgroup, K/V tiles are unpadded and swizzled instead.
 //
 //===----------------------------------------------------------------------===//
 
@@ -36,15 +38,18 @@ struct TableEntry {
 
 // headDim, blockM, blockN, warps, stages, queryInRegisters (exact or i8
 // scores, f8E4M3FN scores), decodeRows, decodeSplits,
-// globalRowBlocksPerSplit, CTAs per SM of the band, decoding and global-rows
-// kernels
+// globalRowBlocksPerSplit, warpgroupMma, CTAs per SM of the band, decoding
+// and global-rows kernels
 static const TableEntry kTable[] = {
+    {"sm_80 sm_86 sm_89 sm_90",
+     {64, 64, 64, 4, 2, true, true, 16, 16, 8, false, 2, 4, 3}},
+    {"sm_80 sm_86 sm_89 sm_90",
+     {128, 64, 64, 4, 2, true, false, 16, 16, 8, false, 2, 3, 2}},
     {"sm_80 sm_86 sm_89 sm_90 sm_90a",
-     {64, 64, 64, 4, 2, true, true, 16, 16, 8, 2, 4, 3}},
-    {"sm_80 sm_86 sm_89 sm_90 sm_90a",
-     {128, 64, 64, 4, 2, true, false, 16, 16, 8, 2, 3, 2}},
-    {"sm_80 sm_86 sm_89 sm_90 sm_90a",
-     {256, 64, 32, 4, 2, false, false, 16, 16, 16, 1, 1, 1}},
+     {256, 64, 32, 4, 2, false, false, 16, 16, 16, false, 1, 1, 1}},
+    // sm_90a: the same tiles, one warpgroup per CTA, products by wgmma.
+    {"sm_90a", {64, 64, 64, 4, 2, true, true, 16, 16, 8, true, 2, 4, 3}},
+    {"sm_90a", {128, 64, 64, 4, 2, true, true, 16, 16, 8, true, 2, 3, 2}},
 };
 
 std::optional<AttentionTiles>

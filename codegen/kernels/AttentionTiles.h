@@ -43,6 +43,10 @@ struct AttentionTiles {
   int64_t decodeSplits;
   /// Key blocks per CTA of the split-K kernel of global query rows.
   int64_t globalRowBlocksPerSplit;
+  /// Whether the band and global-rows kernels with exact scores compute
+  /// their products with wgmma (sm_90a: WarpgroupMma, K/V tiles in the
+  /// 128-byte swizzle) instead of mma.sync; warps is then a multiple of 4.
+  bool warpgroupMma;
   /// CTAs per SM that ptxas keeps registers low enough for (.minnctapersm)
   /// in the band, decoding and global-rows kernels: the highest occupancy at
   /// which none of them spills.

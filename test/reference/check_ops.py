@@ -2031,6 +2031,8 @@ def main_run(args):
         for case in all_cases(args.op):
             if skipped(case):
                 continue
+            if args.target:
+                case.target = args.target
             why, err, times = run_case(case, executor, workdir)
             run_time = sum(t for s, t in times.items() if s != "check")
             report(case, why, " ".join(["%.3e %.2fs" % (err, run_time)] +
@@ -2613,6 +2615,10 @@ def main():
                     "(seeded by the case name) and shared-memory race "
                     "checks")
     ap.add_argument("--workdir", default=None)
+    ap.add_argument("--target", default=None,
+                    help="emulator: sieve-compile's --target for every case "
+                    "(default: the case's own, sm_90 unless it says "
+                    "otherwise)")
     ap.add_argument("--timeout", type=int, default=300)
     ap.add_argument("--filter", default=None,
                     help="only the cases whose name contains this string")
