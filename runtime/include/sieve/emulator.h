@@ -173,6 +173,90 @@ void sieve_emu_wgmma_wait(const char *site, int32_t pending);
  * fence since the write is an error. */
 void sieve_emu_fence_proxy_async(const char *site);
 
+/* mbarrier objects (PTX ISA "mbarrier"): 8 bytes of shared memory, 8-byte
+ * aligned, that only these functions may touch (an ordinary access to them
+ * is an error). State: the phase (waits see its parity), the expected and
+ * pending arrival counts and the transaction count tx.
+ *  - init(count): phase 0, expected = pending = count (1 .. 2^20 - 1),
+ *    tx 0. Any other use before init is an error; init of a barrier with
+ *    a phase in progress (pending != expected or tx != 0, or threads
+ *    waiting on it, or TMA loads that will complete on it) too. A barrier
+ *    stays one until its block ends (there is no mbarrier.inval).
+ *  - arrive(expect_tx_bytes): tx += expect_tx_bytes, then pending -= 1
+ *    (mbarrier.arrive, or .expect_tx with bytes > 0); an arrival when
+ *    pending is 0 is an error.
+ *  - expect_tx(bytes): tx += bytes, no arrival. Byte counts must be >= 0
+ *    and tx stays within -(2^20 - 1) .. 2^20 - 1 (PTX's range).
+ *  - A TMA load completing (below) subtracts its bytes from tx.
+ *  - The phase completes when pending == 0 and tx == 0: phase += 1,
+ *    pending = expected, tx = 0; threads whose wait it satisfies wake.
+ *  - wait_parity(parity) (mbarrier.try_wait.parity in a loop; parity 0 or
+ *    1): returns once the phase with that parity has completed, i.e. at
+ *    once if (phase & 1) != parity, else after the current phase
+ *    completes. A waiting thread blocks; when no thread of the block can
+ *    run, pending TMA loads complete, one at a time and oldest first (as
+ *    late as the hardware may, so that a missing wait reads the poisoned
+ *    destination); when none is left either, the launch fails with a
+ *    deadlock report naming each waiting thread, its barrier and that
+ *    barrier's state (pending arrivals, tx bytes not delivered). A thread
+ *    may return while others wait on a barrier; the block ending with a TMA
+ *    load not completed is an error ("never waited for").
+ * With the race check on, a phase completion orders shared-memory accesses
+ * like a gpu.barrier does (for every thread of the block). */
+void sieve_emu_mbarrier_init(const char *site, void *barrier, int32_t count);
+void sieve_emu_mbarrier_arrive(const char *site, void *barrier,
+                               int32_t expect_tx_bytes);
+void sieve_emu_mbarrier_expect_tx(const char *site, void *barrier,
+                                  int32_t bytes);
+void sieve_emu_mbarrier_wait_parity(const char *site, void *barrier,
+                                    int32_t parity);
+
+/* A tensor map as the emulator reads it: what cuTensorMapEncodeTiled takes
+ * (CUDA's own CUtensorMap is opaque), built by the runtime's emulator device
+ * from a bundle's tensor_map argument (docs/bundle-format.md). Kernels
+ * receive its address as a 64-bit parameter, as on a GPU they receive the
+ * device address of the encoded CUtensorMap. */
+#define SIEVE_EMU_TENSOR_MAP_MAGIC 0x70616d726f736e74ull /* "tnsormap" */
+typedef struct sieve_emu_tensor_map {
+  uint64_t magic;
+  /* Element (0, ..., 0), and the buffer the map may read ([begin, end)). */
+  const uint8_t *base;
+  const uint8_t *buffer_begin, *buffer_end;
+  uint32_t rank;          /* 1 .. 5 */
+  uint32_t element_bytes; /* 1, 2 or 4 */
+  uint32_t swizzle_bytes; /* 0 (none), 32, 64 or 128 */
+  uint32_t reserved;
+  /* Innermost dimension first: sizes in elements, strides in bytes
+   * (strides[0] == element_bytes), the box in elements. */
+  uint64_t dims[5];
+  uint64_t strides[5];
+  uint32_t box[5];
+} sieve_emu_tensor_map;
+/* Bytes the runtime reserves per tensor map, on every device (a CUtensorMap
+ * takes 128, 64-byte aligned; sieve_emu_tensor_map less than 256). */
+#define SIEVE_TENSOR_MAP_SLOT_BYTES 256
+
+/* cp.async.bulk.tensor.<rank>d.shared::cluster.global.mbarrier::complete_tx
+ * ::bytes (TMA, tile mode): copies the box of `map` at element coordinates
+ * coords[0 .. rank) (innermost first, signed) into shared memory at `dst`,
+ * dense (row pitch box[0] * element_bytes) and swizzled like wgmma operands
+ * (the swizzle of map->swizzle_bytes applied to the shared-memory offset of
+ * every 16-byte chunk; dst must then be aligned to 8 * swizzle_bytes, else
+ * to 128). Box elements with any coordinate outside [0, dims[i]) are not
+ * read and are written as zeros. The copy completes later (see wait_parity;
+ * until then dst holds poison), then subtracts the box's bytes (out of
+ * bounds elements included) from `barrier`'s tx. Every source byte must lie
+ * in [buffer_begin, buffer_end); dst and the box must lie in shared memory
+ * (with a swizzle, the box rounded up to whole swizzle_bytes, the span its
+ * chunks move in); a write into bytes a wgmma in flight reads is an error
+ * as for any write (checked at issue and at completion). The map is read
+ * and checked, and the source bounds too, at issue (errors name the issuing
+ * thread); the source data is read at completion. TMA writes go through
+ * the async proxy: wgmma may read them without a proxy fence, and the race
+ * check counts them as writes by no thread. */
+void sieve_emu_tma_load(const char *site, void *dst, const void *map,
+                        void *barrier, int32_t rank, const int32_t *coords);
+
 /* nvgpu.device_async_copy (cp.async): copies `bytes` (4, 8 or 16) from global
  * `src` to shared `dst`, of which only `src_bytes` are read and the rest
  * zero-filled. The copy is deferred until a wait covers its group; until
@@ -187,7 +271,9 @@ void sieve_emu_cp_async_wait(int32_t pending);
 
 /* Shared-memory race check, called before every shared-memory access when
  * the launch enables it: a byte written by one thread and read or written by
- * another in the same barrier interval is an error. */
+ * another in the same barrier interval is an error. Once the block has
+ * initialized an mbarrier, it also checks (race check on or off) that the
+ * access does not touch an mbarrier object. */
 void sieve_emu_shared_access(const char *site, const void *address,
                              int64_t bytes, int32_t is_write);
 
@@ -226,7 +312,8 @@ typedef struct sieve_emu_launch_desc {
 typedef struct sieve_emu_launch_stats {
   uint64_t blocks;
   uint64_t threads;
-  uint64_t barriers;    /* barrier completions, summed over blocks */
+  uint64_t barriers;    /* barrier completions (gpu.barrier and mbarrier
+                           phases), summed over blocks */
   uint64_t collectives; /* warp collective completions */
   uint64_t work_units;  /* sum of sieve_emu_count_work */
 } sieve_emu_launch_stats;

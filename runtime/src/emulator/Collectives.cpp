@@ -410,6 +410,7 @@ void sieve_emu_ldmatrix(const char *site, const void *row, int32_t num_matrices,
                   "misaligned ldmatrix row address: lane %u gives "
                   "shared-memory offset %llu, not a multiple of 16",
                   lane, static_cast<unsigned long long>(offset));
+    worker.checkNotMbarrier(thread, site, offset, 16, "ldmatrix row read");
   }
   LaneSlot &slot = worker.warps[thread.getWarp()].lanes[lane];
   slot.row = static_cast<const uint8_t *>(row);

@@ -25,6 +25,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -44,6 +45,16 @@ constexpr uint8_t kPoisonByte = 0xFF;
 /// Alignment of a block's shared memory: 2^18 bytes, the span of the
 /// shared-memory addresses in wgmma descriptors.
 constexpr uint64_t kSharedMemoryAlignment = uint64_t(1) << 18;
+
+/// The swizzle of `bytes` bytes (0: none, 32, 64 or 128) on a shared-memory
+/// offset, as wgmma descriptors and TMA use it: the 16-byte chunk (bits 4-6)
+/// XOR the row within the pattern (bits 7-9).
+inline uint64_t swizzleSharedOffset(uint64_t offset, uint32_t bytes) {
+  if (bytes == 0)
+    return offset;
+  uint64_t mask = bytes / 16 - 1;
+  return offset ^ (((offset >> 7) & mask) << 4);
+}
 
 class Worker;
 
@@ -92,6 +103,7 @@ enum class ThreadStatus : uint8_t {
   Ready,        // on the ready queue or running
   AtBarrier,    // blocked in sieve_emu_barrier
   InCollective, // blocked in a warp collective
+  AtMbarrier,   // blocked in sieve_emu_mbarrier_wait_parity
   Returned,     // the kernel function returned
 };
 
@@ -112,8 +124,12 @@ struct ThreadState {
   uint32_t linearId = 0;
   uint32_t id[3] = {0, 0, 0};
   ThreadStatus status = ThreadStatus::Ready;
-  /// The site the thread blocks at (barrier or collective).
+  /// The site the thread blocks at (barrier, collective or mbarrier wait).
   const char *waitSite = nullptr;
+  /// AtMbarrier: the barrier's shared-memory offset and the parity of the
+  /// phase the thread waits for.
+  uint64_t mbarrierOffset = 0;
+  int32_t mbarrierParity = 0;
   /// The suspended fiber; valid while the thread is blocked or not started.
   fcontext_t context = nullptr;
   /// Async copies of this thread in issue order, and its number of commits.
@@ -220,6 +236,45 @@ struct ShadowByte {
   const char *readSites[2] = {nullptr, nullptr};
 };
 
+/// An initialized mbarrier object: 8 bytes of shared memory at `offset`
+/// that only the mbarrier functions and TMA completions touch (its state
+/// lives here, not in the bytes).
+struct Mbarrier {
+  uint64_t offset = 0;
+  const char *initSite = nullptr;
+  /// The phase in progress (phases completed so far); waits see its parity.
+  uint64_t phase = 0;
+  /// Arrivals per phase, and those the current phase still needs.
+  uint32_t expected = 0, pending = 0;
+  /// Transaction bytes expected and not delivered (negative: delivered
+  /// before an expect_tx announced them).
+  int64_t tx = 0;
+  /// Threads blocked on the current phase; TMA loads that will complete_tx
+  /// on it.
+  uint32_t waiters = 0;
+  uint32_t loads = 0;
+};
+
+/// The bytes of one mbarrier object.
+constexpr uint64_t kMbarrierBytes = 8;
+/// Bounds of an mbarrier's arrival count and of |tx| (PTX ISA, "Contents of
+/// the mbarrier object").
+constexpr int64_t kMbarrierMaxCount = (int64_t(1) << 20) - 1;
+
+/// A TMA load (cp.async.bulk.tensor) issued and not yet completed. The map
+/// is copied at issue, as the hardware reads it then.
+struct TmaLoad {
+  const char *site;
+  /// The issuing thread, blamed for errors found at completion.
+  uint32_t thread;
+  uint64_t dstOffset;
+  uint64_t barrierOffset;
+  sieve_emu_tensor_map map;
+  int64_t coords[5];
+  /// prod(box) * element_bytes: what completion subtracts from tx.
+  uint64_t boxBytes;
+};
+
 //===----------------------------------------------------------------------===//
 // Launch and workers
 //===----------------------------------------------------------------------===//
@@ -286,6 +341,32 @@ public:
   /// whose group has not been retired by its whole warpgroup.
   void checkWgmmaInFlightWrite(const ThreadState &thread, const char *site,
                                uint64_t offset, uint64_t bytes);
+  /// The mbarrier at shared-memory `offset`, or null if none was
+  /// initialized there in this block.
+  Mbarrier *findMbarrier(uint64_t offset);
+  /// Fails if [offset, offset + bytes) of shared memory overlaps an
+  /// mbarrier object; `what` names the access ("store or load", ...).
+  void checkNotMbarrier(const ThreadState &thread, const char *site,
+                        uint64_t offset, uint64_t bytes, const char *what) {
+    if (mbarriers.empty() || offset >= mbarrierEnd ||
+        offset + bytes <= mbarrierBegin)
+      return;
+    checkNotMbarrierSlow(thread, site, offset, bytes, what);
+  }
+  /// Completes the phase of `barrier` if pending == 0 and tx == 0, waking
+  /// its waiters. Safe on a fiber and in the scheduler.
+  void completeMbarrierPhases(Mbarrier &barrier);
+  /// Puts every thread blocked on the mbarrier at `offset` back on the ready
+  /// queue (in linear order, or a seeded random one).
+  void wakeMbarrierWaiters(uint64_t offset);
+  /// "waits for parity ... (phase ..., ...)": what a thread blocked on an
+  /// mbarrier waits for and the barrier's state, for the deadlock report.
+  void describeMbarrierWait(const ThreadState &thread, char *buffer,
+                            std::size_t bytes);
+  /// The first byte of [offset, offset + bytes) that a wgmma in flight
+  /// reads, and that product; false if there is none.
+  bool findWgmmaInFlightRead(uint64_t offset, uint64_t bytes, uint64_t &byte,
+                             const WgmmaInFlight *&reader) const;
   /// Whether [address, address + bytes) lies in this block's shared memory.
   bool isInSharedMemory(const void *address, uint64_t bytes) const;
   /// "(x,y,z)": the thread ids of the block's thread `linearId`.
@@ -300,6 +381,12 @@ public:
   std::vector<WarpgroupState> warpgroups;
   std::vector<WgmmaInFlight> wgmmaInFlight;
   std::vector<uint16_t> wgmmaReaders;
+  /// The block's initialized mbarriers (few: searched linearly), the span
+  /// [mbarrierBegin, mbarrierEnd) of shared memory they cover, and the TMA
+  /// loads issued and not completed, oldest first.
+  std::vector<Mbarrier> mbarriers;
+  uint64_t mbarrierBegin = 0, mbarrierEnd = 0;
+  std::deque<TmaLoad> tmaLoads;
   uint32_t blockId[3] = {0, 0, 0};
   uint8_t *sharedMemory = nullptr;
   uint64_t sharedBytes = 0;
@@ -331,6 +418,14 @@ private:
   /// The checks and bookkeeping of a thread whose kernel function returned.
   void exitThread(ThreadState &thread);
   void reportDeadlock();
+  /// Completes the oldest pending TMA load (scheduler only: reports errors
+  /// to the launch instead of failing a fiber). Returns false on an error.
+  bool completeTmaLoad();
+  /// The error of a block whose threads all returned with TMA loads pending.
+  void reportTmaLoadNotWaited();
+  /// checkNotMbarrier past its quick test of the span of all mbarriers.
+  void checkNotMbarrierSlow(const ThreadState &thread, const char *site,
+                            uint64_t offset, uint64_t bytes, const char *what);
 
   static void fiberEntry(boost::context::detail::transfer_t transfer);
   /// Runs `thread`'s fiber until it blocks, returns or fails.

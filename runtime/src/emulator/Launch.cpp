@@ -234,40 +234,80 @@ void Worker::describeThread(uint32_t linearId, char *buffer,
 }
 
 void Worker::reportDeadlock() {
-  // Blame the first blocked thread; name one that waits elsewhere, which is
-  // what keeps it from proceeding.
-  const ThreadState *first = nullptr, *other = nullptr;
+  // Blame the first blocked thread; group the blocked threads by what they
+  // wait for (status, site and, for an mbarrier, the barrier and parity)
+  // and name the first thread of each other group, which is what keeps the
+  // others from proceeding.
+  constexpr int kMaxGroups = 4;
+  struct Group {
+    const ThreadState *first;
+    uint32_t count;
+  } groups[kMaxGroups];
+  int numGroups = 0;
+  uint32_t ungrouped = 0;
+  auto isSameWait = [](const ThreadState &x, const ThreadState &y) {
+    return x.status == y.status && isSameSite(x.waitSite, y.waitSite) &&
+           (x.status != ThreadStatus::AtMbarrier ||
+            (x.mbarrierOffset == y.mbarrierOffset &&
+             x.mbarrierParity == y.mbarrierParity));
+  };
   for (const ThreadState &thread : threads) {
     if (thread.status == ThreadStatus::Returned)
       continue;
-    if (!first)
-      first = &thread;
-    else if (thread.status != first->status ||
-             !isSameSite(thread.waitSite, first->waitSite)) {
-      other = &thread;
+    int g = 0;
+    while (g < numGroups && !isSameWait(thread, *groups[g].first))
+      ++g;
+    if (g < numGroups)
+      ++groups[g].count;
+    else if (numGroups < kMaxGroups)
+      groups[numGroups++] = {&thread, 1};
+    else
+      ++ungrouped;
+  }
+  // Formatted into fixed buffers: the report is one line of bounded size.
+  char what[2048];
+  std::size_t used = 0;
+  auto append = [&](const char *format, auto... args) {
+    if (used < sizeof(what))
+      used += static_cast<std::size_t>(
+          std::snprintf(what + used, sizeof(what) - used, format, args...));
+  };
+  auto where = [&](const ThreadState &thread, char *buffer, std::size_t bytes) {
+    switch (thread.status) {
+    case ThreadStatus::AtBarrier:
+      std::snprintf(buffer, bytes, "waits in a barrier");
+      break;
+    case ThreadStatus::AtMbarrier:
+      describeMbarrierWait(thread, buffer, bytes);
+      break;
+    default:
+      std::snprintf(buffer, bytes, "waits in a warp collective");
       break;
     }
-  }
-  auto where = [](const ThreadState &thread) {
-    return thread.status == ThreadStatus::AtBarrier ? "a barrier"
-                                                    : "a warp collective";
   };
-  char what[1024];
-  if (other) {
-    char otherId[48];
-    describeThread(other->linearId, otherId, sizeof(otherId));
-    std::snprintf(what, sizeof(what),
-                  "deadlock: no thread of the block can proceed; this thread "
-                  "waits in %s here while thread %s waits in %s at %s",
-                  where(*first), otherId, where(*other),
-                  other->waitSite ? other->waitSite : "?");
-  } else {
-    std::snprintf(what, sizeof(what),
-                  "deadlock: no thread of the block can proceed; this thread "
-                  "waits in %s here",
-                  where(*first));
+  char wait[512];
+  append("deadlock: no thread of the block can proceed");
+  for (int g = 0; g < numGroups; ++g)
+    if (groups[g].first->status == ThreadStatus::AtMbarrier) {
+      append(" and no TMA load is pending");
+      break;
+    }
+  where(*groups[0].first, wait, sizeof(wait));
+  append("; this thread %s here", wait);
+  if (groups[0].count > 1)
+    append(" (and %u other threads alike)", groups[0].count - 1);
+  for (int g = 1; g < numGroups; ++g) {
+    char id[48];
+    describeThread(groups[g].first->linearId, id, sizeof(id));
+    where(*groups[g].first, wait, sizeof(wait));
+    append("%s thread %s %s at %s", g == 1 ? " while" : ";", id, wait,
+           groups[g].first->waitSite ? groups[g].first->waitSite : "?");
+    if (groups[g].count > 1)
+      append(" (and %u other threads alike)", groups[g].count - 1);
   }
-  launch.reportError(this, first, first->waitSite, what);
+  if (ungrouped > 0)
+    append("; %u more threads wait elsewhere", ungrouped);
+  launch.reportError(this, groups[0].first, groups[0].first->waitSite, what);
 }
 
 //===----------------------------------------------------------------------===//
@@ -306,6 +346,19 @@ void Worker::wake(ThreadState &thread) {
   thread.waitSite = nullptr;
   readyQueue[(readyHead + readySize) % readyQueue.size()] = thread.linearId;
   ++readySize;
+}
+
+void Worker::wakeMbarrierWaiters(uint64_t offset) {
+  scratchOrder.clear();
+  for (const ThreadState &thread : threads)
+    if (thread.status == ThreadStatus::AtMbarrier &&
+        thread.mbarrierOffset == offset)
+      scratchOrder.push_back(thread.linearId);
+  if (launch.desc.schedule_seed != 0)
+    for (std::size_t i = scratchOrder.size(); i > 1; --i)
+      std::swap(scratchOrder[i - 1], scratchOrder[random.next() % i]);
+  for (uint32_t id : scratchOrder)
+    wake(threads[id]);
 }
 
 void Worker::enqueueLiveThreads() {
@@ -413,6 +466,9 @@ void Worker::runBlock(uint64_t block) {
   }
   wgmmaInFlight.clear();
   std::fill(wgmmaReaders.begin(), wgmmaReaders.end(), 0);
+  mbarriers.clear();
+  mbarrierBegin = mbarrierEnd = 0;
+  tmaLoads.clear();
   for (WarpState &warp : warps) {
     warp.liveLanes = warp.numLanes;
     warp.arrived = 0;
@@ -423,6 +479,8 @@ void Worker::runBlock(uint64_t block) {
     ThreadState &thread = threads[i];
     thread.status = ThreadStatus::Ready;
     thread.waitSite = nullptr;
+    thread.mbarrierOffset = 0;
+    thread.mbarrierParity = 0;
     thread.asyncCopies.clear();
     thread.committedGroups = 0;
     thread.wgmmaFenced = false;
@@ -445,17 +503,30 @@ void Worker::runBlock(uint64_t block) {
   readyHead = 0;
   readySize = 0;
   enqueueLiveThreads();
-  while (readySize > 0) {
-    // Another block's error ends this one too; its fibers are abandoned.
+  for (;;) {
+    while (readySize > 0) {
+      // Another block's error ends this one too; its fibers are abandoned.
+      if (launch.hasFailed())
+        return;
+      ThreadState &thread = threads[readyQueue[readyHead]];
+      readyHead = (readyHead + 1) % readyQueue.size();
+      --readySize;
+      resume(thread);
+    }
     if (launch.hasFailed())
       return;
-    ThreadState &thread = threads[readyQueue[readyHead]];
-    readyHead = (readyHead + 1) % readyQueue.size();
-    --readySize;
-    resume(thread);
+    // No thread can run: TMA loads complete now, as late as the hardware
+    // may let them, one at a time and oldest first, since each may
+    // complete a phase and wake threads that then run before the next.
+    if (liveThreads == 0 || tmaLoads.empty())
+      break;
+    if (!completeTmaLoad())
+      return;
   }
-  if (launch.hasFailed())
+  if (!tmaLoads.empty()) {
+    reportTmaLoadNotWaited();
     return;
+  }
   if (liveThreads > 0) {
     reportDeadlock();
     return;

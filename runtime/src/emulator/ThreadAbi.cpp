@@ -32,6 +32,9 @@ uint64_t getSharedOffset(const Worker &worker, const void *address) {
 /// allows, so that a source overwritten before the wait shows.
 void completeAsyncCopy(ThreadState &thread, const AsyncCopy &copy) {
   Worker &worker = *thread.worker;
+  worker.checkNotMbarrier(thread, copy.site, getSharedOffset(worker, copy.dst),
+                          static_cast<uint64_t>(copy.bytes),
+                          "cp.async destination");
   worker.checkWgmmaInFlightWrite(thread, copy.site,
                                  getSharedOffset(worker, copy.dst),
                                  static_cast<uint64_t>(copy.bytes));
@@ -116,6 +119,8 @@ void sieve_emu_cp_async(const char *site, void *dst, const void *src,
                 "misaligned cp.async destination: shared-memory offset %" PRIu64
                 " is not a multiple of its %d bytes",
                 offset, bytes);
+  worker.checkNotMbarrier(thread, site, offset, static_cast<uint64_t>(bytes),
+                          "cp.async destination");
   // The source is not read without src_bytes, so it may be anything then
   // (zero-fill of out-of-bounds elements).
   if (src_bytes > 0 && (!src || reinterpret_cast<uintptr_t>(src) % bytes != 0))
@@ -165,7 +170,8 @@ void sieve_emu_shared_access(const char *site, const void *address,
   ThreadState &thread = requireCurrentThread("sieve_emu_shared_access");
   Worker &worker = *thread.worker;
   bool checkInFlight = is_write != 0 && !worker.wgmmaInFlight.empty();
-  if ((!worker.checkRaces && !checkInFlight) || bytes == 0)
+  bool checkMbarriers = !worker.mbarriers.empty();
+  if ((!worker.checkRaces && !checkInFlight && !checkMbarriers) || bytes == 0)
     return;
   if (bytes < 0 ||
       !worker.isInSharedMemory(address, static_cast<uint64_t>(bytes)))
@@ -174,6 +180,10 @@ void sieve_emu_shared_access(const char *site, const void *address,
                 " bytes at %p is outside the block's %" PRIu64
                 " bytes of shared memory",
                 bytes, address, worker.sharedBytes);
+  if (checkMbarriers)
+    worker.checkNotMbarrier(thread, site, getSharedOffset(worker, address),
+                            static_cast<uint64_t>(bytes),
+                            is_write != 0 ? "store" : "load");
   if (checkInFlight)
     worker.checkWgmmaInFlightWrite(thread, site,
                                    getSharedOffset(worker, address),

@@ -48,13 +48,10 @@ Descriptor decodeDescriptor(uint64_t bits) {
   return descriptor;
 }
 
-/// The swizzle of `bytes` bytes on a shared-memory address: the 16-byte
-/// chunk (bits 4-6) XOR the row within the pattern (bits 7-9).
+/// The swizzle of `bytes` bytes on a shared-memory address (shared with
+/// TMA, see EmulatorInternal.h).
 uint64_t swizzle(uint64_t offset, uint32_t bytes) {
-  if (bytes == 0)
-    return offset;
-  uint64_t mask = bytes / 16 - 1;
-  return offset ^ (((offset >> 7) & mask) << 4);
+  return swizzleSharedOffset(offset, bytes);
 }
 
 /// The shared-memory offset of element (mn, k) of an operand with
@@ -250,6 +247,9 @@ void computeWgmma(ThreadState &thread, uint32_t index, const char *site) {
       b[k * n + col] = reader.read(descriptorB, args.transB != 0, col, k, "B");
 
   std::vector<std::pair<uint64_t, uint64_t>> ranges = reader.takeRanges();
+  for (auto [begin, end] : ranges)
+    worker.checkNotMbarrier(thread, site, begin, end - begin,
+                            "wgmma operand read");
   if (worker.checkRaces)
     for (auto [begin, end] : ranges) {
       worker.checkSharedAccess(thread, site, begin, end - begin, false);
@@ -356,27 +356,39 @@ bool operator!=(const WgmmaArguments &x, const WgmmaArguments &y) {
 
 } // namespace
 
-void Worker::checkWgmmaInFlightWrite(const ThreadState &thread,
-                                     const char *site, uint64_t offset,
-                                     uint64_t bytes) {
+bool Worker::findWgmmaInFlightRead(uint64_t offset, uint64_t bytes,
+                                   uint64_t &byte,
+                                   const WgmmaInFlight *&reader) const {
   if (wgmmaInFlight.empty())
-    return;
+    return false;
   for (uint64_t i = offset; i < offset + bytes && i < wgmmaReaders.size();
        ++i) {
     if (wgmmaReaders[i] == 0)
       continue;
-    const WgmmaInFlight *reader = nullptr;
+    byte = i;
+    reader = nullptr;
     for (const WgmmaInFlight &product : wgmmaInFlight)
       for (auto [begin, end] : product.ranges)
         if (i >= begin && i < end)
           reader = &product;
-    fail(thread, site,
-         "write to shared memory byte %" PRIu64
-         " while the wgmma at %s reads it: its group is still in flight "
-         "until every thread of warpgroup %u has waited for it "
-         "(wgmma.wait_group)",
-         i, reader ? reader->site : "?", reader ? reader->warpgroup : 0);
+    return true;
   }
+  return false;
+}
+
+void Worker::checkWgmmaInFlightWrite(const ThreadState &thread,
+                                     const char *site, uint64_t offset,
+                                     uint64_t bytes) {
+  uint64_t i = 0;
+  const WgmmaInFlight *reader = nullptr;
+  if (!findWgmmaInFlightRead(offset, bytes, i, reader))
+    return;
+  fail(thread, site,
+       "write to shared memory byte %" PRIu64
+       " while the wgmma at %s reads it: its group is still in flight "
+       "until every thread of warpgroup %u has waited for it "
+       "(wgmma.wait_group)",
+       i, reader ? reader->site : "?", reader ? reader->warpgroup : 0);
 }
 
 extern "C" {
