@@ -14,6 +14,7 @@
 
 using namespace sieve::rt;
 using namespace sieve::cuda;
+using sieve::DType;
 
 bool sieve::rt::isCubinCompatible(const Target &target, int major, int minor) {
   if (target.archSpecific)
@@ -226,6 +227,8 @@ public:
   }
 
   Status checkDeviceRange(DeviceAddress address, uint64_t bytes) override;
+  Status encodeTensorMap(const TensorMapSpec &spec,
+                         uint8_t slot[kTensorMapSlotBytes]) override;
   Status execute(std::vector<LaunchPlan> &plans,
                  const std::vector<DeviceCopy> &copiesAfter,
                  void *userStream) override;
@@ -324,6 +327,12 @@ Status CudaExecutor::init() {
   SIEVE_RETURN_IF_ERROR(loadModule());
 
   const Manifest &manifest = bundle->getManifest();
+  // A driver older than CUDA 12.0 runs bundles without tensor maps only.
+  if (manifest.tensorMapCount && !api.cuTensorMapEncodeTiled)
+    return unsupported(
+        "the bundle passes tensor maps to its kernels, which needs "
+        "cuTensorMapEncodeTiled (CUDA 12.0); this CUDA driver lacks it "
+        "(update the driver)");
   for (const KernelSpec &spec : manifest.kernels) {
     Kernel kernel;
     std::string what = "kernel '" + spec.name + "'";
@@ -465,6 +474,74 @@ Status CudaExecutor::checkDeviceRange(DeviceAddress address, uint64_t bytes) {
     return invalidArgument(what + ": the tensor's " + std::to_string(bytes) +
                            " bytes extend past its allocation of " +
                            std::to_string(size) + " bytes");
+  return Status();
+}
+
+Status CudaExecutor::encodeTensorMap(const TensorMapSpec &spec,
+                                     uint8_t slot[kTensorMapSlotBytes]) {
+  static_assert(sizeof(CUtensorMap) <= kTensorMapSlotBytes,
+                "a CUtensorMap must fit a slot");
+  if (!api.cuTensorMapEncodeTiled)
+    return unsupported("tensor maps need cuTensorMapEncodeTiled (CUDA 12.0); "
+                       "this CUDA driver lacks it (update the driver)");
+  CUtensorMapDataType dataType = CU_TENSOR_MAP_DATA_TYPE_UINT8;
+  switch (spec.dtype) {
+  case DType::F32:
+    dataType = CU_TENSOR_MAP_DATA_TYPE_FLOAT32;
+    break;
+  case DType::F16:
+    dataType = CU_TENSOR_MAP_DATA_TYPE_FLOAT16;
+    break;
+  case DType::BF16:
+    dataType = CU_TENSOR_MAP_DATA_TYPE_BFLOAT16;
+    break;
+  case DType::I32:
+    dataType = CU_TENSOR_MAP_DATA_TYPE_INT32;
+    break;
+  case DType::I8:
+    // i8 and e4m3 data alike: TMA copies bytes.
+    dataType = CU_TENSOR_MAP_DATA_TYPE_UINT8;
+    break;
+  default:
+    return Status(SIEVE_ERROR_INTERNAL,
+                  std::string("no tensor map data type for ") +
+                      getDTypeName(spec.dtype));
+  }
+  CUtensorMapSwizzle swizzle = CU_TENSOR_MAP_SWIZZLE_NONE;
+  switch (spec.swizzleBytes) {
+  case 32:
+    swizzle = CU_TENSOR_MAP_SWIZZLE_32B;
+    break;
+  case 64:
+    swizzle = CU_TENSOR_MAP_SWIZZLE_64B;
+    break;
+  case 128:
+    swizzle = CU_TENSOR_MAP_SWIZZLE_128B;
+    break;
+  default:
+    break;
+  }
+  // globalStrides has the rank - 1 byte strides of dimensions 1 and up;
+  // elements are taken one by one (element strides 1).
+  cuuint64_t dims[kMaxTensorMapRank], strides[kMaxTensorMapRank];
+  cuuint32_t box[kMaxTensorMapRank], elementStrides[kMaxTensorMapRank];
+  for (std::size_t d = 0; d < kMaxTensorMapRank; ++d) {
+    dims[d] = spec.dims[d];
+    strides[d] = d + 1 < kMaxTensorMapRank ? spec.strides[d + 1] : 0;
+    box[d] = spec.box[d];
+    elementStrides[d] = 1;
+  }
+  ScopedContext scope(api, device->getContext());
+  SIEVE_RETURN_IF_ERROR(scope.getStatus());
+  CUtensorMap map = {};
+  SIEVE_RETURN_IF_ERROR(SIEVE_CU(
+      api, cuTensorMapEncodeTiled,
+      (&map, dataType, spec.rank,
+       reinterpret_cast<void *>(static_cast<uintptr_t>(spec.base)), dims,
+       strides, box, elementStrides, CU_TENSOR_MAP_INTERLEAVE_NONE, swizzle,
+       CU_TENSOR_MAP_L2_PROMOTION_L2_128B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE)));
+  std::memset(slot, 0, kTensorMapSlotBytes);
+  std::memcpy(slot, &map, sizeof(map));
   return Status();
 }
 

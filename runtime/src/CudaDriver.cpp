@@ -23,6 +23,9 @@ Status sieve::rt::loadCudaApi(const char *library, CudaApi &api) {
                        " lacks " #exported "; it is older than this runtime "  \
                        "needs (CUDA 11.4)");                                   \
   }
+#define SIEVE_CUDA_OPTIONAL_SYMBOL(name, exported, params)                     \
+  result.name =                                                                \
+      reinterpret_cast<decltype(result.name)>(dlsym(handle, #exported));
 #include "CudaSymbols.def"
 #undef SIEVE_CUDA_SYMBOL
   api = result;

@@ -18,7 +18,9 @@
 
 namespace sieve::rt {
 
-/// The driver entry points; every member is set once loaded.
+/// The driver entry points; every member is set once loaded, except the
+/// optional ones of CudaSymbols.def, which are null when the driver lacks
+/// them.
 struct CudaApi {
   // The table's parameter types, in the struct's scope.
   using CUresult = cuda::CUresult;
@@ -37,6 +39,14 @@ struct CudaApi {
   using CUpointer_attribute = cuda::CUpointer_attribute;
   using CUstreamCaptureMode = cuda::CUstreamCaptureMode;
   using CUDA_MEMCPY2D = cuda::CUDA_MEMCPY2D;
+  using cuuint32_t = cuda::cuuint32_t;
+  using cuuint64_t = cuda::cuuint64_t;
+  using CUtensorMap = cuda::CUtensorMap;
+  using CUtensorMapDataType = cuda::CUtensorMapDataType;
+  using CUtensorMapInterleave = cuda::CUtensorMapInterleave;
+  using CUtensorMapSwizzle = cuda::CUtensorMapSwizzle;
+  using CUtensorMapL2promotion = cuda::CUtensorMapL2promotion;
+  using CUtensorMapFloatOOBfill = cuda::CUtensorMapFloatOOBfill;
 
 #define SIEVE_CUDA_SYMBOL(name, exported, params)                              \
   CUresult(*name) params = nullptr;
@@ -50,8 +60,9 @@ constexpr const char *kCudaDriverLibrary = "libcuda.so.1";
 /// dlopens `library` and resolves every symbol of CudaSymbols.def into
 /// `api`. A library that cannot be loaded is SIEVE_ERROR_UNAVAILABLE "no
 /// CUDA driver (<library> not found)"; a missing symbol is
-/// SIEVE_ERROR_UNAVAILABLE naming it (a driver older than CUDA 11.4). The
-/// library stays loaded for the life of the process.
+/// SIEVE_ERROR_UNAVAILABLE naming it (a driver older than CUDA 11.4), except
+/// for optional symbols, which are left null. The library stays loaded for
+/// the life of the process.
 Status loadCudaApi(const char *library, CudaApi &api);
 
 /// The process's driver from libcuda.so.1, loaded on first use.

@@ -12,6 +12,7 @@
 #define SIEVE_RUNTIME_SRC_CUDATYPES_H
 
 #include <cstddef>
+#include <cstdint>
 
 namespace sieve::cuda {
 
@@ -32,6 +33,20 @@ using CUpointer_attribute = int;
 using CUstreamCaptureMode = int;
 using CUmemorytype = int;
 using CUarray = struct CUarray_st *;
+using cuuint32_t = uint32_t;
+using cuuint64_t = uint64_t;
+using CUtensorMapDataType = int;
+using CUtensorMapInterleave = int;
+using CUtensorMapSwizzle = int;
+using CUtensorMapL2promotion = int;
+using CUtensorMapFloatOOBfill = int;
+
+/// An encoded tensor map (cuda.h's CUtensorMap, CUDA 12.0 and later):
+/// opaque, CU_TENSOR_MAP_NUM_QWORDS = 16 words. cuTensorMapEncodeTiled
+/// needs it 64-byte aligned; cuda.h 13.0 declares it alignas(128).
+struct alignas(128) CUtensorMap {
+  cuuint64_t opaque[16];
+};
 
 /// cuMemcpy2D's description of a copy (cuda.h's CUDA_MEMCPY2D, the _v2
 /// layout that cuMemcpy2DAsync_v2 takes).
@@ -109,6 +124,33 @@ constexpr CUpointer_attribute CU_POINTER_ATTRIBUTE_RANGE_START_ADDR = 11;
 constexpr CUpointer_attribute CU_POINTER_ATTRIBUTE_RANGE_SIZE = 12;
 constexpr unsigned CU_MEMORYTYPE_DEVICE = 2;
 constexpr unsigned CU_MEMORYTYPE_UNIFIED = 4;
+
+// CUtensorMapDataType (cuda.h 13.0, "typedef enum CUtensorMapDataType_enum")
+constexpr CUtensorMapDataType CU_TENSOR_MAP_DATA_TYPE_UINT8 = 0;
+constexpr CUtensorMapDataType CU_TENSOR_MAP_DATA_TYPE_UINT16 = 1;
+constexpr CUtensorMapDataType CU_TENSOR_MAP_DATA_TYPE_UINT32 = 2;
+constexpr CUtensorMapDataType CU_TENSOR_MAP_DATA_TYPE_INT32 = 3;
+constexpr CUtensorMapDataType CU_TENSOR_MAP_DATA_TYPE_UINT64 = 4;
+constexpr CUtensorMapDataType CU_TENSOR_MAP_DATA_TYPE_INT64 = 5;
+constexpr CUtensorMapDataType CU_TENSOR_MAP_DATA_TYPE_FLOAT16 = 6;
+constexpr CUtensorMapDataType CU_TENSOR_MAP_DATA_TYPE_FLOAT32 = 7;
+constexpr CUtensorMapDataType CU_TENSOR_MAP_DATA_TYPE_FLOAT64 = 8;
+constexpr CUtensorMapDataType CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 = 9;
+
+// CUtensorMapInterleave, CUtensorMapSwizzle, CUtensorMapL2promotion,
+// CUtensorMapFloatOOBfill
+constexpr CUtensorMapInterleave CU_TENSOR_MAP_INTERLEAVE_NONE = 0;
+constexpr CUtensorMapSwizzle CU_TENSOR_MAP_SWIZZLE_NONE = 0;
+constexpr CUtensorMapSwizzle CU_TENSOR_MAP_SWIZZLE_32B = 1;
+constexpr CUtensorMapSwizzle CU_TENSOR_MAP_SWIZZLE_64B = 2;
+constexpr CUtensorMapSwizzle CU_TENSOR_MAP_SWIZZLE_128B = 3;
+constexpr CUtensorMapL2promotion CU_TENSOR_MAP_L2_PROMOTION_NONE = 0;
+constexpr CUtensorMapL2promotion CU_TENSOR_MAP_L2_PROMOTION_L2_64B = 1;
+constexpr CUtensorMapL2promotion CU_TENSOR_MAP_L2_PROMOTION_L2_128B = 2;
+constexpr CUtensorMapL2promotion CU_TENSOR_MAP_L2_PROMOTION_L2_256B = 3;
+constexpr CUtensorMapFloatOOBfill CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE = 0;
+constexpr CUtensorMapFloatOOBfill
+    CU_TENSOR_MAP_FLOAT_OOB_FILL_NAN_REQUEST_ZERO_FMA = 1;
 
 // Stream, event and capture flags
 constexpr unsigned CU_STREAM_NON_BLOCKING = 1;

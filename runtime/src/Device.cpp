@@ -5,7 +5,18 @@
 #include "CudaDevice.h"
 #include "EmulatorDevice.h"
 
+#include <algorithm>
+
 using namespace sieve::rt;
+
+bool TensorMapSpec::operator==(const TensorMapSpec &other) const {
+  return dtype == other.dtype && rank == other.rank && base == other.base &&
+         buffer == other.buffer && bufferBytes == other.bufferBytes &&
+         std::equal(dims, dims + kMaxTensorMapRank, other.dims) &&
+         std::equal(strides, strides + kMaxTensorMapRank, other.strides) &&
+         std::equal(box, box + kMaxTensorMapRank, other.box) &&
+         swizzleBytes == other.swizzleBytes;
+}
 
 Status sieve::rt::openDevice(const std::string &spec,
                              const sieve_device_options &options,

@@ -15,6 +15,8 @@
 #include "Bundle.h"
 #include "Status.h"
 
+#include "sieve/emulator.h"
+
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -59,6 +61,36 @@ inline std::string describeLaunch(const Manifest &manifest,
          manifest.kernels[spec.kernel].name + "'";
 }
 
+/// Bytes the runtime reserves for each encoded tensor map, on every device
+/// (CUDA's CUtensorMap takes 128, the emulator's sieve_emu_tensor_map less).
+constexpr uint64_t kTensorMapSlotBytes = SIEVE_TENSOR_MAP_SLOT_BYTES;
+
+/// A tensor_map argument with every size evaluated and checked
+/// (Session::planLaunches): what cuTensorMapEncodeTiled takes, plus the
+/// buffer the map may read.
+struct TensorMapSpec {
+  DType dtype = DType::F32;
+  uint32_t rank = 0;
+  /// Element (0, ..., 0), 16-byte aligned.
+  DeviceAddress base = 0;
+  /// The buffer the tensor lies in: [buffer, buffer + bufferBytes).
+  DeviceAddress buffer = 0;
+  uint64_t bufferBytes = 0;
+  /// Innermost first, `rank` entries each: sizes in elements, strides in
+  /// bytes (strides[0] is the element size), the box in elements; unused
+  /// entries are 0.
+  uint64_t dims[kMaxTensorMapRank] = {};
+  uint64_t strides[kMaxTensorMapRank] = {};
+  uint32_t box[kMaxTensorMapRank] = {};
+  /// 0 (none), 32, 64 or 128.
+  uint32_t swizzleBytes = 0;
+
+  bool operator==(const TensorMapSpec &other) const;
+  bool operator!=(const TensorMapSpec &other) const {
+    return !(*this == other);
+  }
+};
+
 /// What one launch of the last run measured.
 struct LaunchRecord {
   double milliseconds = std::numeric_limits<double>::quiet_NaN();
@@ -98,6 +130,15 @@ public:
 
   /// Checks that [address, address + bytes) is memory of this device.
   virtual Status checkDeviceRange(DeviceAddress address, uint64_t bytes) = 0;
+
+  /// Encodes the tensor map `spec` (checked already) into `slot`, host
+  /// memory the caller then uploads to a kTensorMapSlotBytes-byte slot of
+  /// device memory, 256-byte aligned, whose address the kernels receive:
+  /// a CUtensorMap from cuTensorMapEncodeTiled on CUDA, a
+  /// sieve_emu_tensor_map on the emulator. Bytes the encoding leaves unused
+  /// are zero.
+  virtual Status encodeTensorMap(const TensorMapSpec &spec,
+                                 uint8_t slot[kTensorMapSlotBytes]) = 0;
 
   /// Launches `plans` in order on `stream`, then queues `copiesAfter` (the
   /// outputs a caller bound to memory of its own that the kernels could not

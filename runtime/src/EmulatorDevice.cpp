@@ -105,6 +105,33 @@ public:
                        "host tensors");
   }
 
+  Status encodeTensorMap(const TensorMapSpec &spec,
+                         uint8_t slot[kTensorMapSlotBytes]) override {
+    // The emulator's TMA reads this struct (sieve/emulator.h); device
+    // addresses are host addresses here.
+    static_assert(sizeof(sieve_emu_tensor_map) <= kTensorMapSlotBytes,
+                  "a sieve_emu_tensor_map must fit a slot");
+    static_assert(kMaxTensorMapRank == 5, "sieve_emu_tensor_map has 5 dims");
+    sieve_emu_tensor_map map = {};
+    map.magic = SIEVE_EMU_TENSOR_MAP_MAGIC;
+    map.base = static_cast<const uint8_t *>(toPointer(spec.base));
+    map.buffer_begin = static_cast<const uint8_t *>(toPointer(spec.buffer));
+    map.buffer_end = map.buffer_begin + spec.bufferBytes;
+    map.rank = spec.rank;
+    map.element_bytes = static_cast<uint32_t>(getDTypeSize(spec.dtype));
+    map.swizzle_bytes = spec.swizzleBytes;
+    // Dimensions beyond the rank: one element, one box element, stride 0.
+    for (uint32_t d = 0; d < kMaxTensorMapRank; ++d) {
+      bool used = d < spec.rank;
+      map.dims[d] = used ? spec.dims[d] : 1;
+      map.strides[d] = used ? spec.strides[d] : 0;
+      map.box[d] = used ? spec.box[d] : 1;
+    }
+    std::memset(slot, 0, kTensorMapSlotBytes);
+    std::memcpy(slot, &map, sizeof(map));
+    return Status();
+  }
+
   Status execute(std::vector<LaunchPlan> &plans,
                  const std::vector<DeviceCopy> &copiesAfter,
                  void *stream) override {

@@ -40,8 +40,15 @@ const char *sieve::rt::getParamKindName(ParamKind kind) {
     return "i32";
   case ParamKind::F32:
     return "f32";
+  case ParamKind::TensorMap:
+    return "tensor_map";
   }
   return "?";
+}
+
+bool sieve::rt::isTensorMapDType(DType dtype) {
+  return dtype == DType::F32 || dtype == DType::F16 || dtype == DType::BF16 ||
+         dtype == DType::I32 || dtype == DType::I8;
 }
 
 bool sieve::rt::isPlainFileName(const std::string &name) {
@@ -312,6 +319,8 @@ private:
                      LaunchSpec &launch);
   Status parseArg(const json &value, const std::string &path, ParamKind param,
                   std::size_t paramIndex, ArgSpec &arg);
+  Status parseTensorMap(const json &value, const std::string &path,
+                        ArgSpec &arg);
   Status parseReuse(const json &value, const std::string &path,
                     LaunchSpec &launch);
   Status parseGates(const json &root);
@@ -354,9 +363,14 @@ void Validator::computeBufferUses() {
       spec.firstUse = launch;
     spec.lastUse = std::max(spec.lastUse, launch);
   };
+  // A tensor map reads its buffer (through TMA) at the launches it is
+  // passed to.
+  auto usesBuffer = [](const ArgSpec &arg) {
+    return arg.kind == ParamKind::Memref || arg.kind == ParamKind::TensorMap;
+  };
   for (std::size_t l = 0; l < m.launches.size(); ++l)
     for (const ArgSpec &arg : m.launches[l].args)
-      if (arg.kind == ParamKind::Memref)
+      if (usesBuffer(arg))
         use(arg.buffer, static_cast<int64_t>(l));
   int64_t end = static_cast<int64_t>(m.launches.size());
   for (const GateSpec &gate : m.gates) {
@@ -368,7 +382,7 @@ void Validator::computeBufferUses() {
   for (const LaunchSpec &launch : m.launches)
     if (!launch.reuseInputs.empty())
       for (const ArgSpec &arg : launch.args)
-        if (arg.kind == ParamKind::Memref) {
+        if (usesBuffer(arg)) {
           use(arg.buffer, 0);
           use(arg.buffer, end);
         }
@@ -729,9 +743,12 @@ Status Validator::parseKernels(const json &root) {
         kind = ParamKind::I32, size = 4;
       else if (name == "f32")
         kind = ParamKind::F32, size = 4;
+      else if (name == "tensor_map")
+        kind = ParamKind::TensorMap, size = 8;
       else
-        return fail(paramPath,
-                    "is '" + name + "', expected memref, i64, i32 or f32");
+        return fail(paramPath, "is '" + name +
+                                   "', expected memref, i64, i32, f32 or "
+                                   "tensor_map");
       // Parameters are laid out at their natural alignment (8 for memref
       // fields and i64).
       int64_t align = size >= 8 ? 8 : size;
@@ -856,7 +873,7 @@ Status Validator::parseReuse(const json &value, const std::string &path,
   }
   for (std::size_t a = 0; a < launch.args.size(); ++a) {
     const ArgSpec &arg = launch.args[a];
-    if (arg.kind != ParamKind::Memref)
+    if (arg.kind != ParamKind::Memref && arg.kind != ParamKind::TensorMap)
       continue;
     const BufferSpec &buffer = m.buffers[arg.buffer];
     bool listed = std::any_of(
@@ -888,9 +905,12 @@ Status Validator::parseArg(const json &value, const std::string &path,
     arg.kind = ParamKind::I32;
   else if (value.contains("f32"))
     arg.kind = ParamKind::F32;
+  else if (value.contains("tensor_map"))
+    arg.kind = ParamKind::TensorMap;
   else
     return fail(path, "expected {\"buffer\": ..., \"dtype\": ...}, "
-                      "{\"i64\": ...}, {\"i32\": ...} or {\"f32\": ...}");
+                      "{\"i64\": ...}, {\"i32\": ...}, {\"f32\": ...} or "
+                      "{\"tensor_map\": ...}");
   if (arg.kind != param)
     return fail(path, "parameter " + std::to_string(paramIndex) +
                           " of the kernel is " + getParamKindName(param) +
@@ -922,7 +942,119 @@ Status Validator::parseArg(const json &value, const std::string &path,
     arg.f32 = static_cast<float>(wide);
     return Status();
   }
+  case ParamKind::TensorMap:
+    SIEVE_RETURN_IF_ERROR(expectObject(value, path, {"tensor_map"}));
+    return parseTensorMap(value["tensor_map"], member(path, "tensor_map"), arg);
   }
+  return Status();
+}
+
+Status Validator::parseTensorMap(const json &value, const std::string &path,
+                                 ArgSpec &arg) {
+  // What cuTensorMapEncodeTiled requires of its arguments, as far as it is
+  // known before the sizes are; the rest is checked at run time.
+  SIEVE_RETURN_IF_ERROR(expectObject(
+      value, path,
+      {"buffer", "dtype", "offset", "dims", "strides", "box", "swizzle"}));
+  TensorMapArg &map = arg.tensorMap;
+  SIEVE_RETURN_IF_ERROR(lookupBuffer(value, path, "buffer", arg.buffer));
+  SIEVE_RETURN_IF_ERROR(getDType(value, path, arg.dtype));
+  if (!isTensorMapDType(arg.dtype))
+    return fail(member(path, "dtype"),
+                "is " + std::string(getDTypeName(arg.dtype)) +
+                    "; a tensor map holds f32, f16, bf16, i32 or i8 elements "
+                    "(e4m3 data as i8)");
+  map.offset = Expr::constant(0);
+  if (value.contains("offset")) {
+    SIEVE_RETURN_IF_ERROR(getExprField(value, path, "offset",
+                                       Expr::Mode::Arithmetic, map.offset));
+    SIEVE_RETURN_IF_ERROR(
+        checkConstantRange(map.offset, member(path, "offset"), 0,
+                           std::numeric_limits<int64_t>::max()));
+  }
+
+  const json *dims;
+  SIEVE_RETURN_IF_ERROR(getArray(value, path, "dims", dims));
+  std::size_t rank = dims->size();
+  if (rank < 1 || rank > kMaxTensorMapRank)
+    return fail(member(path, "dims"),
+                "has " + std::to_string(rank) +
+                    " entries; a tensor map has rank 1 to " +
+                    std::to_string(kMaxTensorMapRank));
+  for (std::size_t d = 0; d < rank; ++d) {
+    std::string dimPath = indexed(member(path, "dims"), d);
+    Expr dim;
+    SIEVE_RETURN_IF_ERROR(
+        getExpr((*dims)[d], dimPath, Expr::Mode::Arithmetic, dim));
+    SIEVE_RETURN_IF_ERROR(
+        checkConstantRange(dim, dimPath, 1, kMaxTensorMapDim));
+    map.dims.push_back(std::move(dim));
+  }
+
+  const json *strides;
+  SIEVE_RETURN_IF_ERROR(getArray(value, path, "strides", strides));
+  if (strides->size() != rank - 1)
+    return fail(member(path, "strides"),
+                "has " + std::to_string(strides->size()) +
+                    " entries; a tensor map of rank " + std::to_string(rank) +
+                    " takes " + std::to_string(rank - 1) +
+                    " (the byte strides of dimensions 1 and up)");
+  for (std::size_t d = 0; d < strides->size(); ++d) {
+    std::string stridePath = indexed(member(path, "strides"), d);
+    Expr stride;
+    SIEVE_RETURN_IF_ERROR(
+        getExpr((*strides)[d], stridePath, Expr::Mode::Arithmetic, stride));
+    SIEVE_RETURN_IF_ERROR(
+        checkConstantRange(stride, stridePath, 1, kTensorMapStrideLimit - 1));
+    if (std::optional<int64_t> bytes = stride.getConstant();
+        bytes && *bytes % kTensorMapAlignment != 0)
+      return fail(stridePath, "is " + std::to_string(*bytes) +
+                                  ", not a multiple of " +
+                                  std::to_string(kTensorMapAlignment));
+    map.strides.push_back(std::move(stride));
+  }
+
+  const json *box;
+  SIEVE_RETURN_IF_ERROR(getArray(value, path, "box", box));
+  if (box->size() != rank)
+    return fail(member(path, "box"), "has " + std::to_string(box->size()) +
+                                         " entries; a tensor map of rank " +
+                                         std::to_string(rank) + " takes " +
+                                         std::to_string(rank));
+  for (std::size_t d = 0; d < rank; ++d) {
+    std::string boxPath = indexed(member(path, "box"), d);
+    int64_t size;
+    SIEVE_RETURN_IF_ERROR(getInteger((*box)[d], boxPath, size));
+    SIEVE_RETURN_IF_ERROR(
+        checkConstantRange(Expr::constant(size), boxPath, 1, kMaxTensorMapBox));
+    map.box.push_back(static_cast<uint32_t>(size));
+  }
+
+  const json *swizzle;
+  SIEVE_RETURN_IF_ERROR(getField(value, path, "swizzle", swizzle));
+  int64_t swizzleBytes;
+  SIEVE_RETURN_IF_ERROR(
+      getInteger(*swizzle, member(path, "swizzle"), swizzleBytes));
+  if (swizzleBytes != 0 && swizzleBytes != 32 && swizzleBytes != 64 &&
+      swizzleBytes != 128)
+    return fail(member(path, "swizzle"), "is " + std::to_string(swizzleBytes) +
+                                             ", expected 0, 32, 64 or 128");
+  map.swizzleBytes = static_cast<uint32_t>(swizzleBytes);
+
+  // The box's rows: whole 16-byte chunks, and within the swizzle span.
+  int64_t rowBytes = static_cast<int64_t>(map.box[0] * getDTypeSize(arg.dtype));
+  std::string row = std::to_string(rowBytes) + " bytes (" +
+                    std::to_string(map.box[0]) + " x " +
+                    getDTypeName(arg.dtype) + ")";
+  if (rowBytes % kTensorMapAlignment != 0)
+    return fail(member(path, "box"), "the inner box dimension is " + row +
+                                         ", not a multiple of " +
+                                         std::to_string(kTensorMapAlignment));
+  if (swizzleBytes != 0 && rowBytes > swizzleBytes)
+    return fail(member(path, "box"),
+                "the inner box dimension is " + row + ", more than the " +
+                    std::to_string(swizzleBytes) + "-byte swizzle span");
+  map.slot = m.tensorMapCount++;
   return Status();
 }
 

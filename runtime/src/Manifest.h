@@ -112,10 +112,24 @@ struct CheckSpec {
   std::string message;
 };
 
-enum class ParamKind { Memref, I64, I32, F32 };
+/// A "tensor_map" parameter is the 64-bit device address of an encoded
+/// tensor map (a CUtensorMap on CUDA; docs/bundle-format.md, "Tensor maps").
+enum class ParamKind { Memref, I64, I32, F32, TensorMap };
 
-/// "memref", "i64", "i32", "f32".
+/// "memref", "i64", "i32", "f32", "tensor_map".
 const char *getParamKindName(ParamKind kind);
+
+/// cuTensorMapEncodeTiled's limits: rank and box sizes.
+constexpr std::size_t kMaxTensorMapRank = 5;
+constexpr int64_t kMaxTensorMapBox = 256;
+/// Global dimensions are at most 2^32 elements, byte strides below 2^40 and
+/// multiples of 16, the base address 16-byte aligned.
+constexpr int64_t kMaxTensorMapDim = int64_t{1} << 32;
+constexpr int64_t kTensorMapStrideLimit = int64_t{1} << 40;
+constexpr int64_t kTensorMapAlignment = 16;
+
+/// The element types a tensor map may have (f32, f16, bf16, i32, i8).
+bool isTensorMapDType(DType dtype);
 
 struct KernelSpec {
   std::string name;
@@ -123,15 +137,35 @@ struct KernelSpec {
   std::vector<ParamKind> params;
 };
 
+/// The rest of a tensor_map argument (its buffer and element type are
+/// ArgSpec::buffer and ArgSpec::dtype): a tiled view of the buffer that TMA
+/// copies boxes of.
+struct TensorMapArg {
+  /// The element offset of element (0, ..., 0) in the buffer.
+  Expr offset;
+  /// Innermost dimension first: `rank` sizes in elements, and the byte
+  /// strides of dimensions 1 .. rank - 1 (dimension 0 is contiguous).
+  std::vector<Expr> dims, strides;
+  /// The box TMA copies, in elements, `rank` entries.
+  std::vector<uint32_t> box;
+  /// 0 (none), 32, 64 or 128.
+  uint32_t swizzleBytes = 0;
+  /// Every tensor_map argument of the manifest has a slot of its own in the
+  /// session's tensor maps, numbered in the order of the launches.
+  std::size_t slot = 0;
+};
+
 struct ArgSpec {
   ParamKind kind = ParamKind::I64;
-  /// Memref arguments.
+  /// Memref and tensor_map arguments.
   std::size_t buffer = 0;
   DType dtype = DType::F32;
   /// i64 and i32 arguments.
   Expr value;
   /// f32 arguments.
   float f32 = 0;
+  /// tensor_map arguments.
+  TensorMapArg tensorMap;
 };
 
 struct LaunchSpec {
@@ -167,6 +201,8 @@ struct Manifest {
   std::vector<KernelSpec> kernels;
   std::vector<LaunchSpec> launches;
   std::vector<GateSpec> gates;
+  /// The number of tensor_map arguments over all launches (their slots).
+  std::size_t tensorMapCount = 0;
   /// Bytes of the arena that holds every temporary buffer.
   Expr arenaBytes;
   std::string ptxFile;

@@ -221,6 +221,7 @@ Status Session::create(std::shared_ptr<const Bundle> bundle,
   result->outputBindings.resize(bundle->getManifest().outputs.size());
   result->buffers.resize(bundle->getManifest().buffers.size());
   result->reuse.resize(bundle->getManifest().launches.size());
+  SIEVE_RETURN_IF_ERROR(result->allocateTensorMaps());
   session = std::move(result);
   return Status();
 }
@@ -236,6 +237,31 @@ Session::~Session() {
   for (Buffer *buffer : {&arena, &constants})
     if (buffer->owned)
       executor->release(buffer->owned);
+  if (tensorMapMemory)
+    executor->release(tensorMapMemory);
+}
+
+Status Session::allocateTensorMaps() {
+  // The slots' addresses are the kernels' parameters: they stay the same for
+  // the life of the session (and of a captured CUDA graph), while their
+  // contents are uploaded before the launches of each run that changes them.
+  const Manifest &manifest = bundle->getManifest();
+  if (!manifest.tensorMapCount)
+    return Status();
+  tensorMaps.resize(manifest.tensorMapCount);
+  for (std::size_t l = 0; l < manifest.launches.size(); ++l)
+    for (std::size_t a = 0; a < manifest.launches[l].args.size(); ++a) {
+      const ArgSpec &arg = manifest.launches[l].args[a];
+      if (arg.kind != ParamKind::TensorMap)
+        continue;
+      tensorMaps[arg.tensorMap.slot].launch = l;
+      tensorMaps[arg.tensorMap.slot].arg = a;
+    }
+  uint64_t bytes = manifest.tensorMapCount * kTensorMapSlotBytes;
+  tensorMapHost.assign(static_cast<std::size_t>(bytes), 0);
+  return executor->allocate(bytes, tensorMapMemory)
+      .withContext("allocating the tensor maps (" + std::to_string(bytes) +
+                   " bytes)");
 }
 
 std::string Session::describeInput(std::size_t index) const {
@@ -539,7 +565,9 @@ Status Session::run(void *stream) {
     return prepared;
   }
   std::vector<std::vector<uint64_t>> keys = planReuse();
-  Status status = executor->execute(plans, copiesAfter, stream);
+  Status status = uploadTensorMaps(stream);
+  if (status.isOk())
+    status = executor->execute(plans, copiesAfter, stream);
   if (!status.isOk()) {
     // Drain what was queued before the failure; the buffers stay in use
     // until it finishes.
@@ -818,9 +846,21 @@ std::vector<std::vector<uint64_t>> Session::planReuse() {
                                  plan.block[2], plan.dynamicSharedBytes};
     for (const ParamValue &value : plan.values)
       key.push_back(value.address);
-    for (const ArgSpec &arg : spec.args)
-      if (arg.kind == ParamKind::Memref)
+    for (const ArgSpec &arg : spec.args) {
+      if (arg.kind == ParamKind::Memref || arg.kind == ParamKind::TensorMap)
         key.push_back(buffers[arg.buffer].generation);
+      // A tensor map's parameter is its slot, whatever the map: the map
+      // itself is part of the key.
+      if (arg.kind == ParamKind::TensorMap) {
+        const TensorMapSpec &map = tensorMaps[arg.tensorMap.slot].spec;
+        key.insert(key.end(),
+                   {static_cast<uint64_t>(map.dtype), map.rank, map.base,
+                    map.buffer, map.bufferBytes, map.swizzleBytes});
+        key.insert(key.end(), map.dims, map.dims + kMaxTensorMapRank);
+        key.insert(key.end(), map.strides, map.strides + kMaxTensorMapRank);
+        key.insert(key.end(), map.box, map.box + kMaxTensorMapRank);
+      }
+    }
     bool hostInputs = true;
     for (std::size_t input : spec.reuseInputs) {
       hostInputs = hostInputs && !bindings[input].onDevice;
@@ -944,12 +984,149 @@ Status Session::planLaunches() {
       case ParamKind::F32:
         value.f32 = arg.f32;
         break;
+      case ParamKind::TensorMap: {
+        // The kernel gets the slot's address; the map is encoded into it
+        // before the launches (uploadTensorMaps). A launch with an empty
+        // grid is skipped, its tensor maps with it: an empty tensor has no
+        // tensor map.
+        TensorMapSlot &slot = tensorMaps[arg.tensorMap.slot];
+        slot.planned = !plan.skipped;
+        if (slot.planned)
+          SIEVE_RETURN_IF_ERROR(planTensorMap(l, a, slot.spec));
+        value.address =
+            tensorMapMemory + arg.tensorMap.slot * kTensorMapSlotBytes;
+        break;
+      }
       }
       plan.values.push_back(value);
     }
     for (ParamValue &value : plan.values)
       plan.params.push_back(&value);
   }
+  return Status();
+}
+
+Status Session::planTensorMap(std::size_t l, std::size_t a,
+                              TensorMapSpec &spec) const {
+  // What cuTensorMapEncodeTiled requires, and that the tensor lies in its
+  // buffer: TMA reads any element of [0, dims) without further checks.
+  const Manifest &manifest = bundle->getManifest();
+  const ArgSpec &arg = manifest.launches[l].args[a];
+  const TensorMapArg &map = arg.tensorMap;
+  const std::string &bufferName = manifest.buffers[arg.buffer].name;
+  std::string where = describeLaunch(manifest, l) + ": argument " +
+                      std::to_string(a) + " (tensor map of buffer '" +
+                      bufferName + "')";
+  std::string sizes = formatSymbols(manifest, runSymbols);
+  auto evaluate = [&](const Expr &expr, const std::string &what,
+                      int64_t &value) -> Status {
+    return expr.evaluate(runSymbols, manifest.symbolNames, value)
+        .withContext(where + ": " + what);
+  };
+  auto outOfRange = [&](const std::string &what, const Expr &expr,
+                        int64_t value, const std::string &allowed) {
+    return invalidArgument(where + ": " + what + " '" + expr.getText() +
+                           "' is " + std::to_string(value) + " for " + sizes +
+                           "; " + allowed);
+  };
+
+  spec = TensorMapSpec();
+  spec.dtype = arg.dtype;
+  spec.rank = static_cast<uint32_t>(map.dims.size());
+  spec.swizzleBytes = map.swizzleBytes;
+  uint64_t elementBytes = getDTypeSize(arg.dtype);
+  for (std::size_t d = 0; d < map.dims.size(); ++d) {
+    std::string what = "dims[" + std::to_string(d) + "]";
+    int64_t dim;
+    SIEVE_RETURN_IF_ERROR(evaluate(map.dims[d], what, dim));
+    if (dim < 1 || dim > kMaxTensorMapDim)
+      return outOfRange(what, map.dims[d], dim,
+                        "a tensor map's dimensions are 1 to 2^32 (a launch "
+                        "over an empty tensor needs an empty grid)");
+    spec.dims[d] = static_cast<uint64_t>(dim);
+    spec.box[d] = map.box[d];
+  }
+  spec.strides[0] = elementBytes;
+  for (std::size_t d = 0; d < map.strides.size(); ++d) {
+    std::string what = "strides[" + std::to_string(d) + "]";
+    int64_t stride;
+    SIEVE_RETURN_IF_ERROR(evaluate(map.strides[d], what, stride));
+    if (stride < 1 || stride >= kTensorMapStrideLimit ||
+        stride % kTensorMapAlignment != 0)
+      return outOfRange(what, map.strides[d], stride,
+                        "a tensor map's strides are positive multiples of 16 "
+                        "bytes below 2^40");
+    spec.strides[d + 1] = static_cast<uint64_t>(stride);
+  }
+  int64_t offset;
+  SIEVE_RETURN_IF_ERROR(evaluate(map.offset, "offset", offset));
+  if (offset < 0)
+    return outOfRange("offset", map.offset, offset, "expected at least 0");
+
+  const Buffer &buffer = buffers[arg.buffer];
+  spec.buffer = buffer.address;
+  spec.bufferBytes = buffer.bytes;
+  // The bytes the tensor spans, from the buffer's start: exact in 128 bits
+  // (each term is below 2^63 * 2^40).
+  using Wide = unsigned __int128;
+  Wide start = Wide(static_cast<uint64_t>(offset)) * elementBytes;
+  Wide end = start + elementBytes;
+  for (uint32_t d = 0; d < spec.rank; ++d)
+    end += Wide(spec.dims[d] - 1) * spec.strides[d];
+  auto text = [](Wide value) {
+    if (value > std::numeric_limits<uint64_t>::max())
+      return std::string("more than 2^64");
+    return std::to_string(static_cast<uint64_t>(value));
+  };
+  if (end > buffer.bytes)
+    return invalidBundle(where + ": the tensor spans bytes [" + text(start) +
+                         ", " + text(end) + ") of the buffer, which holds " +
+                         std::to_string(buffer.bytes) + " (" + sizes +
+                         "); a tensor map must not reach outside its buffer");
+  spec.base = buffer.address + static_cast<uint64_t>(start);
+  if (spec.base % kTensorMapAlignment != 0)
+    return invalidArgument(
+        where + ": its first element, " + text(start) +
+        " bytes into the buffer (offset '" + map.offset.getText() +
+        "' = " + std::to_string(offset) + " x " + getDTypeName(arg.dtype) +
+        ", " + sizes + "), is not " + std::to_string(kTensorMapAlignment) +
+        "-byte aligned");
+  return Status();
+}
+
+Status Session::uploadTensorMaps(void *stream) {
+  // Only maps that changed are encoded again; when none did, the slots
+  // already hold what the launches need (a CUDA graph replays with the same
+  // slot addresses and reads the slots when it runs).
+  const Manifest &manifest = bundle->getManifest();
+  bool changed = false;
+  for (std::size_t i = 0; i < tensorMaps.size(); ++i) {
+    TensorMapSlot &slot = tensorMaps[i];
+    if (!slot.planned || (slot.uploaded && slot.uploadedSpec == slot.spec))
+      continue;
+    uint8_t *bytes = tensorMapHost.data() + i * kTensorMapSlotBytes;
+    std::memset(bytes, 0, kTensorMapSlotBytes);
+    slot.uploaded = false;
+    const ArgSpec &arg = manifest.launches[slot.launch].args[slot.arg];
+    std::string what = describeLaunch(manifest, slot.launch) + ": argument " +
+                       std::to_string(slot.arg) + " (tensor map of buffer '" +
+                       manifest.buffers[arg.buffer].name + "')";
+    SIEVE_RETURN_IF_ERROR(
+        executor->encodeTensorMap(slot.spec, bytes).withContext(what));
+    changed = true;
+  }
+  if (!changed)
+    return Status();
+  // One copy for every slot, queued ahead of the launches on their stream.
+  SIEVE_RETURN_IF_ERROR(executor
+                            ->upload(tensorMapMemory, tensorMapHost.data(),
+                                     tensorMapHost.size(), stream)
+                            .withContext("uploading the tensor maps"));
+  for (TensorMapSlot &slot : tensorMaps)
+    if (slot.planned) {
+      slot.uploadedSpec = slot.spec;
+      slot.uploaded = true;
+    }
   return Status();
 }
 

@@ -135,6 +135,19 @@ private:
     std::vector<uint64_t> key;
   };
 
+  /// The tensor map of one tensor_map argument (TensorMapArg::slot).
+  struct TensorMapSlot {
+    /// The argument: launch and argument index.
+    std::size_t launch = 0, arg = 0;
+    /// What this run's launch needs; `planned` is false when the launch has
+    /// an empty grid (nothing is evaluated, checked or encoded then).
+    TensorMapSpec spec;
+    bool planned = false;
+    /// What the device slot holds, when `uploaded`.
+    TensorMapSpec uploadedSpec;
+    bool uploaded = false;
+  };
+
   /// A buffer of the manifest for the current run.
   struct Buffer {
     uint64_t bytes = 0;
@@ -165,12 +178,19 @@ private:
                              const std::vector<int64_t> &symbols,
                              std::vector<int64_t> &shape,
                              uint64_t &bytes) const;
+  /// Allocates the tensor maps' slots (when the bundle has any).
+  Status allocateTensorMaps();
   Status prepareBuffers(void *stream);
   /// Grows `buffer`'s allocation to at least `bytes`.
   Status reserve(Buffer &buffer, uint64_t bytes, const std::string &what);
   /// Fails if two temporaries overlap in the arena while both are live.
   Status checkArenaPlan(const std::vector<uint64_t> &offsets) const;
   Status planLaunches();
+  /// Evaluates and checks tensor_map argument `a` of launch `l`.
+  Status planTensorMap(std::size_t l, std::size_t a, TensorMapSpec &spec) const;
+  /// Encodes the tensor maps that changed since they were last uploaded and
+  /// uploads all slots in one copy on `stream`, ahead of the launches.
+  Status uploadTensorMaps(void *stream);
   /// Marks the planned launches whose results an earlier run left in their
   /// buffers as reused (skipped); returns the keys of those that run.
   std::vector<std::vector<uint64_t>> planReuse();
@@ -193,6 +213,11 @@ private:
   /// after the launches.
   std::vector<DeviceCopy> copiesAfter;
   std::vector<ReuseState> reuse;
+  /// One slot of kTensorMapSlotBytes per tensor_map argument, in one
+  /// allocation made with the session, and their host copy.
+  std::vector<TensorMapSlot> tensorMaps;
+  DeviceAddress tensorMapMemory = 0;
+  std::vector<uint8_t> tensorMapHost;
   uint64_t bindSerial = 0;
   /// The last run: symbol values, plans, and whether one happened.
   std::vector<int64_t> runSymbols;

@@ -20,6 +20,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <dlfcn.h>
 
 using namespace sieve::rt;
@@ -808,6 +809,180 @@ TEST_F(CudaTest, LaunchFailuresNameTheLaunch) {
                "sieve_session_run: launch 1 (linalg.generic at toy.mlir:4:8), "
                "kernel 'axpb_f32': cuLaunchKernel failed: "
                "CUDA_ERROR_LAUNCH_FAILED");
+}
+
+namespace {
+/// What the fake encoded into a slot (FakeCudaState::tensorMapEncodes).
+struct FakeSlot {
+  uint64_t magic = 0, encode = 0, address = 0;
+  bool restZero = true;
+};
+
+FakeSlot readFakeSlot(sieve_session *session) {
+  uint8_t slot[SIEVE_TENSOR_MAP_SLOT_BYTES];
+  FakeSlot result;
+  EXPECT_SIEVE_OK(sieve_session_read_output(session, 2, slot, sizeof(slot)));
+  std::memcpy(&result.magic, slot, 8);
+  std::memcpy(&result.encode, slot + 8, 8);
+  std::memcpy(&result.address, slot + 16, 8);
+  // The CUtensorMap's 128 bytes, then zeros.
+  for (std::size_t i = 128; i < sizeof(slot); ++i)
+    result.restZero = result.restZero && slot[i] == 0;
+  return result;
+}
+
+/// The index of the first event `prefix` starts, or -1.
+int findEvent(const std::vector<std::string> &events, const std::string &prefix,
+              std::size_t from = 0) {
+  for (std::size_t i = from; i < events.size(); ++i)
+    if (events[i].rfind(prefix, 0) == 0)
+      return static_cast<int>(i);
+  return -1;
+}
+} // namespace
+
+TEST_F(CudaTest, TensorMapsAreEncodedBeforeTheLaunches) {
+  TempDir dir;
+  std::string bundle = makeToyVariant(dir, "b", [](nlohmann::json &m) {
+    addTensorMapProbe(m, getToyTensorMap());
+  });
+  Handle<sieve_device> device = openDevice();
+  Handle<sieve_session> session = openSession(device.get(), bundle);
+  ASSERT_TRUE(session);
+  // One slot, allocated with the session.
+  EXPECT_EQ(fakeCuda().allocationCount, 1);
+  // Input a in device memory of its own, used in place: the map's address
+  // is known.
+  const int64_t n = 512;
+  ToyInputs inputs(n);
+  CUdeviceptr a = 0;
+  ASSERT_EQ(api->cuMemAlloc(&a, 4 * n), CUDA_SUCCESS);
+  ASSERT_EQ(api->cuMemcpyHtoDAsync(a, inputs.a.data(), 4 * n, nullptr),
+            CUDA_SUCCESS);
+  int64_t shape[1] = {n};
+  ASSERT_SIEVE_OK(sieve_session_bind_input_device(
+      session.get(), 0, SIEVE_DTYPE_F32, 1, shape, nullptr, a));
+  ASSERT_SIEVE_OK(sieve_session_bind_input_host(
+      session.get(), 1, SIEVE_DTYPE_F32, 1, shape, nullptr, inputs.b.data()));
+  fakeCuda().events.clear();
+  ASSERT_SIEVE_OK(sieve_session_run(session.get(), nullptr));
+
+  ASSERT_EQ(fakeCuda().tensorMapEncodes.size(), 1u);
+  const FakeTensorMapEncode &encode = fakeCuda().tensorMapEncodes[0];
+  EXPECT_EQ(encode.dataType, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16);
+  EXPECT_EQ(encode.rank, 4u);
+  EXPECT_EQ(encode.address, a + 2 * n); // bf16 element n
+  EXPECT_EQ(encode.dims, (std::vector<uint64_t>{64, 2, 2, 2}));
+  EXPECT_EQ(encode.strides, (std::vector<uint64_t>{128, 256, 512}));
+  EXPECT_EQ(encode.box, (std::vector<uint32_t>{64, 2, 1, 1}));
+  EXPECT_EQ(encode.elementStrides, (std::vector<uint32_t>{1, 1, 1, 1}));
+  EXPECT_EQ(encode.interleave, CU_TENSOR_MAP_INTERLEAVE_NONE);
+  EXPECT_EQ(encode.swizzle, CU_TENSOR_MAP_SWIZZLE_128B);
+  EXPECT_EQ(encode.l2Promotion, CU_TENSOR_MAP_L2_PROMOTION_L2_128B);
+  EXPECT_EQ(encode.oobFill, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  // The slot (256 bytes) is uploaded once, before the first launch.
+  const std::vector<std::string> &events = fakeCuda().events;
+  int upload = findEvent(events, "upload 256");
+  ASSERT_GE(upload, 0);
+  EXPECT_LT(upload, findEvent(events, "launch "));
+  EXPECT_EQ(findEvent(events, "upload 256", upload + 1), -1);
+  FakeSlot slot = readFakeSlot(session.get());
+  EXPECT_EQ(slot.magic, kFakeTensorMapMagic);
+  EXPECT_EQ(slot.encode, 0u);
+  EXPECT_EQ(slot.address, a + 2 * n);
+  EXPECT_TRUE(slot.restZero);
+
+  // The same map again: neither encoded nor uploaded.
+  fakeCuda().events.clear();
+  ASSERT_SIEVE_OK(sieve_session_run(session.get(), nullptr));
+  EXPECT_EQ(fakeCuda().tensorMapEncodes.size(), 1u);
+  EXPECT_EQ(findEvent(fakeCuda().events, "upload 256"), -1);
+  EXPECT_GE(findEvent(fakeCuda().events, "launch read_tensor_map"), 0);
+  // New sizes: a new map, in the same slot.
+  ASSERT_NO_FATAL_FAILURE(runToyAndCheck(session.get(), 2 * n));
+  ASSERT_EQ(fakeCuda().tensorMapEncodes.size(), 2u);
+  EXPECT_EQ(fakeCuda().tensorMapEncodes[1].dims,
+            (std::vector<uint64_t>{64, 4, 2, 2}));
+  EXPECT_EQ(readFakeSlot(session.get()).encode, 1u);
+
+  // The driver's errors name the argument.
+  fakeCuda().tensorMapEncodeResult = CUDA_ERROR_INVALID_VALUE;
+  ASSERT_NO_FATAL_FAILURE(bindToyInputs(session.get(), n));
+  EXPECT_EQ(sieve_session_run(session.get(), nullptr), SIEVE_ERROR_DEVICE);
+  EXPECT_STREQ(sieve_last_error(),
+               "sieve_session_run: launch 3 (tma probe at toy.mlir:6:8), "
+               "kernel 'read_tensor_map': argument 0 (tensor map of buffer "
+               "'a'): cuTensorMapEncodeTiled failed: CUDA_ERROR_INVALID_VALUE");
+  fakeCuda().tensorMapEncodeResult = CUDA_SUCCESS;
+  ASSERT_NO_FATAL_FAILURE(runToyAndCheck(session.get(), n));
+  EXPECT_EQ(readFakeSlot(session.get()).encode, 2u);
+  session.reset();
+  EXPECT_EQ(api->cuMemFree(a), CUDA_SUCCESS);
+}
+
+// A captured graph launches with the slots' addresses; their contents are
+// uploaded ahead of each replay.
+TEST_F(CudaTest, TensorMapsInCudaGraphs) {
+  TempDir dir;
+  std::string bundle = makeToyVariant(dir, "b", [](nlohmann::json &m) {
+    addTensorMapProbe(m, getToyTensorMap());
+    // The probe alone: its launch stays the same whatever n is.
+    nlohmann::json probe = m["launches"][3];
+    m["launches"] = nlohmann::json::array();
+    m["launches"].push_back(probe);
+    m["gates"] = nlohmann::json::array();
+  });
+  Handle<sieve_device> device = openDevice();
+  Handle<sieve_session> session =
+      openSession(device.get(), bundle, SIEVE_SESSION_CUDA_GRAPH);
+  ASSERT_TRUE(session);
+  for (int64_t n : {512, 1024, 1024, 256}) {
+    ASSERT_NO_FATAL_FAILURE(bindToyInputs(session.get(), n));
+    fakeCuda().events.clear();
+    ASSERT_SIEVE_OK(sieve_session_run(session.get(), nullptr));
+    const std::vector<FakeTensorMapEncode> &encodes =
+        fakeCuda().tensorMapEncodes;
+    ASSERT_FALSE(encodes.empty());
+    EXPECT_EQ(encodes.back().dims[1], static_cast<uint64_t>(n / 256)) << n;
+    FakeSlot slot = readFakeSlot(session.get());
+    EXPECT_EQ(slot.encode, encodes.size() - 1) << n;
+    EXPECT_EQ(slot.address, encodes.back().address) << n;
+    int upload = findEvent(fakeCuda().events, "upload 256");
+    if (upload >= 0)
+      EXPECT_LT(upload, findEvent(fakeCuda().events, "launch ")) << n;
+  }
+  // Rebinding a (same sizes) does not change the map: three encodes.
+  EXPECT_EQ(fakeCuda().tensorMapEncodes.size(), 3u);
+  EXPECT_EQ(fakeCuda().graphsInstantiated, 1);
+  EXPECT_EQ(fakeCuda().graphLaunches, 4);
+}
+
+// cuTensorMapEncodeTiled is CUDA 12.0: an older driver runs bundles without
+// tensor maps and rejects the others when the session is created.
+TEST_F(CudaTest, TensorMapsNeedCuda12) {
+  fakeCuda().lacksTensorMaps = true;
+  api = makeFakeCudaApi();
+  EXPECT_EQ(api->cuTensorMapEncodeTiled, nullptr);
+  Handle<sieve_device> device = openDevice();
+  {
+    Handle<sieve_session> session = openSession(device.get(), getToyBundle());
+    ASSERT_TRUE(session);
+    runToyAndCheck(session.get(), 100);
+  }
+  TempDir dir;
+  std::string bundle = makeToyVariant(dir, "b", [](nlohmann::json &m) {
+    addTensorMapProbe(m, getToyTensorMap());
+  });
+  sieve_session *session = nullptr;
+  EXPECT_EQ(createSession(device.get(), bundle, 0, &session),
+            SIEVE_ERROR_UNSUPPORTED);
+  EXPECT_EQ(session, nullptr);
+  EXPECT_NE(std::string(sieve_last_error())
+                .find("the bundle passes tensor maps to its kernels, which "
+                      "needs cuTensorMapEncodeTiled (CUDA 12.0); this CUDA "
+                      "driver lacks it (update the driver)"),
+            std::string::npos)
+      << sieve_last_error();
 }
 
 //===----------------------------------------------------------------------===//

@@ -69,7 +69,37 @@ SIEVE_SAME_VALUE(CU_MEMORYTYPE_UNIFIED)
 SIEVE_SAME_VALUE(CU_STREAM_NON_BLOCKING)
 SIEVE_SAME_VALUE(CU_EVENT_DEFAULT)
 SIEVE_SAME_VALUE(CU_STREAM_CAPTURE_MODE_THREAD_LOCAL)
+SIEVE_SAME_VALUE(CU_TENSOR_MAP_DATA_TYPE_UINT8)
+SIEVE_SAME_VALUE(CU_TENSOR_MAP_DATA_TYPE_UINT16)
+SIEVE_SAME_VALUE(CU_TENSOR_MAP_DATA_TYPE_UINT32)
+SIEVE_SAME_VALUE(CU_TENSOR_MAP_DATA_TYPE_INT32)
+SIEVE_SAME_VALUE(CU_TENSOR_MAP_DATA_TYPE_UINT64)
+SIEVE_SAME_VALUE(CU_TENSOR_MAP_DATA_TYPE_INT64)
+SIEVE_SAME_VALUE(CU_TENSOR_MAP_DATA_TYPE_FLOAT16)
+SIEVE_SAME_VALUE(CU_TENSOR_MAP_DATA_TYPE_FLOAT32)
+SIEVE_SAME_VALUE(CU_TENSOR_MAP_DATA_TYPE_FLOAT64)
+SIEVE_SAME_VALUE(CU_TENSOR_MAP_DATA_TYPE_BFLOAT16)
+SIEVE_SAME_VALUE(CU_TENSOR_MAP_INTERLEAVE_NONE)
+SIEVE_SAME_VALUE(CU_TENSOR_MAP_SWIZZLE_NONE)
+SIEVE_SAME_VALUE(CU_TENSOR_MAP_SWIZZLE_32B)
+SIEVE_SAME_VALUE(CU_TENSOR_MAP_SWIZZLE_64B)
+SIEVE_SAME_VALUE(CU_TENSOR_MAP_SWIZZLE_128B)
+SIEVE_SAME_VALUE(CU_TENSOR_MAP_L2_PROMOTION_NONE)
+SIEVE_SAME_VALUE(CU_TENSOR_MAP_L2_PROMOTION_L2_64B)
+SIEVE_SAME_VALUE(CU_TENSOR_MAP_L2_PROMOTION_L2_128B)
+SIEVE_SAME_VALUE(CU_TENSOR_MAP_L2_PROMOTION_L2_256B)
+SIEVE_SAME_VALUE(CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE)
+SIEVE_SAME_VALUE(CU_TENSOR_MAP_FLOAT_OOB_FILL_NAN_REQUEST_ZERO_FMA)
 #undef SIEVE_SAME_VALUE
+
+// The encoded tensor map: its size, and at least the 64-byte alignment
+// cuTensorMapEncodeTiled requires (cuda.h 13.0 declares 128).
+static_assert(sizeof(ours::CUtensorMap) == sizeof(::CUtensorMap));
+static_assert(alignof(ours::CUtensorMap) >= 64);
+static_assert(sizeof(ours::cuuint32_t) == sizeof(::cuuint32_t));
+static_assert(sizeof(ours::cuuint64_t) == sizeof(::cuuint64_t));
+static_assert(sizeof(ours::CUtensorMapDataType) ==
+              sizeof(::CUtensorMapDataType));
 
 static_assert(sizeof(ours::CUdeviceptr) == sizeof(::CUdeviceptr));
 static_assert(sizeof(ours::CUmemorytype) == sizeof(::CUmemorytype));
@@ -120,3 +150,14 @@ TEST(CudaTypesTest, MatchCudaHeader) {
   // the check was compiled in.
   SUCCEED() << "checked against cuda.h " << CUDA_VERSION;
 }
+
+#if defined(SIEVE_TEST_CUDA_STUB) && CUDA_VERSION >= 12000
+// Optional symbols are loaded where the driver has them: a CUDA 12 stub
+// library exports cuTensorMapEncodeTiled.
+TEST(CudaTypesTest, OptionalSymbolsOfTheStubLibrary) {
+  sieve::rt::CudaApi api;
+  sieve::rt::Status status = sieve::rt::loadCudaApi(SIEVE_TEST_CUDA_STUB, api);
+  ASSERT_TRUE(status.isOk()) << status.getMessage();
+  EXPECT_NE(api.cuTensorMapEncodeTiled, nullptr);
+}
+#endif

@@ -9,11 +9,13 @@
 #include "EmulatorDevice.h"
 #include "TestSupport.h"
 
+#include "sieve/emulator.h"
 #include "sieve/runtime.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <memory>
 
 using namespace sieve::test;
@@ -760,4 +762,108 @@ TEST_F(EmulatorTest, StridedInputs) {
                       "= 1, x_stride1 = 2000)"),
             std::string::npos)
       << sieve_last_error();
+}
+
+// A tensor_map argument is the address of a slot holding a
+// sieve_emu_tensor_map; the probe kernel copies the slot into output 2.
+TEST_F(EmulatorTest, TensorMaps) {
+  TempDir dir;
+  SessionPtr session = open(makeToyVariant(dir, "b", [](nlohmann::json &m) {
+    addTensorMapProbe(m, getToyTensorMap());
+  }));
+  ASSERT_TRUE(session);
+  for (int64_t n : {512, 512, 1024}) {
+    ASSERT_NO_FATAL_FAILURE(runToyAndCheck(session.get(), n));
+    uint8_t slot[SIEVE_TENSOR_MAP_SLOT_BYTES];
+    ASSERT_SIEVE_OK(
+        sieve_session_read_output(session.get(), 2, slot, sizeof(slot)));
+    sieve_emu_tensor_map map;
+    std::memcpy(&map, slot, sizeof(map));
+    EXPECT_EQ(map.magic, SIEVE_EMU_TENSOR_MAP_MAGIC);
+    // The buffer is input a's; the tensor starts at bf16 element n.
+    ASSERT_EQ(map.buffer_end - map.buffer_begin, 4 * n);
+    ToyInputs inputs(n);
+    EXPECT_EQ(std::memcmp(map.buffer_begin, inputs.a.data(), 4 * n), 0);
+    EXPECT_EQ(map.base - map.buffer_begin, 2 * n);
+    EXPECT_EQ(map.rank, 4u);
+    EXPECT_EQ(map.element_bytes, 2u);
+    EXPECT_EQ(map.swizzle_bytes, 128u);
+    EXPECT_EQ(map.reserved, 0u);
+    uint64_t k = static_cast<uint64_t>(n / 256);
+    EXPECT_EQ(std::vector<uint64_t>(map.dims, map.dims + 5),
+              (std::vector<uint64_t>{64, k, 2, 2, 1}));
+    EXPECT_EQ(std::vector<uint64_t>(map.strides, map.strides + 5),
+              (std::vector<uint64_t>{2, 128, 128 * k, 256 * k, 0}));
+    EXPECT_EQ(std::vector<uint32_t>(map.box, map.box + 5),
+              (std::vector<uint32_t>{64, 2, 1, 1, 1}));
+    for (std::size_t i = sizeof(map); i < sizeof(slot); ++i)
+      ASSERT_EQ(slot[i], 0) << i;
+  }
+}
+
+TEST_F(EmulatorTest, TensorMapErrorsAtRunTime) {
+  TempDir dir;
+  const std::string where = "sieve_session_run: launch 3 (tma probe at "
+                            "toy.mlir:6:8), kernel 'read_tensor_map': "
+                            "argument 0 (tensor map of buffer 'a'): ";
+  struct Case {
+    const char *name;
+    std::function<void(nlohmann::json &)> edit;
+    int64_t n;
+    sieve_status status;
+    std::string message;
+  } cases[] = {
+      {"misaligned", [](nlohmann::json &map) { map["offset"] = 1; }, 512,
+       SIEVE_ERROR_INVALID_ARGUMENT,
+       where + "its first element, 2 bytes into the buffer (offset '1' = 1 x "
+               "bf16, n = 512), is not 16-byte aligned"},
+      {"stride", [](nlohmann::json &map) { map["strides"][0] = "n - 392"; },
+       512, SIEVE_ERROR_INVALID_ARGUMENT,
+       where + "strides[0] 'n - 392' is 120 for n = 512; a tensor map's "
+               "strides are positive multiples of 16 bytes below 2^40"},
+      {"past-the-buffer", [](nlohmann::json &map) { map["offset"] = "n + 8"; },
+       512, SIEVE_ERROR_INVALID_BUNDLE,
+       where + "the tensor spans bytes [1040, 2064) of the buffer, which "
+               "holds 2048 (n = 512); a tensor map must not reach outside its "
+               "buffer"},
+      {"negative-offset",
+       [](nlohmann::json &map) { map["offset"] = "n - 1000"; }, 512,
+       SIEVE_ERROR_INVALID_ARGUMENT,
+       where + "offset 'n - 1000' is -488 for n = 512; expected at least 0"},
+      {"empty", [](nlohmann::json &) {}, 128, SIEVE_ERROR_INVALID_ARGUMENT,
+       where + "dims[1] 'n / 256' is 0 for n = 128; a tensor map's dimensions "
+               "are 1 to 2^32 (a launch over an empty tensor needs an empty "
+               "grid)"},
+  };
+  for (const Case &c : cases) {
+    SessionPtr session =
+        open(makeToyVariant(dir, c.name, [&](nlohmann::json &m) {
+          nlohmann::json map = getToyTensorMap();
+          c.edit(map);
+          addTensorMapProbe(m, map);
+        }));
+    ASSERT_TRUE(session) << c.name;
+    ASSERT_NO_FATAL_FAILURE(bindToyInputs(session.get(), c.n));
+    EXPECT_EQ(sieve_session_run(session.get(), nullptr), c.status) << c.name;
+    EXPECT_EQ(sieve_last_error(), c.message) << c.name;
+  }
+
+  // A launch with an empty grid is skipped with its tensor maps, which are
+  // not checked then.
+  SessionPtr session = open(makeToyVariant(dir, "grid", [](nlohmann::json &m) {
+    addTensorMapProbe(m, getToyTensorMap());
+    m["launches"][3]["grid"][0] = "4 * min(n / 256, 1)";
+  }));
+  ASSERT_TRUE(session);
+  ASSERT_NO_FATAL_FAILURE(runToyAndCheck(session.get(), 128));
+  sieve_launch_info info;
+  ASSERT_SIEVE_OK(sieve_session_get_launch_info(session.get(), 3, &info));
+  EXPECT_EQ(info.skipped, 1);
+  ASSERT_NO_FATAL_FAILURE(runToyAndCheck(session.get(), 256));
+  uint64_t magic = 0;
+  uint8_t slot[SIEVE_TENSOR_MAP_SLOT_BYTES];
+  ASSERT_SIEVE_OK(
+      sieve_session_read_output(session.get(), 2, slot, sizeof(slot)));
+  std::memcpy(&magic, slot, sizeof(magic));
+  EXPECT_EQ(magic, SIEVE_EMU_TENSOR_MAP_MAGIC);
 }

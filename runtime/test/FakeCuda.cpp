@@ -82,6 +82,7 @@ bool findAllocation(uint64_t address, uint64_t bytes, uint64_t &start,
 CUresult runKernel(FakeFunction *function, const unsigned grid[3],
                    const unsigned block[3], unsigned sharedBytes, void **params,
                    bool fromGraph, void *stream) {
+  state.events.push_back("launch " + function->name);
   state.launches.push_back({function->name,
                             {grid[0], grid[1], grid[2]},
                             {block[0], block[1], block[2]},
@@ -378,6 +379,7 @@ CUresult fake_cuMemcpyHtoDAsync(CUdeviceptr dst, const void *src, size_t bytes,
   uint64_t start, size;
   if (!findAllocation(dst, bytes, start, size))
     return CUDA_ERROR_INVALID_VALUE;
+  state.events.push_back("upload " + std::to_string(bytes));
   std::memcpy(toHost(dst), src, bytes);
   return CUDA_SUCCESS;
 }
@@ -579,6 +581,38 @@ CUresult fake_cuGraphExecDestroy(CUgraphExec exec) {
   delete reinterpret_cast<FakeGraph *>(exec);
   return CUDA_SUCCESS;
 }
+
+CUresult fake_cuTensorMapEncodeTiled(
+    CUtensorMap *map, CUtensorMapDataType dataType, cuuint32_t rank,
+    void *address, const cuuint64_t *dims, const cuuint64_t *strides,
+    const cuuint32_t *box, const cuuint32_t *elementStrides,
+    CUtensorMapInterleave interleave, CUtensorMapSwizzle swizzle,
+    CUtensorMapL2promotion l2Promotion, CUtensorMapFloatOOBfill oobFill) {
+  // What the driver documents it checks first.
+  if (!map || reinterpret_cast<uintptr_t>(map) % 64 != 0 || rank < 1 ||
+      rank > 5 || reinterpret_cast<uintptr_t>(address) % 16 != 0)
+    return CUDA_ERROR_INVALID_VALUE;
+  sieve::test::FakeTensorMapEncode encode;
+  encode.dataType = dataType;
+  encode.rank = rank;
+  encode.address = reinterpret_cast<uintptr_t>(address);
+  encode.dims.assign(dims, dims + rank);
+  encode.strides.assign(strides, strides + rank - 1);
+  encode.box.assign(box, box + rank);
+  encode.elementStrides.assign(elementStrides, elementStrides + rank);
+  encode.interleave = interleave;
+  encode.swizzle = swizzle;
+  encode.l2Promotion = l2Promotion;
+  encode.oobFill = oobFill;
+  if (state.tensorMapEncodeResult != CUDA_SUCCESS)
+    return state.tensorMapEncodeResult;
+  std::memset(map, 0xCD, sizeof(*map));
+  map->opaque[0] = sieve::test::kFakeTensorMapMagic;
+  map->opaque[1] = state.tensorMapEncodes.size();
+  map->opaque[2] = encode.address;
+  state.tensorMapEncodes.push_back(std::move(encode));
+  return CUDA_SUCCESS;
+}
 } // namespace
 
 FakeCudaState &sieve::test::fakeCuda() { return state; }
@@ -594,5 +628,7 @@ std::shared_ptr<const sieve::rt::CudaApi> sieve::test::makeFakeCudaApi() {
 #define SIEVE_CUDA_SYMBOL(name, exported, params) api->name = &fake_##name;
 #include "CudaSymbols.def"
 #undef SIEVE_CUDA_SYMBOL
+  if (state.lacksTensorMaps)
+    api->cuTensorMapEncodeTiled = nullptr;
   return api;
 }

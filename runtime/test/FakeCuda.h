@@ -33,6 +33,22 @@ struct FakeLaunch {
   bool fromGraph;
 };
 
+/// The arguments of one cuTensorMapEncodeTiled call (arrays: `rank`
+/// entries, strides `rank - 1`).
+struct FakeTensorMapEncode {
+  int dataType;
+  unsigned rank;
+  uint64_t address;
+  std::vector<uint64_t> dims, strides;
+  std::vector<uint32_t> box, elementStrides;
+  int interleave, swizzle, l2Promotion, oobFill;
+};
+
+/// The first bytes the fake writes into a CUtensorMap: kFakeTensorMapMagic,
+/// then the encode's index in FakeCudaState::tensorMapEncodes, then the
+/// global address.
+constexpr uint64_t kFakeTensorMapMagic = 0x70616d656b6166ull; // "fakemap"
+
 struct FakeCudaState {
   // What the fake GPU is.
   cuda::CUresult initResult = cuda::CUDA_SUCCESS;
@@ -56,6 +72,10 @@ struct FakeCudaState {
   /// Injected failures.
   cuda::CUresult eventSynchronizeResult = cuda::CUDA_SUCCESS;
   cuda::CUresult streamSynchronizeResult = cuda::CUDA_SUCCESS;
+  /// A driver older than CUDA 12.0: makeFakeCudaApi leaves
+  /// cuTensorMapEncodeTiled null.
+  bool lacksTensorMaps = false;
+  cuda::CUresult tensorMapEncodeResult = cuda::CUDA_SUCCESS;
 
   // What happened.
   std::vector<std::string> imagesLoaded; ///< "ptx" or "cubin", in order
@@ -64,6 +84,10 @@ struct FakeCudaState {
   std::vector<std::tuple<std::string, int, int>> attributesSet;
   /// cuMemcpy2DAsync calls (strided device inputs).
   int memcpy2DCount = 0;
+  std::vector<FakeTensorMapEncode> tensorMapEncodes;
+  /// Every cuMemcpyHtoDAsync and launch, in order: "upload <bytes>" or
+  /// "launch <kernel>".
+  std::vector<std::string> events;
   int graphsInstantiated = 0;
   int graphLaunches = 0;
   int contextDepth = 0;
@@ -79,7 +103,8 @@ struct FakeCudaState {
 FakeCudaState &fakeCuda();
 void resetFakeCuda();
 
-/// A CudaApi whose every member is the fake.
+/// A CudaApi whose every member is the fake (but cuTensorMapEncodeTiled
+/// with FakeCudaState::lacksTensorMaps).
 std::shared_ptr<const rt::CudaApi> makeFakeCudaApi();
 
 } // namespace sieve::test

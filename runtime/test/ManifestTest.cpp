@@ -398,7 +398,7 @@ TEST(ManifestTest, Kernels) {
             "shared memory is limited to 49152 bytes");
   EXPECT_EQ(errorAfter([](json &m) { m["kernels"][0]["params"][3] = "f64"; }),
             "manifest.json: kernels[0].params[3]: is 'f64', expected memref, "
-            "i64, i32 or f32");
+            "i64, i32, f32 or tensor_map");
   EXPECT_EQ(errorAfter([](json &m) {
               for (int i = 0; i < 110; ++i)
                 m["kernels"][0]["params"].push_back("memref");
@@ -508,7 +508,8 @@ TEST(ManifestTest, Arguments) {
         m["launches"][0]["args"][3] = {{"x", 1}};
       }),
       "manifest.json: launches[0].args[3]: expected {\"buffer\": ..., "
-      "\"dtype\": ...}, {\"i64\": ...}, {\"i32\": ...} or {\"f32\": ...}");
+      "\"dtype\": ...}, {\"i64\": ...}, {\"i32\": ...}, {\"f32\": ...} or "
+      "{\"tensor_map\": ...}");
   EXPECT_EQ(errorAfter([](json &m) {
               m["launches"][0]["args"][2]["buffer"] = "nope";
             }),
@@ -574,4 +575,171 @@ TEST(ManifestTest, RandomHints) {
               m["outputs"][0]["random"] = {{"qmax", 7}, {"k", 4}};
             }),
             "manifest.json: outputs[0]: unknown field 'random'");
+}
+
+TEST(ManifestTest, TensorMaps) {
+  using sieve::test::addTensorMapProbe;
+  using sieve::test::getToyTensorMap;
+  json manifest = getToyManifest();
+  addTensorMapProbe(manifest, getToyTensorMap());
+  // A second map, with the defaults: no offset, rank 1.
+  manifest["kernels"][3]["params"].push_back("tensor_map");
+  manifest["launches"][3]["args"].push_back({{"tensor_map",
+                                              {{"buffer", "sum"},
+                                               {"dtype", "i8"},
+                                               {"dims", {"4*n"}},
+                                               {"strides", json::array()},
+                                               {"box", {256}},
+                                               {"swizzle", 0}}}});
+  Manifest parsed;
+  Status status = parseManifest(manifest.dump(), parsed);
+  ASSERT_TRUE(status.isOk()) << status.getMessage();
+  EXPECT_EQ(parsed.kernels[3].params,
+            (std::vector<ParamKind>{ParamKind::TensorMap, ParamKind::Memref,
+                                    ParamKind::TensorMap}));
+  EXPECT_EQ(parsed.tensorMapCount, 2u);
+  const ArgSpec &arg = parsed.launches[3].args[0];
+  EXPECT_EQ(arg.kind, ParamKind::TensorMap);
+  EXPECT_EQ(arg.buffer, 0u);
+  EXPECT_EQ(arg.dtype, DType::BF16);
+  const TensorMapArg &map = arg.tensorMap;
+  EXPECT_EQ(map.offset.getText(), "n");
+  ASSERT_EQ(map.dims.size(), 4u);
+  EXPECT_EQ(map.dims[0].getConstant(), 64);
+  EXPECT_EQ(map.dims[1].getText(), "n / 256");
+  ASSERT_EQ(map.strides.size(), 3u);
+  EXPECT_EQ(map.strides[2].getText(), "256 * (n / 256)");
+  EXPECT_EQ(map.box, (std::vector<uint32_t>{64, 2, 1, 1}));
+  EXPECT_EQ(map.swizzleBytes, 128u);
+  EXPECT_EQ(map.slot, 0u);
+  const TensorMapArg &second = parsed.launches[3].args[2].tensorMap;
+  EXPECT_EQ(second.offset.getConstant(), 0);
+  EXPECT_EQ(second.slot, 1u);
+  EXPECT_EQ(parsed.launches[3].args[2].buffer, 2u);
+  // Tensor maps read their buffers: 'sum' is live at launch 3 too.
+  EXPECT_EQ(parsed.buffers[2].lastUse, 3);
+  EXPECT_EQ(getParamKindName(ParamKind::TensorMap), std::string("tensor_map"));
+
+  // Every static rule, on the first map.
+  auto errorWith = [](const std::function<void(json &)> &edit) {
+    return errorAfter([&](json &m) {
+      json map = getToyTensorMap();
+      edit(map);
+      addTensorMapProbe(m, map);
+    });
+  };
+  const std::string at = "manifest.json: launches[3].args[0].tensor_map";
+  EXPECT_EQ(errorWith([](json &map) { map["interleave"] = 0; }),
+            at + ": unknown field 'interleave'");
+  for (const char *key :
+       {"buffer", "dtype", "dims", "strides", "box", "swizzle"})
+    EXPECT_EQ(errorWith([&](json &map) { map.erase(key); }),
+              at + ": missing field '" + key + "'");
+  EXPECT_EQ(errorWith([](json &map) { map["buffer"] = "nope"; }),
+            at + ".buffer: unknown buffer 'nope'");
+  EXPECT_EQ(errorWith([](json &map) { map["dtype"] = "i64"; }),
+            at + ".dtype: is i64; a tensor map holds f32, f16, bf16, i32 or "
+                 "i8 elements (e4m3 data as i8)");
+  EXPECT_EQ(errorWith([](json &map) { map["dtype"] = "e4m3"; }),
+            at + ".dtype: unknown dtype 'e4m3' (expected f32, f16, bf16, i64, "
+                 "i32, i8, i4 or i1)");
+  EXPECT_EQ(errorWith([](json &map) { map["offset"] = -16; }),
+            at + ".offset: is -16, expected a value in [0, "
+                 "9223372036854775807]");
+  EXPECT_EQ(errorWith([](json &map) { map["offset"] = "m"; }),
+            at + ".offset: expression 'm': unknown symbol 'm' at column 1");
+  EXPECT_EQ(errorWith([](json &map) { map["dims"] = json::array(); }),
+            at + ".dims: has 0 entries; a tensor map has rank 1 to 5");
+  EXPECT_EQ(errorWith([](json &map) { map["dims"] = {1, 2, 3, 4, 5, 6}; }),
+            at + ".dims: has 6 entries; a tensor map has rank 1 to 5");
+  EXPECT_EQ(errorWith([](json &map) { map["dims"] = "n"; }),
+            at + ".dims: expected an array, found a string");
+  EXPECT_EQ(errorWith([](json &map) { map["dims"][1] = 0; }),
+            at + ".dims[1]: is 0, expected a value in [1, 4294967296]");
+  EXPECT_EQ(errorWith([](json &map) { map["dims"][3] = "n +"; }),
+            at + ".dims[3]: expression 'n +': expected a number, a symbol or "
+                 "'(' at column 4");
+  EXPECT_EQ(errorWith([](json &map) { map["dims"][2] = "n < 2"; }),
+            at + ".dims[2]: expression 'n < 2': comparisons and && are only "
+                 "allowed in checks at column 3");
+  EXPECT_EQ(errorWith([](json &map) {
+              map["strides"] = {128, 256};
+            }),
+            at + ".strides: has 2 entries; a tensor map of rank 4 takes 3 (the "
+                 "byte strides of dimensions 1 and up)");
+  EXPECT_EQ(errorWith([](json &map) { map["strides"][0] = 120; }),
+            at + ".strides[0]: is 120, not a multiple of 16");
+  EXPECT_EQ(errorWith([](json &map) { map["strides"][1] = 0; }),
+            at + ".strides[1]: is 0, expected a value in [1, 1099511627775]");
+  EXPECT_EQ(errorWith([](json &map) { map["strides"][2] = 1ll << 40; }),
+            at + ".strides[2]: is 1099511627776, expected a value in [1, "
+                 "1099511627775]");
+  EXPECT_EQ(errorWith([](json &map) {
+              map["box"] = {64, 2, 1};
+            }),
+            at + ".box: has 3 entries; a tensor map of rank 4 takes 4");
+  EXPECT_EQ(errorWith([](json &map) { map["box"][1] = 257; }),
+            at + ".box[1]: is 257, expected a value in [1, 256]");
+  EXPECT_EQ(errorWith([](json &map) { map["box"][2] = 0; }),
+            at + ".box[2]: is 0, expected a value in [1, 256]");
+  EXPECT_EQ(errorWith([](json &map) { map["box"][3] = "n"; }),
+            at + ".box[3]: expected an integer, found a string");
+  EXPECT_EQ(errorWith([](json &map) { map["swizzle"] = 16; }),
+            at + ".swizzle: is 16, expected 0, 32, 64 or 128");
+  EXPECT_EQ(errorWith([](json &map) { map["swizzle"] = "128"; }),
+            at + ".swizzle: expected an integer, found a string");
+  EXPECT_EQ(errorWith([](json &map) { map["box"][0] = 4; }),
+            at + ".box: the inner box dimension is 8 bytes (4 x bf16), not a "
+                 "multiple of 16");
+  EXPECT_EQ(errorWith([](json &map) { map["swizzle"] = 64; }),
+            at + ".box: the inner box dimension is 128 bytes (64 x bf16), "
+                 "more than the 64-byte swizzle span");
+  // Without a swizzle the inner box dimension is only bounded by 256
+  // elements.
+  expectAccepted([](json &m) {
+    json map = getToyTensorMap();
+    map["swizzle"] = 0;
+    map["box"][0] = 256;
+    addTensorMapProbe(m, map);
+  });
+  expectAccepted([](json &m) {
+    json map = getToyTensorMap();
+    map["dtype"] = "f32";
+    map["swizzle"] = 32;
+    map["box"][0] = 8;
+    addTensorMapProbe(m, map);
+  });
+
+  // Parameter and argument kinds must agree.
+  EXPECT_EQ(errorAfter([](json &m) {
+              addTensorMapProbe(m, getToyTensorMap());
+              m["launches"][3]["args"][0] = {{"buffer", "a"}, {"dtype", "f32"}};
+            }),
+            "manifest.json: launches[3].args[0]: parameter 0 of the kernel is "
+            "tensor_map, the argument is memref");
+  EXPECT_EQ(errorAfter([](json &m) {
+              m["launches"][0]["args"][0] = {{"tensor_map", getToyTensorMap()}};
+            }),
+            "manifest.json: launches[0].args[0]: parameter 0 of the kernel is "
+            "memref, the argument is tensor_map");
+  EXPECT_EQ(errorAfter([](json &m) {
+              addTensorMapProbe(m, getToyTensorMap());
+              m["launches"][3]["args"][0]["dtype"] = "bf16";
+            }),
+            "manifest.json: launches[3].args[0]: unknown field 'dtype'");
+  EXPECT_EQ(errorAfter([](json &m) {
+              addTensorMapProbe(m, getToyTensorMap());
+              m["launches"][3]["args"][0]["tensor_map"] = 3;
+            }),
+            "manifest.json: launches[3].args[0].tensor_map: expected an "
+            "object, found an integer");
+  // A reused launch may read the listed inputs through tensor maps, not
+  // others.
+  EXPECT_EQ(errorAfter([](json &m) {
+              addTensorMapProbe(m, getToyTensorMap());
+              m["launches"][3]["reuse"] = {"b"};
+            }),
+            "manifest.json: launches[3].reuse: argument 0 is buffer 'a', an "
+            "input not listed; a reused launch reads the listed inputs and "
+            "writes temporaries only");
 }

@@ -106,6 +106,43 @@ makeToyVariant(const TempDir &dir, const std::string &name,
   return bundle.string();
 }
 
+/// A 4-D bf16 tensor map over the toy bundle's input buffer 'a' (4n bytes,
+/// n a multiple of 256): dims [64, n / 256, 2, 2] at element offset n,
+/// which ends exactly at the end of the buffer.
+inline nlohmann::json getToyTensorMap() {
+  return {{"buffer", "a"},
+          {"dtype", "bf16"},
+          {"offset", "n"},
+          {"dims", {64, "n / 256", 2, 2}},
+          {"strides", {128, "128 * (n / 256)", "256 * (n / 256)"}},
+          {"box", {64, 2, 1, 1}},
+          {"swizzle", 128}};
+}
+
+/// Adds the kernel read_tensor_map (kernels.cu) to the toy manifest `m`,
+/// and a last launch of it that copies the 256 bytes of the slot of tensor
+/// map `map` into a new output 'map' (#2, i8[256]).
+inline void addTensorMapProbe(nlohmann::json &m, const nlohmann::json &map) {
+  using json = nlohmann::json;
+  m["kernels"].push_back({{"name", "read_tensor_map"},
+                          {"static_shared_bytes", 0},
+                          {"params", json::array({"tensor_map", "memref"})}});
+  m["buffers"].push_back({{"name", "map"}, {"kind", "output"}, {"bytes", 256}});
+  m["outputs"].push_back({{"name", "map"},
+                          {"dtype", "i8"},
+                          {"shape", json::array({256})},
+                          {"buffer", "map"}});
+  json args = json::array();
+  args.push_back({{"tensor_map", map}});
+  args.push_back({{"buffer", "map"}, {"dtype", "i8"}});
+  m["launches"].push_back({{"kernel", "read_tensor_map"},
+                           {"op", "tma probe at toy.mlir:6:8"},
+                           {"grid", json::array({4, 1, 1})},
+                           {"block", json::array({64, 1, 1})},
+                           {"dynamic_shared_bytes", 0},
+                           {"args", args}});
+}
+
 /// The toy graph's inputs for `n` elements: a avoids 0 (where the gate's
 /// decision would hinge on rounding), b is a ramp.
 struct ToyInputs {

@@ -51,3 +51,13 @@ extern "C" __global__ void gather2d_f32(MEMREF(float, x), MEMREF(float, y),
         x[xOffset + ((i / cols) * rowStride + (i % cols) * colStride) *
                         xStride];
 }
+
+// Copies the SIEVE_TENSOR_MAP_SLOT_BYTES (256) bytes of the tensor map slot
+// that a tensor_map parameter points at into `out`, so that tests see what
+// the runtime encoded there.
+extern "C" __global__ void read_tensor_map(const unsigned char *map,
+                                           MEMREF(unsigned char, out)) {
+  long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < 256 && i < outSize)
+    out[outOffset + i * outStride] = map[i];
+}

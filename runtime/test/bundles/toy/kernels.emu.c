@@ -96,3 +96,13 @@ void sieve_emu_kernel_gather2d_f32(void **params) {
       ((float *)x.aligned)[at("strided.mlir:3:8 load", &x, element)];
   sieve_emu_count_work(1);
 }
+
+void sieve_emu_kernel_read_tensor_map(void **params) {
+  const uint8_t *map = *(const uint8_t *const *)params[0];
+  Memref out = getMemref(params, 1);
+  int64_t i = getGlobalId();
+  if (i >= SIEVE_TENSOR_MAP_SLOT_BYTES || i >= out.size)
+    return;
+  ((uint8_t *)out.aligned)[at("toy.mlir:6:8 store", &out, i)] = map[i];
+  sieve_emu_count_work(1);
+}
