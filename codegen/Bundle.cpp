@@ -65,12 +65,36 @@ json::Value BundleManifest::toJSON(const json::Object &files) const {
   for (const LaunchDecl &launch : launches) {
     json::Array args;
     for (const KernelArg &arg : launch.args) {
-      if (arg.kind == KernelArg::Kind::Buffer)
+      switch (arg.kind) {
+      case KernelArg::Kind::Buffer:
         args.push_back(json::Object{
             {"buffer", arg.buffer},
             {"dtype", ::sieve::getDTypeName(arg.dtype)}});
-      else
+        break;
+      case KernelArg::Kind::I64:
         args.push_back(json::Object{{"i64", arg.value.toJSON()}});
+        break;
+      case KernelArg::Kind::TensorMap: {
+        const TensorMapDecl &map = *arg.tensorMap;
+        json::Array dims, strides, box;
+        for (const SizeExpr &dim : map.dims)
+          dims.push_back(dim.toJSON());
+        for (const SizeExpr &stride : map.strides)
+          strides.push_back(stride.toJSON());
+        for (int64_t size : map.box)
+          box.push_back(size);
+        args.push_back(json::Object{
+            {"tensor_map",
+             json::Object{{"buffer", arg.buffer},
+                          {"dtype", ::sieve::getDTypeName(arg.dtype)},
+                          {"offset", map.offset.toJSON()},
+                          {"dims", std::move(dims)},
+                          {"strides", std::move(strides)},
+                          {"box", std::move(box)},
+                          {"swizzle", map.swizzle}}}});
+        break;
+      }
+      }
     }
     json::Object object{
         {"kernel", launch.kernel},

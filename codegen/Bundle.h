@@ -16,6 +16,7 @@
 #include "llvm/Support/JSON.h"
 
 #include <array>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -75,23 +76,47 @@ struct CheckDecl {
 struct KernelDecl {
   std::string name;
   int64_t staticSharedBytes = 0;
-  /// "memref", "i64", "i32" or "f32" per parameter.
+  /// "memref", "i64", "i32", "f32" or "tensor_map" per parameter.
   llvm::SmallVector<std::string> params;
 };
 
+/// A TMA tensor map over a buffer (docs/bundle-format.md, `tensor_map`):
+/// the runtime encodes it for each run and passes its device address.
+struct TensorMapDecl {
+  /// Element (0, ..., 0), in elements from the buffer's start.
+  SizeExpr offset = 0;
+  /// Innermost dimension first: sizes in elements, byte strides of
+  /// dimensions 1.. (dimension 0 is contiguous).
+  llvm::SmallVector<SizeExpr> dims, strides;
+  /// The box one load copies, in elements, and the swizzle in bytes (0, 32,
+  /// 64 or 128).
+  llvm::SmallVector<int64_t> box;
+  int64_t swizzle = 0;
+};
+
 struct KernelArg {
-  enum class Kind { Buffer, I64 };
+  enum class Kind { Buffer, I64, TensorMap };
   Kind kind;
+  /// The buffer of a Buffer or TensorMap argument.
   std::string buffer;
   DType dtype = DType::F32;
   SizeExpr value;
+  /// Of a TensorMap argument (shared: arguments are copied around).
+  std::shared_ptr<const TensorMapDecl> tensorMap;
 
   static KernelArg ofBuffer(std::string buffer, DType dtype) {
-    return {Kind::Buffer, std::move(buffer), dtype, 0};
+    return {Kind::Buffer, std::move(buffer), dtype, 0, nullptr};
   }
   static KernelArg ofI64(SizeExpr value) {
-    return {Kind::I64, "", DType::I64, std::move(value)};
+    return {Kind::I64, "", DType::I64, std::move(value), nullptr};
   }
+  static KernelArg ofTensorMap(std::string buffer, DType dtype,
+                               TensorMapDecl map) {
+    return {Kind::TensorMap, std::move(buffer), dtype, 0,
+            std::make_shared<const TensorMapDecl>(std::move(map))};
+  }
+  /// Whether the argument names a buffer (whose memory it reads or writes).
+  bool usesBuffer() const { return kind != Kind::I64; }
 };
 
 struct LaunchDecl {

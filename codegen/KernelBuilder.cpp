@@ -24,14 +24,21 @@ unsigned KernelBuilder::addBuffer(Type elementType) {
   assert(!b && "parameters must be declared before begin()");
   paramTypes.push_back(
       MemRefType::get({ShapedType::kDynamic}, elementType));
-  paramIsScalar.push_back(false);
+  paramKinds.push_back(ParamKind::Buffer);
   return paramTypes.size() - 1;
 }
 
 unsigned KernelBuilder::addScalar() {
   assert(!b && "parameters must be declared before begin()");
   paramTypes.push_back(IntegerType::get(module.getContext(), 64));
-  paramIsScalar.push_back(true);
+  paramKinds.push_back(ParamKind::Scalar);
+  return paramTypes.size() - 1;
+}
+
+unsigned KernelBuilder::addTensorMap() {
+  assert(!b && "parameters must be declared before begin()");
+  paramTypes.push_back(IntegerType::get(module.getContext(), 64));
+  paramKinds.push_back(ParamKind::TensorMap);
   return paramTypes.size() - 1;
 }
 
@@ -64,12 +71,13 @@ ImplicitLocOpBuilder &KernelBuilder::begin(std::array<int64_t, 3> blockSize) {
     func->setAttr("nvvm.minctasm",
                   IntegerAttr::get(IntegerType::get(ctx, 32), minBlocksPerSm));
   b.emplace(ImplicitLocOpBuilder::atBlockBegin(loc, &func.getBody().front()));
-  for (auto [index, isScalar] : llvm::enumerate(paramIsScalar))
+  for (auto [index, kind] : llvm::enumerate(paramKinds))
     scalarValues.push_back(
-        isScalar ? arith::IndexCastOp::create(*b, b->getIndexType(),
-                                              func.getArgument(index))
-                       .getResult()
-                 : Value());
+        kind == ParamKind::Scalar
+            ? arith::IndexCastOp::create(*b, b->getIndexType(),
+                                         func.getArgument(index))
+                  .getResult()
+            : Value());
   return *b;
 }
 
@@ -77,8 +85,10 @@ KernelDecl KernelBuilder::finish() {
   gpu::ReturnOp::create(*b);
   KernelDecl decl;
   decl.name = name;
-  for (bool isScalar : paramIsScalar)
-    decl.params.push_back(isScalar ? "i64" : "memref");
+  for (ParamKind kind : paramKinds)
+    decl.params.push_back(kind == ParamKind::Buffer   ? "memref"
+                          : kind == ParamKind::Scalar ? "i64"
+                                                      : "tensor_map");
   for (auto [type, size] : workgroupBuffers) {
     // Workgroup buffers are laid out one after the other, 16-byte aligned.
     int64_t bytes = size * ((type.getIntOrFloatBitWidth() + 7) / 8);
@@ -88,13 +98,20 @@ KernelDecl KernelBuilder::finish() {
 }
 
 Value KernelBuilder::buffer(unsigned index) {
-  assert(!paramIsScalar[index] && "not a buffer parameter");
+  assert(paramKinds[index] == ParamKind::Buffer && "not a buffer parameter");
   return func.getArgument(index);
 }
 
 Value KernelBuilder::scalar(unsigned index) {
-  assert(paramIsScalar[index] && "not a scalar parameter");
+  assert(paramKinds[index] == ParamKind::Scalar && "not a scalar parameter");
   return scalarValues[index];
+}
+
+Value KernelBuilder::tensorMap(unsigned index) {
+  assert(paramKinds[index] == ParamKind::TensorMap &&
+         "not a tensor-map parameter");
+  return LLVM::IntToPtrOp::create(
+      *b, LLVM::LLVMPointerType::get(b->getContext()), func.getArgument(index));
 }
 
 Value KernelBuilder::workgroup(unsigned index) {
@@ -127,6 +144,18 @@ bool mlir::sieve::isOpaqueMove(Operation *op) {
   auto inlineAsm = dyn_cast<LLVM::InlineAsmOp>(op);
   return inlineAsm && inlineAsm.getAsmString() == kOpaqueMove &&
          inlineAsm.getNumOperands() == 1 && inlineAsm.getNumResults() == 1;
+}
+
+Value mlir::sieve::getSharedPointer(ImplicitLocOpBuilder &b, Value memref,
+                                    Value byteOffset) {
+  // The aligned pointer of a workgroup memref is a shared-memory address on
+  // the GPU (and a host address in the emulator).
+  Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, memref);
+  Value address = arith::IndexCastOp::create(
+      b, b.getI64Type(), arith::AddIOp::create(b, base, byteOffset));
+  return LLVM::IntToPtrOp::create(
+      b, LLVM::LLVMPointerType::get(b.getContext(), /*addressSpace=*/3),
+      address);
 }
 
 SmallVector<Value> mlir::sieve::fenceRegisters(ImplicitLocOpBuilder &b,

@@ -6,7 +6,8 @@
 // PTX (NVVM, LLVM's NVPTX backend) and to the SIMT emulator.
 //
 // The kernel ABI (docs/bundle-format.md): buffers are one-dimensional
-// `memref<?xT>` parameters, everything else i64 scalars. KernelBuilder
+// `memref<?xT>` parameters, everything else i64 scalars (a tensor map's
+// device address too). KernelBuilder
 // collects the parameters, creates the function and offers the helpers
 // kernels share (global thread index, warp reductions, exp2-based softmax
 // math, erf).
@@ -39,6 +40,9 @@ public:
   unsigned addBuffer(Type elementType);
   /// Declares an i64 scalar parameter; returns its index.
   unsigned addScalar();
+  /// Declares a tensor-map parameter (the device address of a TMA tensor
+  /// map, KernelArg::ofTensorMap); returns its index.
+  unsigned addTensorMap();
   /// Declares a workgroup (shared memory) buffer of `size` elements.
   unsigned addWorkgroupBuffer(Type elementType, int64_t size);
 
@@ -68,6 +72,8 @@ public:
   /// workgroup buffer (memref<N x T, workgroup>).
   Value buffer(unsigned index);
   Value scalar(unsigned index);
+  /// A tensor-map parameter as the generic pointer TMA instructions take.
+  Value tensorMap(unsigned index);
   Value workgroup(unsigned index);
 
   ImplicitLocOpBuilder &builder() { return *b; }
@@ -115,7 +121,8 @@ private:
   std::string name;
   Location loc;
   SmallVector<Type> paramTypes;
-  SmallVector<bool> paramIsScalar;
+  enum class ParamKind { Buffer, Scalar, TensorMap };
+  SmallVector<ParamKind> paramKinds;
   SmallVector<std::pair<Type, int64_t>> workgroupBuffers;
   gpu::GPUFuncOp func;
   std::optional<ImplicitLocOpBuilder> b;
@@ -125,6 +132,10 @@ private:
 
 /// Whether `op` is KernelBuilder::opaque's inline assembly.
 bool isOpaqueMove(Operation *op);
+
+/// A `!llvm.ptr<3>` to byte `byteOffset` (an index) of `memref`, a
+/// workgroup memref, as NVVM's mbarrier and TMA ops take shared memory.
+Value getSharedPointer(ImplicitLocOpBuilder &b, Value memref, Value byteOffset);
 
 /// `values` (all f32 or all i32) unchanged, through one empty volatile inline
 /// assembly that reads and writes them in place: no computation using the

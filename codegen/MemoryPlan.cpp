@@ -69,7 +69,7 @@ MemoryPlanStats mlir::sieve::planArena(BundleManifest &manifest) {
   };
   for (auto [l, launch] : llvm::enumerate(manifest.launches))
     for (const KernelArg &arg : launch.args)
-      if (arg.kind == KernelArg::Kind::Buffer)
+      if (arg.usesBuffer())
         use(arg.buffer, static_cast<int64_t>(l));
   int64_t end = static_cast<int64_t>(manifest.launches.size());
   for (const GateDecl &gate : manifest.gates) {
@@ -81,7 +81,7 @@ MemoryPlanStats mlir::sieve::planArena(BundleManifest &manifest) {
   for (const LaunchDecl &launch : manifest.launches)
     if (!launch.reuseInputs.empty())
       for (const KernelArg &arg : launch.args)
-        if (arg.kind == KernelArg::Kind::Buffer) {
+        if (arg.usesBuffer()) {
           use(arg.buffer, 0);
           use(arg.buffer, end);
         }

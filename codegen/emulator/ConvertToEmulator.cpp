@@ -19,6 +19,8 @@
 //   wgmma (nvvm.wgmma.* and the  sieve_emu_wgmma / _fence / _commit / _wait;
 //   tagged register-A asm),      D through a stack buffer; fenceRegisters'
 //   fence.proxy.async            asm is the identity
+//   nvvm.mbarrier.*, TMA loads   sieve_emu_mbarrier_* / sieve_emu_tma_load on
+//                                the addresses their pointers were made from
 //   memref/vector loads, stores  preceded by bounds (and alignment) checks,
 //                                and, in shared memory, race-check calls
 //
@@ -146,6 +148,12 @@ private:
                                       DenseI32ArrayAttr wgmma);
   LogicalResult convertSharedAWgmma(ImplicitLocOpBuilder &b,
                                     NVVM::WgmmaMmaAsyncOp op);
+  /// The address (i64) an NVVM op's pointer operand holds: kernels make
+  /// their shared-memory and tensor-map pointers with llvm.inttoptr of an
+  /// address (KernelBuilder::tensorMap, sharedPointer), which in the
+  /// emulator is a host address. Null for any other pointer.
+  Value pointerAddress(Operation *op, Value pointer);
+  LogicalResult unsupportedPointerOp(Operation *op);
 
   EmulatorAbi &abi;
   func::FuncOp fn;
@@ -414,6 +422,21 @@ LogicalResult KernelConverter::convertSharedAWgmma(ImplicitLocOpBuilder &b,
   return success();
 }
 
+Value KernelConverter::pointerAddress(Operation *op, Value pointer) {
+  auto cast = pointer.getDefiningOp<LLVM::IntToPtrOp>();
+  if (!cast || !cast.getArg().getType().isInteger(64))
+    return Value();
+  return cast.getArg();
+}
+
+LogicalResult KernelConverter::unsupportedPointerOp(Operation *op) {
+  return op->emitError() << "the SIMT emulator runs '" << op->getName()
+                         << "' only on pointers made by llvm.inttoptr of an "
+                            "i64 address, without predicate, result, "
+                            "multicast, cache hint or im2col (kernel "
+                         << kernelName << ")";
+}
+
 /// SIEVE_EMU_TYPE_E4M3: i8 fragments marked kE4M3MmaAttrName.
 static constexpr int32_t kE4M3MmaType = 5;
 
@@ -565,6 +588,65 @@ LogicalResult KernelConverter::convertOp(Operation *op) {
       })
       .Case([&](NVVM::WgmmaMmaAsyncOp wgmma) -> LogicalResult {
         return convertSharedAWgmma(b, wgmma);
+      })
+      .Case([&](NVVM::FenceProxyAcquireOp fence) -> LogicalResult {
+        // Orders host writes of a tensor map before its use by TMA; the
+        // emulator reads maps as plain host memory, written before the
+        // launch.
+        if (fence.getFromProxy() != NVVM::ProxyKind::GENERIC ||
+            fence.getToProxy() != NVVM::ProxyKind::TENSORMAP ||
+            !pointerAddress(op, fence.getAddr()))
+          return unsupportedPointerOp(op);
+        op->erase();
+        return success();
+      })
+      .Case([&](NVVM::MBarrierInitOp init) -> LogicalResult {
+        Value barrier = pointerAddress(op, init.getAddr());
+        if (!barrier || init.getPredicate())
+          return unsupportedPointerOp(op);
+        callAbi(b, "sieve_emu_mbarrier_init",
+                {site(b, op), barrier, init.getCount()}, {});
+        op->erase();
+        return success();
+      })
+      .Case([&](NVVM::MBarrierArriveExpectTxOp arrive) -> LogicalResult {
+        Value barrier = pointerAddress(op, arrive.getAddr());
+        if (!barrier || arrive.getPredicate() || arrive.getRes())
+          return unsupportedPointerOp(op);
+        callAbi(b, "sieve_emu_mbarrier_arrive",
+                {site(b, op), barrier, arrive.getTxcount()}, {});
+        op->erase();
+        return success();
+      })
+      .Case([&](NVVM::MBarrierTryWaitParityOp wait) -> LogicalResult {
+        Value barrier = pointerAddress(op, wait.getAddr());
+        if (!barrier)
+          return unsupportedPointerOp(op);
+        callAbi(b, "sieve_emu_mbarrier_wait_parity",
+                {site(b, op), barrier, wait.getPhase()}, {});
+        op->erase();
+        return success();
+      })
+      .Case([&](NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp load)
+                -> LogicalResult {
+        Value dst = pointerAddress(op, load.getDstMem());
+        Value map = pointerAddress(op, load.getTmaDescriptor());
+        Value barrier = pointerAddress(op, load.getMbar());
+        if (!dst || !map || !barrier || load.getPredicate() ||
+            load.getMulticastMask() || load.getL2CacheHint() ||
+            !load.getIm2colOffsets().empty() ||
+            load.getMode() != NVVM::TMALoadMode::TILE)
+          return unsupportedPointerOp(op);
+        Value coords = spillWords(b, load.getCoordinates());
+        callAbi(
+            b, "sieve_emu_tma_load",
+            {site(b, op), dst, map, barrier,
+             arith::ConstantIntOp::create(
+                 b, i32, static_cast<int64_t>(load.getCoordinates().size())),
+             bufferAddress(b, coords)},
+            {});
+        op->erase();
+        return success();
       })
       .Case([&](gpu::ReturnOp) -> LogicalResult {
         func::ReturnOp::create(b);
@@ -756,6 +838,12 @@ LogicalResult KernelConverter::convert() {
   for (Operation *op : others)
     if (failed(convertOp(op)))
       return failure();
+  // The pointers the NVVM ops took are dead now (their addresses went to
+  // the ABI calls); shared-memory ones would be address space 3 on the host.
+  fn.walk([](LLVM::IntToPtrOp cast) {
+    if (cast->use_empty())
+      cast->erase();
+  });
 
   WalkResult result = fn.walk([&](Operation *op) {
     if (op == fn.getOperation() || isEmulatable(op))

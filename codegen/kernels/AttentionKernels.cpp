@@ -152,6 +152,9 @@ struct CoreParams {
   unsigned batch, queryHeads, kvHeads, queryLen, keyLen, numGlobals;
   unsigned qStride[3], kStride[3], vStride[3], oStride[3];
   unsigned tilesPerSplit, numSplits, rowsPadded;
+  /// With wgmma (usesWarpgroupMma): the tensor maps of K and V, which
+  /// follow the other parameters.
+  unsigned kMap = 0, vMap = 0;
 };
 
 /// Index values of one packed query row.
@@ -196,8 +199,10 @@ struct SharedLayout {
   int64_t rowScalesOffset = 0;
   /// With wgmma, K and V are SwizzledTiles (no padding, K in the score
   /// type) from the first 1024-byte boundary at or after qBytes; `total`
-  /// has room for the gap.
+  /// has room for the gap. Band tiles come by TMA then, each stage's
+  /// completion tracked by an mbarrier (8 bytes each, at barriersOffset).
   bool swizzledKV = false;
+  int64_t barriersOffset = 0;
 };
 } // namespace
 
@@ -259,6 +264,10 @@ static SharedLayout getSharedLayout(const Plan &plan, Variant variant) {
     layout.rowScalesOffset = layout.total;
     layout.total += layout.rows * 4;
   }
+  if (layout.swizzledKV) {
+    layout.barriersOffset = (layout.total + 7) / 8 * 8;
+    layout.total = layout.barriersOffset + tiles.stages * 8;
+  }
   return layout;
 }
 
@@ -305,6 +314,10 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
   p.tilesPerSplit = kb.addScalar();
   p.numSplits = kb.addScalar();
   p.rowsPadded = kb.addScalar();
+  if (usesWarpgroupMma(plan, variant)) {
+    p.kMap = kb.addTensorMap();
+    p.vMap = kb.addTensorMap();
+  }
 
   kb.setMinBlocksPerSm(decode       ? tiles.decodeBlocksPerSm
                        : globalRows ? tiles.globalRowsBlocksPerSm
@@ -483,6 +496,25 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
     kSwizzled = {kTiles, BN, D, scoreType.getIntOrFloatBitWidth() / 8};
     vSwizzled = {vTiles, BN, D, 2};
   }
+  // The mbarrier of each stage: band tiles arrive by TMA, and a stage's
+  // phase completes when its tile's bytes have landed (thread 0 arrives
+  // once, expecting them).
+  auto stageBarrier = [&](Value stage) {
+    return getSharedPointer(
+        b, shared, m.add(m.c(layout.barriersOffset), m.mul(stage, m.c(8))));
+  };
+  if (layout.swizzledKV)
+    kb.ifThen(n.eq(tid, n.c(0)), [&] {
+      for (int64_t stage = 0; stage < tiles.stages; ++stage)
+        NVVM::MBarrierInitOp::create(b, stageBarrier(m.c(stage)), n.c(1),
+                                     Value());
+      // The runtime copies the tensor maps into global memory before the
+      // launch: the tensormap proxy must acquire them (NVGPU's
+      // tma.fence.descriptor).
+      for (unsigned map : {p.kMap, p.vMap})
+        NVVM::FenceProxyAcquireOp::create(b, NVVM::MemScopeKind::SYS,
+                                          kb.tensorMap(map), n.c(128));
+    });
   // Where a copy of the 16-byte chunk at (row, col) of stage `stage` of the
   // K or V tiles goes.
   auto kvIndices = [&](const SwizzledTiles &swizzled, Value stage, Value row,
@@ -582,7 +614,40 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
 
   // Issues the copies of tile `it` into stage `stage`.
   auto issueTile = [&](Value it, Value stage) {
+    auto bandTileByTma = [&]() {
+      // One thread expects the tile's bytes on the stage's barrier and
+      // issues the boxes (64 or 128 bytes wide, blockN keys) of K and V at
+      // (column, key, kv head, batch); keys past Sk arrive as zeros.
+      kb.ifThen(n.eq(tid, n.c(0)), [&] {
+        Value first = n.mul(n.add(firstBlock, it), n.c(BN));
+        Value barrier = stageBarrier(stage);
+        NVVM::MBarrierArriveExpectTxOp::create(
+            b, Type(), barrier,
+            n.c(kSwizzled.getStageBytes() + vSwizzled.getStageBytes()),
+            NVVM::MemScopeKind::CTA, false, Value());
+        Value kMap = kb.tensorMap(p.kMap), vMap = kb.tensorMap(p.vMap);
+        auto load = [&](const SwizzledTiles &tiles, Value map) {
+          int64_t boxCols = tiles.getSwizzleBytes() / tiles.elementBytes;
+          for (int64_t box = 0; box < tiles.cols / boxCols; ++box) {
+            // The shared::cluster window holds the CTA's own shared
+            // memory at the same addresses (address space 7).
+            Value dst =
+                LLVM::IntToPtrOp::create(b, LLVM::LLVMPointerType::get(ctx, 7),
+                                         tiles.address(b, stage, box, 0));
+            NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp::create(
+                b, dst, map, ValueRange{n.c(box * boxCols), first, kh, bi},
+                barrier, ValueRange{}, Value(), Value(),
+                NVVM::TMALoadMode::TILE, false, NVVM::CTAGroupKindAttr(),
+                Value());
+          }
+        };
+        load(kSwizzled, kMap);
+        load(vSwizzled, vMap);
+      });
+    };
     auto bandTile = [&]() {
+      if (layout.swizzledKV)
+        return bandTileByTma();
       // Row r of the tile is key first + r: its offset is the tile's base
       // (64-bit, once per tile) plus r * stride + col in 32 bits. The
       // thread's row goes through an optimization barrier in every tile, so
@@ -813,9 +878,23 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
     ValueRange args = loop.getRegionIterArgs();
     Value stage = m.from(n.rem(n.sub(it, tileBegin), n.c(2)));
     nvgpu::DeviceAsyncWaitOp::create(b, queryGroup, b.getI32IntegerAttr(0));
+    // A band tile came by TMA: wait for its stage's phase. Band tiles are
+    // the first of the CTA's tiles, so local tile i is the (i / 2)-th
+    // phase of stage i % 2.
+    if (layout.swizzledKV) {
+      auto waitTile = [&] {
+        Value parity = n.rem(n.div(n.sub(it, tileBegin), n.c(2)), n.c(2));
+        NVVM::MBarrierTryWaitParityOp::create(b, stageBarrier(stage), parity,
+                                              n.c(0x989680));
+      };
+      if (withGlobals)
+        kb.ifThen(n.lt(it, numBand), waitTile);
+      else
+        waitTile();
+    }
     // cp.async writes through the generic proxy, wgmma reads through the
-    // async one: each thread makes its copies visible to it before the
-    // barrier publishes them.
+    // async one: each thread makes its copies (the query tile, globals
+    // tiles) visible to it before the barrier publishes them.
     if (wgmma)
       NVVM::FenceProxyOp::create(
           b, NVVM::ProxyKindAttr::get(ctx, NVVM::ProxyKind::async_shared),
@@ -1717,9 +1796,33 @@ static LogicalResult buildTensorCoreAttention(Operation *op,
     queryScales = keyScales = bundle.addScratch(DType::F32, 1);
   }
 
-  auto coreArgs = [&](const std::string &partO, const std::string &partML,
-                      SizeExpr tilesPerSplit, SizeExpr numSplits,
-                      SizeExpr rowsPadded) {
+  // The tensor map of K or V ([B, Hkv, Sk, D] through `strides`, in
+  // elements): dimensions innermost first, boxes of one swizzle span of a
+  // tile's rows, swizzled as SwizzledTiles lays them out. A size-1
+  // dimension's stride is never used, and any is allowed for it, so it
+  // gets the dense one (TMA wants multiples of 16 bytes).
+  auto tensorMap = [&](const std::string &buffer, DType elementDType,
+                       ArrayRef<SizeExpr> strides) {
+    int64_t elementBytes = getDTypeSize(elementDType);
+    SizeExpr dims[4] = {SizeExpr(D), sizes.keyLen, sizes.kvHeads, sizes.batch};
+    TensorMapDecl map;
+    map.dims.assign(std::begin(dims), std::end(dims));
+    SizeExpr dense = SizeExpr(D * elementBytes);
+    for (int d = 1; d < 4; ++d) {
+      SizeExpr stride = strides[3 - d] * elementBytes;
+      // 1 for a size-1 dimension (and for an empty one, whose launch
+      // the runtime skips), else 0.
+      SizeExpr single = positive(SizeExpr(2) - dims[d]);
+      map.strides.push_back(stride + single * (dense - stride));
+      dense = dense * dims[d];
+    }
+    map.swizzle = std::min<int64_t>(128, D * elementBytes);
+    map.box = {map.swizzle / elementBytes, tiles.blockN, 1, 1};
+    return KernelArg::ofTensorMap(buffer, elementDType, std::move(map));
+  };
+  auto coreArgs = [&](Variant variant, const std::string &partO,
+                      const std::string &partML, SizeExpr tilesPerSplit,
+                      SizeExpr numSplits, SizeExpr rowsPadded) {
     SmallVector<KernelArg> args = {
         KernelArg::ofBuffer(queryBuffer, scoreDType),
         KernelArg::ofBuffer(keyBuffer, scoreDType),
@@ -1741,6 +1844,9 @@ static LogicalResult buildTensorCoreAttention(Operation *op,
         args.push_back(KernelArg::ofI64((*strides)[d]));
     args.append({KernelArg::ofI64(tilesPerSplit), KernelArg::ofI64(numSplits),
                  KernelArg::ofI64(rowsPadded)});
+    if (usesWarpgroupMma(plan, variant))
+      args.append({tensorMap(keyBuffer, scoreDType, kStrides),
+                   tensorMap(bundle.get(v).buffer, dtype, vStrides)});
     return args;
   };
   auto mergeArgs = [&](const std::string &partO, const std::string &partML,
@@ -1778,7 +1884,8 @@ static LogicalResult buildTensorCoreAttention(Operation *op,
                         32,
                     1, 1};
     launch.dynamicSharedBytes = getSharedLayout(plan, variant).total;
-    launch.args = coreArgs(partO, partML, tilesPerSplit, numSplits, rowsPadded);
+    launch.args =
+        coreArgs(variant, partO, partML, tilesPerSplit, numSplits, rowsPadded);
     bundle.addKernel(core);
     bundle.launch(op, std::move(launch));
 
@@ -1813,7 +1920,7 @@ static LogicalResult buildTensorCoreAttention(Operation *op,
                    sizes.kvHeads, sizes.batch};
     launch.block = {tiles.threads(), 1, 1};
     launch.dynamicSharedBytes = getSharedLayout(plan, Variant::Band).total;
-    launch.args = coreArgs(unused, unused, 0, 1, 0);
+    launch.args = coreArgs(Variant::Band, unused, unused, 0, 1, 0);
     bundle.addKernel(core);
     bundle.launch(op, std::move(launch));
   }

@@ -46,10 +46,12 @@ using namespace mlir::sieve;
 
 static constexpr StringLiteral kTriple = "nvptx64-nvidia-cuda";
 /// PTX 8.0 is the oldest ISA LLVM 22 accepts for these targets and the one
-/// sm_90a needs; the e4m3 mma.sync needs PTX 8.4 (and sm_89), so only a
-/// bundle with a kernel that uses it gets the newer ISA (and needs the
-/// driver that knows it).
+/// sm_90a needs; the tensormap proxy fence (before TMA loads through maps
+/// the runtime copied into memory) needs PTX 8.3 and the e4m3 mma.sync PTX
+/// 8.4 (and sm_89), so only a bundle with a kernel that uses them gets the
+/// newer ISA (and needs the driver that knows it).
 static constexpr StringLiteral kFeatures = "+ptx80";
+static constexpr StringLiteral kTensorMapFenceFeatures = "+ptx83";
 static constexpr StringLiteral kE4M3MmaFeatures = "+ptx84";
 
 bool mlir::sieve::hasE4M3MmaSync(StringRef target) {
@@ -244,6 +246,8 @@ FailureOr<std::string> mlir::sieve::emitPTX(gpu::GPUModuleOp module,
   copy.walk([&](nvgpu::MmaSyncOp op) {
     usesE4M3Mma |= op->hasAttr(kE4M3MmaAttrName);
   });
+  bool usesTensorMapFence = false;
+  copy.walk([&](NVVM::FenceProxyAcquireOp) { usesTensorMapFence = true; });
   if (usesE4M3Mma && !hasE4M3MmaSync(target))
     return module.emitError()
            << "the e4m3 mma.sync needs sm_89 or newer, not " << target;
@@ -290,10 +294,12 @@ FailureOr<std::string> mlir::sieve::emitPTX(gpu::GPUModuleOp module,
       llvm::TargetRegistry::lookupTarget(triple, error);
   if (!llvmTarget)
     return module.emitError() << "LLVM has no NVPTX backend: " << error;
-  std::unique_ptr<llvm::TargetMachine> machine(
-      llvmTarget->createTargetMachine(triple, target,
-                                      usesE4M3Mma ? kE4M3MmaFeatures : kFeatures,
-                                      llvm::TargetOptions(), std::nullopt));
+  std::unique_ptr<llvm::TargetMachine> machine(llvmTarget->createTargetMachine(
+      triple, target,
+      usesE4M3Mma          ? kE4M3MmaFeatures
+      : usesTensorMapFence ? kTensorMapFenceFeatures
+                           : kFeatures,
+      llvm::TargetOptions(), std::nullopt));
   llvmModule->setTargetTriple(triple);
   llvmModule->setDataLayout(machine->createDataLayout());
 

@@ -82,3 +82,17 @@ module attributes {gpu.container_module} {
     }
   }
 }
+
+// -----
+
+// A barrier pointer the emulator cannot trace back to an address.
+module attributes {gpu.container_module} {
+  gpu.module @kernels {
+    gpu.func @untraceable(%bar: !llvm.ptr<3>) kernel {
+      %one = arith.constant 1 : i32
+      // expected-error @+1 {{the SIMT emulator runs 'nvvm.mbarrier.init' only on pointers made by llvm.inttoptr of an i64 address, without predicate, result, multicast, cache hint or im2col (kernel untraceable)}}
+      nvvm.mbarrier.init %bar, %one : !llvm.ptr<3>, i32
+      gpu.return
+    }
+  }
+}

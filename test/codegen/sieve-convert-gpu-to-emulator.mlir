@@ -239,3 +239,36 @@ module attributes {gpu.container_module} {
     }
   }
 }
+
+// -----
+
+// mbarriers and TMA loads (NVVM ops on pointers the kernel made with
+// llvm.inttoptr): calls on the addresses themselves, the coordinates
+// through a stack buffer; the pointers die.
+// CHECK-LABEL: func.func @sieve_emu_body_tma(
+//  CHECK-SAME:     %[[MAP:[^:]+]]: i64, %[[BAR:[^:]+]]: i64, %[[DST:[^:]+]]: i64,
+//       CHECK:   call @sieve_emu_mbarrier_init(%{{.+}}, %[[BAR]], %{{.+}}) : (!llvm.ptr, i64, i32) -> ()
+//       CHECK:   call @sieve_emu_mbarrier_arrive(%{{.+}}, %[[BAR]], %{{.+}}) : (!llvm.ptr, i64, i32) -> ()
+//       CHECK:   %[[COORDS:.+]] = memref.alloca() : memref<2xi32>
+//       CHECK:   %[[RANK:.+]] = arith.constant 2 : i32
+//       CHECK:   call @sieve_emu_tma_load(%{{.+}}, %[[DST]], %[[MAP]], %[[BAR]], %[[RANK]], %{{.+}}) : (!llvm.ptr, i64, i64, i64, i32, i64) -> ()
+//       CHECK:   call @sieve_emu_mbarrier_wait_parity(%{{.+}}, %[[BAR]], %{{.+}}) : (!llvm.ptr, i64, i32) -> ()
+//   CHECK-NOT:   llvm.inttoptr
+module attributes {gpu.container_module} {
+  gpu.module @kernels {
+    gpu.func @tma(%map: i64, %barrier: i64, %dst: i64) kernel {
+      %one = arith.constant 1 : i32
+      %bytes = arith.constant 8192 : i32
+      %zero = arith.constant 0 : i32
+      %ticks = arith.constant 1000 : i32
+      %m = llvm.inttoptr %map : i64 to !llvm.ptr
+      %bar = llvm.inttoptr %barrier : i64 to !llvm.ptr<3>
+      %d = llvm.inttoptr %dst : i64 to !llvm.ptr<7>
+      nvvm.mbarrier.init %bar, %one : !llvm.ptr<3>, i32
+      nvvm.mbarrier.arrive.expect_tx %bar, %bytes : !llvm.ptr<3>, i32
+      nvvm.cp.async.bulk.tensor.shared.cluster.global %d, %m, %bar, box[%zero, %one] : !llvm.ptr<7>, !llvm.ptr
+      nvvm.mbarrier.try_wait.parity %bar, %zero, %ticks : !llvm.ptr<3>, i32, i32
+      gpu.return
+    }
+  }
+}
