@@ -21,6 +21,8 @@
 //   fence.proxy.async            asm is the identity
 //   nvvm.mbarrier.*, TMA loads   sieve_emu_mbarrier_* / sieve_emu_tma_load on
 //                                the addresses their pointers were made from
+//   nvvm.barrier (named),        sieve_emu_named_barrier / sieve_emu_setmaxnreg
+//   barrier.arrive, setmaxnreg
 //   memref/vector loads, stores  preceded by bounds (and alignment) checks,
 //                                and, in shared memory, race-check calls
 //
@@ -588,6 +590,47 @@ LogicalResult KernelConverter::convertOp(Operation *op) {
       })
       .Case([&](NVVM::WgmmaMmaAsyncOp wgmma) -> LogicalResult {
         return convertSharedAWgmma(b, wgmma);
+      })
+      .Case([&](NVVM::BarrierOp barrier) -> LogicalResult {
+        // Without operands it is gpu.barrier's bar.sync 0.
+        if (barrier.getReductionOp() || barrier.getRes())
+          return op->emitError("the SIMT emulator has no barrier reductions");
+        if (!barrier.getBarrierId() && !barrier.getNumberOfThreads()) {
+          callAbi(b, "sieve_emu_barrier", {site(b, op)}, {});
+        } else {
+          if (!barrier.getBarrierId() || !barrier.getNumberOfThreads())
+            return op->emitError("the SIMT emulator runs named barriers "
+                                 "with both an id and a thread count");
+          callAbi(b, "sieve_emu_named_barrier",
+                  {site(b, op), barrier.getBarrierId(),
+                   barrier.getNumberOfThreads(),
+                   arith::ConstantIntOp::create(b, i32, 1)},
+                  {});
+        }
+        op->erase();
+        return success();
+      })
+      .Case([&](NVVM::BarrierArriveOp arrive) -> LogicalResult {
+        Value id = arrive.getBarrierId()
+                       ? arrive.getBarrierId()
+                       : arith::ConstantIntOp::create(b, i32, 0).getResult();
+        callAbi(b, "sieve_emu_named_barrier",
+                {site(b, op), id, arrive.getNumberOfThreads(),
+                 arith::ConstantIntOp::create(b, i32, 0)},
+                {});
+        op->erase();
+        return success();
+      })
+      .Case([&](NVVM::SetMaxRegisterOp setmaxnreg) -> LogicalResult {
+        bool increase =
+            setmaxnreg.getAction() == NVVM::SetMaxRegisterAction::increase;
+        callAbi(b, "sieve_emu_setmaxnreg",
+                {site(b, op),
+                 arith::ConstantIntOp::create(b, i32, setmaxnreg.getRegCount()),
+                 arith::ConstantIntOp::create(b, i32, increase ? 1 : 0)},
+                {});
+        op->erase();
+        return success();
       })
       .Case([&](NVVM::FenceProxyAcquireOp fence) -> LogicalResult {
         // Orders host writes of a tensor map before its use by TMA; the

@@ -127,6 +127,16 @@ void sieve_emu_mma_sync(const char *site, int32_t shape, int32_t ab_type,
   unsupported(__func__, site);
 }
 
+void sieve_emu_named_barrier(const char *site, int32_t id, int32_t count,
+                             int32_t wait) {
+  unsupported(__func__, site);
+}
+
+void sieve_emu_setmaxnreg(const char *site, int32_t registers,
+                          int32_t increase) {
+  unsupported(__func__, site);
+}
+
 void sieve_emu_cp_async(const char *site, void *dst, const void *src,
                         int32_t bytes, int32_t src_bytes) {
   unsupported(__func__, site);

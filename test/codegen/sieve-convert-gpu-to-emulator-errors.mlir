@@ -96,3 +96,17 @@ module attributes {gpu.container_module} {
     }
   }
 }
+
+// -----
+
+// A named barrier needs its thread count.
+module attributes {gpu.container_module} {
+  gpu.module @kernels {
+    gpu.func @uncounted() kernel {
+      %one = arith.constant 1 : i32
+      // expected-error @+1 {{the SIMT emulator runs named barriers with both an id and a thread count}}
+      nvvm.barrier id = %one
+      gpu.return
+    }
+  }
+}

@@ -272,3 +272,30 @@ module attributes {gpu.container_module} {
     }
   }
 }
+
+// -----
+
+// Warp specialisation: setmaxnreg and named barriers (bar.sync waits,
+// bar.arrive does not); an nvvm.barrier without operands is gpu.barrier's.
+// CHECK-LABEL: func.func @sieve_emu_body_roles(
+//       CHECK:   %[[REGS:.+]] = arith.constant 40 : i32
+//       CHECK:   %[[DEC:.+]] = arith.constant 0 : i32
+//       CHECK:   call @sieve_emu_setmaxnreg(%{{.+}}, %[[REGS]], %[[DEC]]) : (!llvm.ptr, i32, i32) -> ()
+//       CHECK:   %[[WAIT:.+]] = arith.constant 1 : i32
+//       CHECK:   call @sieve_emu_named_barrier(%{{.+}}, %{{.+}}, %{{.+}}, %[[WAIT]]) : (!llvm.ptr, i32, i32, i32) -> ()
+//       CHECK:   %[[NOWAIT:.+]] = arith.constant 0 : i32
+//       CHECK:   call @sieve_emu_named_barrier(%{{.+}}, %{{.+}}, %{{.+}}, %[[NOWAIT]]) : (!llvm.ptr, i32, i32, i32) -> ()
+//       CHECK:   call @sieve_emu_barrier(
+module attributes {gpu.container_module} {
+  gpu.module @kernels {
+    gpu.func @roles() kernel {
+      %one = arith.constant 1 : i32
+      %count = arith.constant 256 : i32
+      nvvm.setmaxregister decrease 40
+      nvvm.barrier id = %one number_of_threads = %count
+      nvvm.barrier.arrive id = %one number_of_threads = %count
+      nvvm.barrier
+      gpu.return
+    }
+  }
+}

@@ -257,6 +257,59 @@ typedef struct sieve_emu_tensor_map {
 void sieve_emu_tma_load(const char *site, void *dst, const void *map,
                         void *barrier, int32_t rank, const int32_t *coords);
 
+/* Warp specialization (Hopper kernels whose warpgroups play different
+ * roles, e.g. a TMA producer and two consumers taking turns).
+ *
+ * sieve_emu_named_barrier is PTX bar.sync id, count (wait = 1) or
+ * bar.arrive id, count (wait = 0); MLIR nvvm.barrier id = %id
+ * number_of_threads = %count, and nvvm.barrier.arrive. id is 1 to 15 (0 is
+ * gpu.barrier's, sieve_emu_barrier: using it here is an error); count is a
+ * positive multiple of 32, at most the block's thread count rounded up to a
+ * multiple of 32. Each barrier has a current phase:
+ *  - Each calling thread counts one arrival in the current phase. (PTX
+ *    counts whole warps: a warp executing bar adds 32 whatever its lanes.
+ *    Kernels here arrive with whole warps and the emulator requires it: a
+ *    warp's first arrival in a phase needs 32 live lanes in the warp, and
+ *    when the phase completes, every warp with an arrival must have had all
+ *    its lanes arrive; else "partial warp at named barrier".)
+ *  - wait = 1: the thread blocks until `count` arrivals have been made in
+ *    the current phase, its own included; wait = 0: it arrives and goes on.
+ *  - When the arrivals reach count, the phase completes: the barrier resets
+ *    (a new phase, no arrivals) and every thread blocked on it wakes.
+ *  - All arrivals of a phase must pass the same count, and a thread must
+ *    not arrive twice in one phase; either is an error.
+ *  - A thread may return while others wait on a named barrier (producers
+ *    may finish first). If no thread of the block can proceed any more, the
+ *    launch fails with a deadlock report naming each blocked thread's
+ *    barrier, its arrivals and count; if the block ends with a phase partly
+ *    arrived and no thread waiting (bar.arrive only), that is an error too
+ *    ("named barrier N: M of C arrivals, phase never completed").
+ * With the race check on, a phase completion orders shared-memory accesses
+ * like a gpu.barrier does (for every thread of the block, as an mbarrier
+ * phase does); phase completions count in the launch's barriers. */
+void sieve_emu_named_barrier(const char *site, int32_t id, int32_t count,
+                             int32_t wait);
+
+/* setmaxnreg.inc.sync.aligned.u32 (increase = 1) or setmaxnreg.dec
+ * (increase = 0) with `registers` (nvvm.setmaxregister increase|decrease):
+ * sets the per-thread register count of the calling warpgroup. A warpgroup
+ * collective like sieve_emu_wgmma: the block must consist of whole
+ * warpgroups, and all 128 threads of the warpgroup, none returned, call it
+ * at the same site with the same arguments. registers is a multiple of 8
+ * from 24 to 256. The emulator tracks each warpgroup's count: initially
+ * min(255, 65536 / threads per block) rounded down to a multiple of 8, what
+ * ptxas gives a kernel with no other bound (no launch bounds or
+ * maxrregcount). An increase needs registers >= the current count, a
+ * decrease registers <= it; else it is an error. The block has 65536
+ * registers: an increase that would bring the block's total (the sum over
+ * its warpgroups of count * 128) above that waits, as on a GPU, until
+ * decreases of other warpgroups make room; if no thread of the block can
+ * proceed while one waits, it could never be satisfied and the launch fails
+ * ("setmaxnreg.inc asks for R registers: the block would need X of the
+ * 65536 ..."). It has no other effect. */
+void sieve_emu_setmaxnreg(const char *site, int32_t registers,
+                          int32_t increase);
+
 /* nvgpu.device_async_copy (cp.async): copies `bytes` (4, 8 or 16) from global
  * `src` to shared `dst`, of which only `src_bytes` are read and the rest
  * zero-filled. The copy is deferred until a wait covers its group; until
@@ -312,8 +365,8 @@ typedef struct sieve_emu_launch_desc {
 typedef struct sieve_emu_launch_stats {
   uint64_t blocks;
   uint64_t threads;
-  uint64_t barriers;    /* barrier completions (gpu.barrier and mbarrier
-                           phases), summed over blocks */
+  uint64_t barriers;    /* barrier completions (gpu.barrier, named barrier
+                           and mbarrier phases), summed over blocks */
   uint64_t collectives; /* warp collective completions */
   uint64_t work_units;  /* sum of sieve_emu_count_work */
 } sieve_emu_launch_stats;

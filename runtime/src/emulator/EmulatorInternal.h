@@ -37,6 +37,10 @@ namespace emu {
 using boost::context::detail::fcontext_t;
 
 constexpr uint32_t kWarpSize = 32;
+/// The threads of a warpgroup (warps 4i .. 4i+3).
+constexpr uint32_t kWarpgroupSize = 4 * kWarpSize;
+/// Warps of the largest block (CUDA's 1024 threads).
+constexpr uint32_t kMaxWarpsPerBlock = 1024 / kWarpSize;
 /// "No thread" in thread-id fields (shadow memory, lane slots).
 constexpr uint32_t kNoThread = UINT32_MAX;
 /// Bytes of a poisoned location (shared memory at block start, the
@@ -100,11 +104,12 @@ private:
 //===----------------------------------------------------------------------===//
 
 enum class ThreadStatus : uint8_t {
-  Ready,        // on the ready queue or running
-  AtBarrier,    // blocked in sieve_emu_barrier
-  InCollective, // blocked in a warp collective
-  AtMbarrier,   // blocked in sieve_emu_mbarrier_wait_parity
-  Returned,     // the kernel function returned
+  Ready,          // on the ready queue or running
+  AtBarrier,      // blocked in sieve_emu_barrier
+  InCollective,   // blocked in a warp collective
+  AtMbarrier,     // blocked in sieve_emu_mbarrier_wait_parity
+  AtNamedBarrier, // blocked in sieve_emu_named_barrier (bar.sync)
+  Returned,       // the kernel function returned
 };
 
 /// A cp.async issued and not yet completed by a wait.
@@ -130,6 +135,10 @@ struct ThreadState {
   /// phase the thread waits for.
   uint64_t mbarrierOffset = 0;
   int32_t mbarrierParity = 0;
+  /// AtNamedBarrier: the barrier's id. And per named barrier id (bit id),
+  /// whether the thread arrived in its current phase.
+  uint32_t namedBarrierId = 0;
+  uint16_t namedBarrierArrivals = 0;
   /// The suspended fiber; valid while the thread is blocked or not started.
   fcontext_t context = nullptr;
   /// Async copies of this thread in issue order, and its number of commits.
@@ -203,12 +212,23 @@ struct WgmmaArguments {
   uint64_t group = 0;
 };
 
-/// The 128 threads of warps 4i .. 4i+3 gathering in a wgmma.
+/// The 128 threads of warps 4i .. 4i+3 gathering in a wgmma or a
+/// setmaxnreg, and the warpgroup's register count.
 struct WarpgroupState {
   uint32_t arrived = 0;
   const char *site = nullptr;
+  /// The collective gathering ("wgmma", "setmaxnreg"), for messages.
+  const char *operation = nullptr;
   WgmmaArguments arguments;
-  WarpgroupSlot slots[4 * kWarpSize];
+  /// setmaxnreg: the arguments of the pending one.
+  int32_t setmaxnregRegisters = 0, setmaxnregIncrease = 0;
+  /// The per-thread register count (see sieve_emu_setmaxnreg), and the
+  /// count of an increase that waits for registers (0: none waits; its
+  /// threads are blocked InCollective).
+  uint32_t registers = 0;
+  uint32_t waitingRegisters = 0;
+  const char *waitingSite = nullptr;
+  WarpgroupSlot slots[kWarpgroupSize];
 };
 
 /// The shared-memory bytes a wgmma read, until every thread of its
@@ -260,6 +280,27 @@ constexpr uint64_t kMbarrierBytes = 8;
 /// Bounds of an mbarrier's arrival count and of |tx| (PTX ISA, "Contents of
 /// the mbarrier object").
 constexpr int64_t kMbarrierMaxCount = (int64_t(1) << 20) - 1;
+
+/// Named barriers 1 .. 15 (bar.sync / bar.arrive); 0 is gpu.barrier's.
+constexpr uint32_t kNumNamedBarriers = 16;
+/// The registers of an SM that a block's warps share (setmaxnreg).
+constexpr uint32_t kRegistersPerBlock = 65536;
+
+/// A named barrier's current phase.
+struct NamedBarrier {
+  /// Arrivals so far and the count they passed (valid while arrived > 0).
+  uint32_t arrived = 0;
+  uint32_t count = 0;
+  /// Threads blocked on the phase (bar.sync).
+  uint32_t waiters = 0;
+  /// Phases completed.
+  uint64_t phase = 0;
+  /// The phase's first arrival, blamed if it never completes.
+  uint32_t firstThread = kNoThread;
+  const char *firstSite = nullptr;
+  /// Arrivals per warp.
+  uint8_t warpArrivals[kMaxWarpsPerBlock] = {};
+};
 
 /// A TMA load (cp.async.bulk.tensor) issued and not yet completed. The map
 /// is copied at issue, as the hardware reads it then.
@@ -367,6 +408,19 @@ public:
   /// reads, and that product; false if there is none.
   bool findWgmmaInFlightRead(uint64_t offset, uint64_t bytes, uint64_t &byte,
                              const WgmmaInFlight *&reader) const;
+  /// Counts the arrival of the calling thread `thread` at named barrier
+  /// `id` (checked) and, with `wait`, blocks until its phase completes.
+  void arriveAtNamedBarrier(ThreadState &thread, const char *site, uint32_t id,
+                            uint32_t count, bool wait);
+  /// "waits at named barrier ...": for the deadlock report.
+  void describeNamedBarrierWait(const ThreadState &thread, char *buffer,
+                                std::size_t bytes) const;
+  /// The block's total of registers with warpgroup `index` at
+  /// `registers` per thread and the others at their counts.
+  uint64_t getBlockRegisters(uint32_t index, uint32_t registers) const;
+  /// Grants the waiting register increases that now fit, waking their
+  /// warpgroups.
+  void grantWaitingRegisters();
   /// Whether [address, address + bytes) lies in this block's shared memory.
   bool isInSharedMemory(const void *address, uint64_t bytes) const;
   /// "(x,y,z)": the thread ids of the block's thread `linearId`.
@@ -387,6 +441,8 @@ public:
   std::vector<Mbarrier> mbarriers;
   uint64_t mbarrierBegin = 0, mbarrierEnd = 0;
   std::deque<TmaLoad> tmaLoads;
+  /// Named barriers, by id (0 unused: gpu.barrier's).
+  NamedBarrier namedBarriers[kNumNamedBarriers];
   uint32_t blockId[3] = {0, 0, 0};
   uint8_t *sharedMemory = nullptr;
   uint64_t sharedBytes = 0;
@@ -423,6 +479,17 @@ private:
   bool completeTmaLoad();
   /// The error of a block whose threads all returned with TMA loads pending.
   void reportTmaLoadNotWaited();
+  /// Resets the named barriers and register counts for a new block.
+  void resetWarpSpecialization();
+  /// When no thread can run: reports a register increase that waits and
+  /// returns true, or returns false if none waits.
+  bool reportRegisterWait();
+  /// When every thread returned: reports a named barrier left with a phase
+  /// partly arrived and returns true, or returns false if there is none.
+  bool reportNamedBarrierNotCompleted();
+  /// Puts every thread blocked on named barrier `id` back on the ready
+  /// queue (in linear order, or a seeded random one).
+  void wakeNamedBarrierWaiters(uint32_t id);
   /// checkNotMbarrier past its quick test of the span of all mbarriers.
   void checkNotMbarrierSlow(const ThreadState &thread, const char *site,
                             uint64_t offset, uint64_t bytes, const char *what);
@@ -455,6 +522,13 @@ private:
 inline bool isSameSite(const char *a, const char *b) {
   return a == b || (a && b && std::strcmp(a, b) == 0);
 }
+
+/// The calling thread's warpgroup, after checking that the block is made of
+/// whole warpgroups; `name` names the operation in the error.
+uint32_t getWarpgroup(ThreadState &thread, const char *site, const char *name);
+/// getWarpgroup for a warpgroup collective: all its threads must be live.
+uint32_t requireWarpgroup(ThreadState &thread, const char *site,
+                          const char *name);
 
 /// The emulated thread running on this OS thread, or null outside a launch.
 ThreadState *getCurrentThread();

@@ -249,7 +249,9 @@ void Worker::reportDeadlock() {
     return x.status == y.status && isSameSite(x.waitSite, y.waitSite) &&
            (x.status != ThreadStatus::AtMbarrier ||
             (x.mbarrierOffset == y.mbarrierOffset &&
-             x.mbarrierParity == y.mbarrierParity));
+             x.mbarrierParity == y.mbarrierParity)) &&
+           (x.status != ThreadStatus::AtNamedBarrier ||
+            x.namedBarrierId == y.namedBarrierId);
   };
   for (const ThreadState &thread : threads) {
     if (thread.status == ThreadStatus::Returned)
@@ -279,6 +281,9 @@ void Worker::reportDeadlock() {
       break;
     case ThreadStatus::AtMbarrier:
       describeMbarrierWait(thread, buffer, bytes);
+      break;
+    case ThreadStatus::AtNamedBarrier:
+      describeNamedBarrierWait(thread, buffer, bytes);
       break;
     default:
       std::snprintf(buffer, bytes, "waits in a warp collective");
@@ -416,8 +421,8 @@ void Worker::exitThread(ThreadState &thread) {
     if (group.arrived > 0)
       fail(thread, group.site,
            "thread returned while %u other threads of its warpgroup wait in "
-           "this wgmma",
-           group.arrived);
+           "this %s",
+           group.arrived, group.operation ? group.operation : "wgmma");
   }
   WarpState &warp = warps[thread.getWarp()];
   if (warp.arrived > 0)
@@ -469,6 +474,7 @@ void Worker::runBlock(uint64_t block) {
   mbarriers.clear();
   mbarrierBegin = mbarrierEnd = 0;
   tmaLoads.clear();
+  resetWarpSpecialization();
   for (WarpState &warp : warps) {
     warp.liveLanes = warp.numLanes;
     warp.arrived = 0;
@@ -481,6 +487,8 @@ void Worker::runBlock(uint64_t block) {
     thread.waitSite = nullptr;
     thread.mbarrierOffset = 0;
     thread.mbarrierParity = 0;
+    thread.namedBarrierId = 0;
+    thread.namedBarrierArrivals = 0;
     thread.asyncCopies.clear();
     thread.committedGroups = 0;
     thread.wgmmaFenced = false;
@@ -528,9 +536,14 @@ void Worker::runBlock(uint64_t block) {
     return;
   }
   if (liveThreads > 0) {
-    reportDeadlock();
+    // A register increase that waits is what keeps the others, if any,
+    // from proceeding: no warpgroup will make room for it.
+    if (!reportRegisterWait())
+      reportDeadlock();
     return;
   }
+  if (reportNamedBarrierNotCompleted())
+    return;
   ++blocksRun;
 }
 

@@ -25,7 +25,6 @@ using namespace sieve::emu;
 
 namespace {
 
-constexpr uint32_t kWarpgroupSize = 4 * kWarpSize;
 constexpr int kRows = 64;
 
 /// The fields of a shared-memory matrix descriptor (ISA "Matrix Descriptor
@@ -299,34 +298,6 @@ void computeWgmma(ThreadState &thread, uint32_t index, const char *site) {
   worker.wgmmaInFlight.push_back({site, index, args.group, std::move(ranges)});
 }
 
-/// The calling thread's warpgroup, after checking that the block is made of
-/// whole warpgroups.
-uint32_t getWarpgroup(ThreadState &thread, const char *site, const char *name) {
-  Worker &worker = *thread.worker;
-  if (worker.warpgroups.empty())
-    worker.fail(thread, site,
-                "%s needs whole warpgroups (128 threads); the block has %zu "
-                "threads",
-                name, worker.threads.size());
-  return thread.linearId / kWarpgroupSize;
-}
-
-/// getWarpgroup for a warpgroup collective: all its threads must be live.
-uint32_t requireWarpgroup(ThreadState &thread, const char *site,
-                          const char *name) {
-  Worker &worker = *thread.worker;
-  uint32_t index = getWarpgroup(thread, site, name);
-  uint32_t live = 0;
-  for (uint32_t w = 4 * index; w < 4 * index + 4; ++w)
-    live += worker.warps[w].liveLanes;
-  if (live != kWarpgroupSize)
-    worker.fail(thread, site,
-                "%s needs all 128 threads of the warpgroup; %u of them have "
-                "returned",
-                name, kWarpgroupSize - live);
-  return index;
-}
-
 /// Frees the in-flight bytes of the products of warpgroup `index` that all
 /// its threads have retired.
 void releaseRetired(Worker &worker, uint32_t index) {
@@ -355,6 +326,32 @@ bool operator!=(const WgmmaArguments &x, const WgmmaArguments &y) {
 }
 
 } // namespace
+
+uint32_t emu::getWarpgroup(ThreadState &thread, const char *site,
+                           const char *name) {
+  Worker &worker = *thread.worker;
+  if (worker.warpgroups.empty())
+    worker.fail(thread, site,
+                "%s needs whole warpgroups (128 threads); the block has %zu "
+                "threads",
+                name, worker.threads.size());
+  return thread.linearId / kWarpgroupSize;
+}
+
+uint32_t emu::requireWarpgroup(ThreadState &thread, const char *site,
+                               const char *name) {
+  Worker &worker = *thread.worker;
+  uint32_t index = getWarpgroup(thread, site, name);
+  uint32_t live = 0;
+  for (uint32_t w = 4 * index; w < 4 * index + 4; ++w)
+    live += worker.warps[w].liveLanes;
+  if (live != kWarpgroupSize)
+    worker.fail(thread, site,
+                "%s needs all 128 threads of the warpgroup; %u of them have "
+                "returned",
+                name, kWarpgroupSize - live);
+  return index;
+}
 
 bool Worker::findWgmmaInFlightRead(uint64_t offset, uint64_t bytes,
                                    uint64_t &byte,
@@ -434,6 +431,7 @@ void sieve_emu_wgmma(const char *site, int32_t n, int32_t ab_type,
   WarpgroupState &group = worker.warpgroups[index];
   if (group.arrived == 0) {
     group.site = site;
+    group.operation = "wgmma";
     group.arguments = arguments;
   } else if (!isSameSite(group.site, site)) {
     worker.fail(thread, site,
