@@ -199,8 +199,10 @@ struct SharedLayout {
   int64_t rowScalesOffset = 0;
   /// With wgmma, K and V are SwizzledTiles (no padding, K in the score
   /// type) from the first 1024-byte boundary at or after qBytes; `total`
-  /// has room for the gap. Band tiles come by TMA then, each stage's
-  /// completion tracked by an mbarrier (8 bytes each, at barriersOffset).
+  /// has room for the gap. The kernel is then warp-specialised (see
+  /// buildCoreKernel): its stages are handed between the producer and the
+  /// consumers by mbarriers, `full` then `empty` per stage (8 bytes each,
+  /// from barriersOffset).
   bool swizzledKV = false;
   int64_t barriersOffset = 0;
 };
@@ -266,9 +268,27 @@ static SharedLayout getSharedLayout(const Plan &plan, Variant variant) {
   }
   if (layout.swizzledKV) {
     layout.barriersOffset = (layout.total + 7) / 8 * 8;
-    layout.total = layout.barriersOffset + tiles.stages * 8;
+    layout.total = layout.barriersOffset + 2 * tiles.stages * 8;
   }
   return layout;
+}
+
+/// The producer warpgroup a warp-specialised kernel adds to its consumers'
+/// warps, and the registers setmaxnreg gives each thread of either: the
+/// producer only issues copies, the consumers keep S, O and Q; together
+/// 40 * 128 + 232 * 256 = 64512 of the 65536 registers of an SM.
+static constexpr int64_t kProducerThreads = 128;
+static constexpr int64_t kProducerRegisters = 40;
+static constexpr int64_t kConsumerRegisters = 232;
+/// The suspend-time hint of mbarrier.try_wait.parity (ns), as CUTLASS's.
+static constexpr int64_t kWaitTicks = 10000000;
+
+/// The threads of a CTA of `variant`'s kernel.
+static int64_t getCoreThreads(const Plan &plan, Variant variant) {
+  if (variant == Variant::Decode)
+    return plan.tiles.blockN / WarpMma::kRows * 32;
+  return plan.tiles.threads() +
+         (usesWarpgroupMma(plan, variant) ? kProducerThreads : 0);
 }
 
 /// Emits the band, decode or global-rows kernel of `plan`.
@@ -322,7 +342,11 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
   kb.setMinBlocksPerSm(decode       ? tiles.decodeBlocksPerSm
                        : globalRows ? tiles.globalRowsBlocksPerSm
                                     : tiles.bandBlocksPerSm);
-  ImplicitLocOpBuilder &b = kb.begin({threads, 1, 1});
+  // With wgmma the kernel is warp-specialised: `threads` consumers (the
+  // warps that own query rows and compute) and a producer warpgroup after
+  // them that loads every K/V tile.
+  const bool specialized = layout.swizzledKV;
+  ImplicitLocOpBuilder &b = kb.begin({getCoreThreads(plan, variant), 1, 1});
   // m: 64-bit element offsets into global memory and shared-memory
   // indices; n: everything else, in 32 bits (the provider checks that the
   // sizes fit).
@@ -496,25 +520,41 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
     kSwizzled = {kTiles, BN, D, scoreType.getIntOrFloatBitWidth() / 8};
     vSwizzled = {vTiles, BN, D, 2};
   }
-  // The mbarrier of each stage: band tiles arrive by TMA, and a stage's
-  // phase completes when its tile's bytes have landed (thread 0 arrives
-  // once, expecting them).
-  auto stageBarrier = [&](Value stage) {
+  // The mbarriers of the stages: `full` completes a phase when a tile has
+  // landed (every producer thread arrives; TMA delivers the bytes one of
+  // them expects), `empty` when every consumer is done with it.
+  auto stageBarrier = [&](bool full, Value stage) {
+    Value index = m.add(m.mul(stage, m.c(2)), m.c(full ? 0 : 1));
     return getSharedPointer(
-        b, shared, m.add(m.c(layout.barriersOffset), m.mul(stage, m.c(8))));
+        b, shared, m.add(m.c(layout.barriersOffset), m.mul(index, m.c(8))));
   };
-  if (layout.swizzledKV)
+  scf::IfOp roles;
+  if (specialized) {
     kb.ifThen(n.eq(tid, n.c(0)), [&] {
-      for (int64_t stage = 0; stage < tiles.stages; ++stage)
-        NVVM::MBarrierInitOp::create(b, stageBarrier(m.c(stage)), n.c(1),
-                                     Value());
-      // The runtime copies the tensor maps into global memory before the
-      // launch: the tensormap proxy must acquire them (NVGPU's
-      // tma.fence.descriptor).
-      for (unsigned map : {p.kMap, p.vMap})
-        NVVM::FenceProxyAcquireOp::create(b, NVVM::MemScopeKind::SYS,
-                                          kb.tensorMap(map), n.c(128));
+      for (int64_t stage = 0; stage < tiles.stages; ++stage) {
+        NVVM::MBarrierInitOp::create(b, stageBarrier(true, m.c(stage)),
+                                     n.c(kProducerThreads), Value());
+        NVVM::MBarrierInitOp::create(b, stageBarrier(false, m.c(stage)),
+                                     n.c(threads), Value());
+      }
     });
+    gpu::BarrierOp::create(b);
+    // The consumers' code follows in the else branch; the producer's is
+    // emitted into the then branch once the copies are defined.
+    roles = scf::IfOp::create(b, n.le(n.c(threads), tid), /*withElse=*/true);
+    b.setInsertionPoint(roles.elseBlock()->getTerminator());
+    NVVM::SetMaxRegisterOp::create(b, kConsumerRegisters,
+                                   NVVM::SetMaxRegisterAction::increase);
+  }
+  // Consumers meet at a named barrier of their own (the producer may have
+  // returned); without specialisation all threads at gpu.barrier.
+  auto consumerBarrier = [&] {
+    if (specialized)
+      NVVM::BarrierOp::create(b, TypeRange(), n.c(1), n.c(threads),
+                              NVVM::BarrierReductionAttr(), Value());
+    else
+      gpu::BarrierOp::create(b);
+  };
   // Where a copy of the 16-byte chunk at (row, col) of stage `stage` of the
   // K or V tiles goes.
   auto kvIndices = [&](const SwizzledTiles &swizzled, Value stage, Value row,
@@ -533,18 +573,19 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
     int64_t chunk, rowsPerPass;
     Value passRow, passCol;
   };
-  auto chunkRows = [&](Type type) {
+  // `thread` of `count` copying threads.
+  auto chunkRows = [&](Type type, Value thread, int64_t count) {
     ChunkRows c;
     c.chunk = 128 / type.getIntOrFloatBitWidth();
     int64_t chunksPerRow = D / c.chunk;
-    assert(threads % chunksPerRow == 0 && "a pass covers whole rows");
-    c.rowsPerPass = threads / chunksPerRow;
-    c.passRow = m.div(tidIndex, m.c(chunksPerRow));
-    c.passCol = m.mul(m.rem(tidIndex, m.c(chunksPerRow)), m.c(c.chunk));
+    assert(count % chunksPerRow == 0 && "a pass covers whole rows");
+    c.rowsPerPass = count / chunksPerRow;
+    c.passRow = m.div(thread, m.c(chunksPerRow));
+    c.passCol = m.mul(m.rem(thread, m.c(chunksPerRow)), m.c(c.chunk));
     return c;
   };
-  const ChunkRows scoreChunks = chunkRows(scoreType);
-  const ChunkRows valueChunks = chunkRows(elementType);
+  const ChunkRows scoreChunks = chunkRows(scoreType, tidIndex, threads);
+  const ChunkRows valueChunks = chunkRows(elementType, tidIndex, threads);
   auto asyncCopy = [&](const ChunkRows &c, Value src, Value srcIndex,
                        Value exists, Value dst, ValueRange dstIndices) {
     nvgpu::DeviceAsyncCopyOp::create(
@@ -597,34 +638,41 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
     }
   }
 
-  Value kBase = m.add(m.mul(m.from(bi), ks[0]), m.mul(m.from(kh), ks[1]));
-  Value vBase = m.add(m.mul(m.from(bi), vs[0]), m.mul(m.from(kh), vs[1]));
-  // Offsets within a tile (blockN rows) fit in 32 bits: the provider checks
-  // that blockN row strides do.
-  Value kStride32 = n.from(ks[2]), vStride32 = n.from(vs[2]);
-  // Runs `copyRows(chunks, copyK, copyV)`: once for K and V together when
-  // their rows are chunked alike, else once for each.
+  // Runs `copyRows(chunks, copyK, copyV)` with the copying threads' chunks
+  // of both types: once for K and V together when their rows are chunked
+  // alike, else once for each.
   using CopyRowsFn = function_ref<void(const ChunkRows &, bool, bool)>;
-  auto copyKAndV = [&](CopyRowsFn copyRows) {
+  auto copyKAndV = [&](const ChunkRows &scoreC, const ChunkRows &valueC,
+                       CopyRowsFn copyRows) {
     if (scoreType == elementType)
-      return copyRows(valueChunks, true, true);
-    copyRows(scoreChunks, true, false);
-    copyRows(valueChunks, false, true);
+      return copyRows(valueC, true, true);
+    copyRows(scoreC, true, false);
+    copyRows(valueC, false, true);
   };
 
-  // Issues the copies of tile `it` into stage `stage`.
-  auto issueTile = [&](Value it, Value stage) {
+  // Issues the copies of tile `it` into stage `stage`, by the threads whose
+  // chunks scoreC and valueC are (with TMA: band tiles by thread
+  // `tmaThread`, which also expects their bytes on the stage's `full`
+  // barrier).
+  auto issueTile = [&](Value it, Value stage, const ChunkRows &scoreC,
+                       const ChunkRows &valueC, Value tmaThread) {
+    Value kBase = m.add(m.mul(m.from(bi), ks[0]), m.mul(m.from(kh), ks[1]));
+    Value vBase = m.add(m.mul(m.from(bi), vs[0]), m.mul(m.from(kh), vs[1]));
     auto bandTileByTma = [&]() {
       // One thread expects the tile's bytes on the stage's barrier and
       // issues the boxes (64 or 128 bytes wide, blockN keys) of K and V at
-      // (column, key, kv head, batch); keys past Sk arrive as zeros.
-      kb.ifThen(n.eq(tid, n.c(0)), [&] {
+      // (column, key, kv head, batch); keys past Sk arrive as zeros. The
+      // other producer threads just arrive.
+      Value isTmaThread = n.eq(tid, tmaThread);
+      Value barrier = stageBarrier(true, stage);
+      NVVM::MBarrierArriveExpectTxOp::create(
+          b, Type(), barrier,
+          n.sel(isTmaThread,
+                n.c(kSwizzled.getStageBytes() + vSwizzled.getStageBytes()),
+                n.c(0)),
+          NVVM::MemScopeKind::CTA, false, Value());
+      kb.ifThen(isTmaThread, [&] {
         Value first = n.mul(n.add(firstBlock, it), n.c(BN));
-        Value barrier = stageBarrier(stage);
-        NVVM::MBarrierArriveExpectTxOp::create(
-            b, Type(), barrier,
-            n.c(kSwizzled.getStageBytes() + vSwizzled.getStageBytes()),
-            NVVM::MemScopeKind::CTA, false, Value());
         Value kMap = kb.tensorMap(p.kMap), vMap = kb.tensorMap(p.vMap);
         auto load = [&](const SwizzledTiles &tiles, Value map) {
           int64_t boxCols = tiles.getSwizzleBytes() / tiles.elementBytes;
@@ -656,6 +704,9 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
       Value first = n.mul(n.add(firstBlock, it), n.c(BN));
       Value kTileBase = m.add(kBase, m.mul(m.from(first), ks[2]));
       Value vTileBase = m.add(vBase, m.mul(m.from(first), vs[2]));
+      // Offsets within a tile (blockN rows) fit in 32 bits: the provider
+      // checks that blockN row strides do.
+      Value kStride32 = n.from(ks[2]), vStride32 = n.from(vs[2]);
       auto copyRows = [&](const ChunkRows &c, bool copyK, bool copyV) {
         Value threadRow = kb.opaque(n.from(c.passRow));
         Value passCol32 = n.from(c.passCol);
@@ -674,7 +725,7 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
                       kvIndices(vSwizzled, stage, row, col));
         });
       };
-      copyKAndV(copyRows);
+      copyKAndV(scoreC, valueC, copyRows);
     };
     if (!withGlobals)
       return bandTile();
@@ -703,19 +754,68 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
                     kvIndices(vSwizzled, stage, row, col));
       });
     };
-    copyKAndV(copyRows);
+    copyKAndV(scoreC, valueC, copyRows);
+    if (specialized) {
+      // The producer publishes its copies on the stage's `full` barrier,
+      // visible to wgmma's async proxy.
+      Value group = commit();
+      nvgpu::DeviceAsyncWaitOp::create(b, group, b.getI32IntegerAttr(0));
+      NVVM::FenceProxyOp::create(
+          b, NVVM::ProxyKindAttr::get(ctx, NVVM::ProxyKind::async_shared),
+          NVVM::SharedSpaceAttr::get(ctx, NVVM::SharedSpace::shared_cta));
+      NVVM::MBarrierArriveExpectTxOp::create(
+          b, Type(), stageBarrier(true, stage), n.c(0), NVVM::MemScopeKind::CTA,
+          false, Value());
+    }
   };
 
-  // The pipeline: tile i + 1 is copied while tile i is computed. Each
-  // iteration waits for its own tile, and one barrier both publishes it and
-  // ends every warp's work on the previous tile, whose stage the next copies
-  // then overwrite.
-  kb.ifThen(n.lt(tileBegin, tileEnd),
-            [&] { issueTile(tileBegin, m.c(0)); });
+  // The pipeline: tile i + 1 is copied while tile i is computed. Without
+  // specialisation each iteration waits for its own tile, and one barrier
+  // both publishes it and ends every warp's work on the previous tile,
+  // whose stage the next copies then overwrite. With it, the producer
+  // warpgroup runs ahead by up to two tiles: tile i is phase i / 2 of stage
+  // i % 2's barriers; it waits until the consumers have emptied the stage
+  // (phase i / 2 - 1 of `empty`), loads the tile and completes `full`,
+  // which the consumers wait for.
+  assert(tiles.stages == 2 && "two stages");
+  if (!specialized)
+    kb.ifThen(n.lt(tileBegin, tileEnd), [&] {
+      issueTile(tileBegin, m.c(0), scoreChunks, valueChunks, Value());
+    });
   commit();
   // Everything but the newest group: the query tile.
   nvgpu::DeviceAsyncWaitOp::create(b, queryGroup, b.getI32IntegerAttr(1));
-  gpu::BarrierOp::create(b);
+  consumerBarrier();
+  if (specialized) {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(roles.thenBlock()->getTerminator());
+    NVVM::SetMaxRegisterOp::create(b, kProducerRegisters,
+                                   NVVM::SetMaxRegisterAction::decrease);
+    Value producerThread = m.sub(tidIndex, m.c(threads));
+    ChunkRows producerScore =
+        chunkRows(scoreType, producerThread, kProducerThreads);
+    ChunkRows producerValue =
+        chunkRows(elementType, producerThread, kProducerThreads);
+    Value tmaThread = n.c(threads);
+    // The runtime copies the tensor maps into global memory before the
+    // launch: the tensormap proxy must acquire them (NVGPU's
+    // tma.fence.descriptor) in the thread that issues the loads.
+    kb.ifThen(n.eq(tid, tmaThread), [&] {
+      for (unsigned map : {p.kMap, p.vMap})
+        NVVM::FenceProxyAcquireOp::create(b, NVVM::MemScopeKind::SYS,
+                                          kb.tensorMap(map), n.c(128));
+    });
+    kb.forEach(tileBegin, tileEnd, n.c(1), [&](Value it) {
+      Value i = n.sub(it, tileBegin);
+      Value stage = m.from(n.rem(i, n.c(2)));
+      kb.ifThen(n.le(n.c(2), i), [&] {
+        Value parity = n.rem(n.sub(n.div(i, n.c(2)), n.c(1)), n.c(2));
+        NVVM::MBarrierTryWaitParityOp::create(b, stageBarrier(false, stage),
+                                              parity, n.c(kWaitTicks));
+      });
+      issueTile(it, stage, producerScore, producerValue, tmaThread);
+    });
+  }
 
   Value warpRow = decode ? m.c(0) : m.mul(m.from(warp), m.c(WarpMma::kRows));
   SmallVector<Value> queryFragments;
@@ -877,33 +977,20 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
     Value it = loop.getInductionVar();
     ValueRange args = loop.getRegionIterArgs();
     Value stage = m.from(n.rem(n.sub(it, tileBegin), n.c(2)));
-    nvgpu::DeviceAsyncWaitOp::create(b, queryGroup, b.getI32IntegerAttr(0));
-    // A band tile came by TMA: wait for its stage's phase. Band tiles are
-    // the first of the CTA's tiles, so local tile i is the (i / 2)-th
-    // phase of stage i % 2.
-    if (layout.swizzledKV) {
-      auto waitTile = [&] {
-        Value parity = n.rem(n.div(n.sub(it, tileBegin), n.c(2)), n.c(2));
-        NVVM::MBarrierTryWaitParityOp::create(b, stageBarrier(stage), parity,
-                                              n.c(0x989680));
-      };
-      if (withGlobals)
-        kb.ifThen(n.lt(it, numBand), waitTile);
-      else
-        waitTile();
+    if (specialized) {
+      Value parity = n.rem(n.div(n.sub(it, tileBegin), n.c(2)), n.c(2));
+      NVVM::MBarrierTryWaitParityOp::create(b, stageBarrier(true, stage),
+                                            parity, n.c(kWaitTicks));
+    } else {
+      nvgpu::DeviceAsyncWaitOp::create(b, queryGroup, b.getI32IntegerAttr(0));
+      gpu::BarrierOp::create(b);
+      Value nextIt = n.add(it, n.c(1));
+      kb.ifThen(n.lt(nextIt, tileEnd), [&] {
+        issueTile(nextIt, m.sub(m.c(1), stage), scoreChunks, valueChunks,
+                  Value());
+      });
+      commit();
     }
-    // cp.async writes through the generic proxy, wgmma reads through the
-    // async one: each thread makes its copies (the query tile, globals
-    // tiles) visible to it before the barrier publishes them.
-    if (wgmma)
-      NVVM::FenceProxyOp::create(
-          b, NVVM::ProxyKindAttr::get(ctx, NVVM::ProxyKind::async_shared),
-          NVVM::SharedSpaceAttr::get(ctx, NVVM::SharedSpace::shared_cta));
-    gpu::BarrierOp::create(b);
-    Value nextIt = n.add(it, n.c(1));
-    kb.ifThen(n.lt(nextIt, tileEnd),
-              [&] { issueTile(nextIt, m.sub(m.c(1), stage)); });
-    commit();
     kb.ifThen(n.eq(tid, n.c(0)), [&] { kb.countWork(m.c(1)); });
 
     auto bandTile = [&](ImplicitLocOpBuilder &b) {
@@ -994,13 +1081,18 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
                                keyScale);
           });
     }
+    // The consumers are done with the stage (wgmma retires its reads).
+    if (specialized)
+      NVVM::MBarrierArriveExpectTxOp::create(
+          b, Type(), stageBarrier(false, stage), n.c(0),
+          NVVM::MemScopeKind::CTA, false, Value());
     scf::YieldOp::create(b, next);
   }
   SmallVector<Value> state(loop.getResults());
   // No copies are in flight after the loop (the last group is empty), but
   // warps may still read the query tile or K/V, whose space the epilogue
   // reuses.
-  gpu::BarrierOp::create(b);
+  consumerBarrier();
 
   SmallVector<Value> acc(state.begin(), state.begin() + accO);
   std::array<Value, 2> rowMax = {state[accO], state[accO + 1]};
@@ -1047,7 +1139,7 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
                                 /*nontemporal=*/false, llvm::Align(4));
       }
     }
-    gpu::BarrierOp::create(b);
+    consumerBarrier();
     forEachChunk(valueChunks, rows, [&](Value row, Value col, int64_t) {
       RowRef ref = rowRef(n.add(firstRow, n.from(row)));
       kb.ifThen(ref.valid, [&] {
@@ -1141,6 +1233,8 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
       });
     }
   }
+  if (roles)
+    b.setInsertionPointAfter(roles);
   return kb.finish();
 }
 
@@ -1879,10 +1973,7 @@ static LogicalResult buildTensorCoreAttention(Operation *op,
     LaunchDecl launch;
     launch.kernel = core.name;
     launch.grid = {rowTiles * numSplits * enabled, sizes.kvHeads, sizes.batch};
-    launch.block = {(variant == Variant::Decode ? tiles.blockN / WarpMma::kRows
-                                                : tiles.warps) *
-                        32,
-                    1, 1};
+    launch.block = {getCoreThreads(plan, variant), 1, 1};
     launch.dynamicSharedBytes = getSharedLayout(plan, variant).total;
     launch.args =
         coreArgs(variant, partO, partML, tilesPerSplit, numSplits, rowsPadded);
@@ -1918,7 +2009,7 @@ static LogicalResult buildTensorCoreAttention(Operation *op,
     launch.kernel = core.name;
     launch.grid = {SizeExpr::ceilDiv(packedRows, tiles.blockM) * enabled,
                    sizes.kvHeads, sizes.batch};
-    launch.block = {tiles.threads(), 1, 1};
+    launch.block = {getCoreThreads(plan, Variant::Band), 1, 1};
     launch.dynamicSharedBytes = getSharedLayout(plan, Variant::Band).total;
     launch.args = coreArgs(Variant::Band, unused, unused, 0, 1, 0);
     bundle.addKernel(core);

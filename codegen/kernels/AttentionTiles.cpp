@@ -47,9 +47,11 @@ static const TableEntry kTable[] = {
      {128, 64, 64, 4, 2, true, false, 16, 16, 8, false, 2, 3, 2}},
     {"sm_80 sm_86 sm_89 sm_90 sm_90a",
      {256, 64, 32, 4, 2, false, false, 16, 16, 16, false, 1, 1, 1}},
-    // sm_90a: the same tiles, one warpgroup per CTA, products by wgmma.
-    {"sm_90a", {64, 64, 64, 4, 2, true, true, 16, 16, 8, true, 2, 4, 3}},
-    {"sm_90a", {128, 64, 64, 4, 2, true, true, 16, 16, 8, true, 2, 3, 2}},
+    // sm_90a: products by wgmma, warp-specialised: 128 query rows in two
+    // consumer warpgroups (warps), a producer warpgroup besides, one CTA
+    // per SM (setmaxnreg shares its registers out).
+    {"sm_90a", {64, 128, 64, 8, 2, true, true, 16, 16, 8, true, 1, 4, 1}},
+    {"sm_90a", {128, 128, 64, 8, 2, true, true, 16, 16, 8, true, 1, 3, 1}},
 };
 
 std::optional<AttentionTiles>

@@ -26,6 +26,8 @@ struct AttentionTiles {
   /// Query rows per CTA of the band kernel (16 per warp) and keys per K/V
   /// tile.
   int64_t blockM, blockN;
+  /// The warps that own query rows (with warpgroupMma, the consumer warps;
+  /// the band and global-rows kernels add a producer warpgroup).
   int64_t warps;
   /// K/V tiles in flight in shared memory (2: double buffering).
   int64_t stages;
@@ -43,9 +45,10 @@ struct AttentionTiles {
   int64_t decodeSplits;
   /// Key blocks per CTA of the split-K kernel of global query rows.
   int64_t globalRowBlocksPerSplit;
-  /// Whether the band and global-rows kernels with exact scores compute
-  /// their products with wgmma (sm_90a: WarpgroupMma, K/V tiles in the
-  /// 128-byte swizzle) instead of mma.sync; warps is then a multiple of 4.
+  /// Whether the band and global-rows kernels compute their products with
+  /// wgmma (sm_90a: WarpgroupMma, K/V tiles swizzled and loaded by a
+  /// producer warpgroup) instead of mma.sync; warps is then a multiple of
+  /// 4.
   bool warpgroupMma;
   /// CTAs per SM that ptxas keeps registers low enough for (.minnctapersm)
   /// in the band, decoding and global-rows kernels: the highest occupancy at
