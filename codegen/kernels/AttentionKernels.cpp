@@ -546,15 +546,28 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
     NVVM::SetMaxRegisterOp::create(b, kConsumerRegisters,
                                    NVVM::SetMaxRegisterAction::increase);
   }
+  // Named barrier `id` of the consumers, of the consumers' `threads`
+  // threads: bar.sync, or bar.arrive.
+  auto namedBarrier = [&](Value id, bool wait) {
+    if (wait)
+      NVVM::BarrierOp::create(b, TypeRange(), id, n.c(threads),
+                              NVVM::BarrierReductionAttr(), Value());
+    else
+      NVVM::BarrierArriveOp::create(b, id, n.c(threads));
+  };
   // Consumers meet at a named barrier of their own (the producer may have
   // returned); without specialisation all threads at gpu.barrier.
   auto consumerBarrier = [&] {
     if (specialized)
-      NVVM::BarrierOp::create(b, TypeRange(), n.c(1), n.c(threads),
-                              NVVM::BarrierReductionAttr(), Value());
+      namedBarrier(n.c(1), /*wait=*/true);
     else
       gpu::BarrierOp::create(b);
   };
+  // The consumer warpgroups' ping-pong barriers (see the loop).
+  struct PingPong {
+    Value own, other, handOver;
+  };
+  std::optional<PingPong> pingPong;
   // Where a copy of the 16-byte chunk at (row, col) of stage `stage` of the
   // K or V tiles goes.
   auto kvIndices = [&](const SwizzledTiles &swizzled, Value stage, Value row,
@@ -874,7 +887,14 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
         b, b.getZeroAttr(scoreMma.getAccumulatorType()));
     SmallVector<Value> scores(WarpMma::accSize(keys), zero);
     if (scoreWgmma) {
+      // Ping-pong: the consumer warpgroups take turns to issue S, so that
+      // one's softmax runs under the other's matrix products.
+      if (pingPong)
+        namedBarrier(pingPong->own, /*wait=*/true);
       scoreWgmma->mmaABt(scores, queryFragments, kSwizzled, stage, 0, keys, D);
+      if (pingPong)
+        kb.ifThen(pingPong->handOver,
+                  [&] { namedBarrier(pingPong->other, /*wait=*/false); });
     } else if (queryInRegisters) {
       scoreMma.mmaABt(scores, queryFragments, kTiles, ValueRange{stage},
                       keyOffset, keys, D);
@@ -969,6 +989,21 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
     return next;
   };
 
+  // The ping-pong turns: warpgroup w issues its S after bar.sync on barrier
+  // 2 + w, then hands the turn over by bar.arrive on the other's. Warpgroup
+  // 1 hands warpgroup 0 the first turn before the loop and does not hand
+  // over after its last tile (nobody would take the turn: a phase left
+  // open).
+  if (specialized) {
+    assert(threads == 2 * kProducerThreads && "two consumer warpgroups");
+    Value consumerGroup = n.div(warp, n.c(4));
+    pingPong.emplace();
+    pingPong->own = n.add(n.c(2), consumerGroup);
+    pingPong->other = n.sub(n.c(3), consumerGroup);
+    Value second = n.eq(consumerGroup, n.c(1));
+    kb.ifThen(andI1(b, second, n.lt(tileBegin, tileEnd)),
+              [&] { namedBarrier(pingPong->other, /*wait=*/false); });
+  }
   auto loop = scf::ForOp::create(b, tileBegin, tileEnd, n.c(1), init);
   {
     OpBuilder::InsertionGuard guard(b);
@@ -977,6 +1012,9 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
     Value it = loop.getInductionVar();
     ValueRange args = loop.getRegionIterArgs();
     Value stage = m.from(n.rem(n.sub(it, tileBegin), n.c(2)));
+    if (pingPong)
+      pingPong->handOver = notI1(b, andI1(b, n.eq(pingPong->other, n.c(2)),
+                                          n.eq(n.add(it, n.c(1)), tileEnd)));
     if (specialized) {
       Value parity = n.rem(n.div(n.sub(it, tileBegin), n.c(2)), n.c(2));
       NVVM::MBarrierTryWaitParityOp::create(b, stageBarrier(true, stage),
