@@ -1039,12 +1039,17 @@ Status Session::planTensorMap(std::size_t l, std::size_t a,
     std::string what = "dims[" + std::to_string(d) + "]";
     int64_t dim;
     SIEVE_RETURN_IF_ERROR(evaluate(map.dims[d], what, dim));
-    if (dim < 1 || dim > kMaxTensorMapDim)
+    if (dim < 0 || dim > kMaxTensorMapDim)
       return outOfRange(what, map.dims[d], dim,
-                        "a tensor map's dimensions are 1 to 2^32 (a launch "
-                        "over an empty tensor needs an empty grid)");
+                        "a tensor map's dimensions are 0 to 2^32");
     spec.dims[d] = static_cast<uint64_t>(dim);
     spec.box[d] = map.box[d];
+  }
+  // An empty tensor has no element to load: its map is not encoded (the
+  // slot holds zeros, rank 0) and nothing about it is checked.
+  if (std::find(spec.dims, spec.dims + spec.rank, 0) != spec.dims + spec.rank) {
+    spec = TensorMapSpec();
+    return Status();
   }
   spec.strides[0] = elementBytes;
   for (std::size_t d = 0; d < map.strides.size(); ++d) {
@@ -1107,13 +1112,15 @@ Status Session::uploadTensorMaps(void *stream) {
     uint8_t *bytes = tensorMapHost.data() + i * kTensorMapSlotBytes;
     std::memset(bytes, 0, kTensorMapSlotBytes);
     slot.uploaded = false;
+    changed = true;
+    if (slot.spec.rank == 0)
+      continue; // an empty tensor's map: zeros
     const ArgSpec &arg = manifest.launches[slot.launch].args[slot.arg];
     std::string what = describeLaunch(manifest, slot.launch) + ": argument " +
                        std::to_string(slot.arg) + " (tensor map of buffer '" +
                        manifest.buffers[arg.buffer].name + "')";
     SIEVE_RETURN_IF_ERROR(
         executor->encodeTensorMap(slot.spec, bytes).withContext(what));
-    changed = true;
   }
   if (!changed)
     return Status();
