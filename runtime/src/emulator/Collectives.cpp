@@ -185,17 +185,6 @@ float e4m3ToFloat(uint32_t bits8) {
   return (bits8 & 0x80) ? -magnitude : magnitude;
 }
 
-float toFloat(uint32_t bits, int32_t type) {
-  switch (type) {
-  case SIEVE_EMU_TYPE_F16:
-    return halfToFloat(static_cast<uint16_t>(bits));
-  case SIEVE_EMU_TYPE_E4M3:
-    return e4m3ToFloat(bits);
-  default:
-    return bfloat16ToFloat(static_cast<uint16_t>(bits));
-  }
-}
-
 float bitsToFloat(uint32_t bits) {
   float value;
   std::memcpy(&value, &bits, 4);
@@ -229,7 +218,7 @@ void computeMma(const WarpState &warp, int32_t shape, int32_t abType) {
         if (isInteger)
           aInt[row][col] = static_cast<int8_t>(bits);
         else
-          aFloat[row][col] = toFloat(bits, abType);
+          aFloat[row][col] = getOperandValue(bits, abType);
       }
     for (int r = 0; r < dims.bRegisters; ++r)
       for (int q = 0; q < dims.perRegister; ++q) {
@@ -238,7 +227,7 @@ void computeMma(const WarpState &warp, int32_t shape, int32_t abType) {
         if (isInteger)
           bInt[k][n] = static_cast<int8_t>(bits);
         else
-          bFloat[k][n] = toFloat(bits, abType);
+          bFloat[k][n] = getOperandValue(bits, abType);
       }
     for (int r = 0; r < 4; ++r)
       c[getCRow(lane, r)][getCCol(lane, r)] = slot.c[r];
@@ -280,6 +269,17 @@ bool isSupportedMma(int32_t shape, int32_t abType, int32_t cdType) {
 }
 
 } // namespace
+
+float sieve::emu::getOperandValue(uint32_t bits, int32_t type) {
+  switch (type) {
+  case SIEVE_EMU_TYPE_F16:
+    return halfToFloat(static_cast<uint16_t>(bits));
+  case SIEVE_EMU_TYPE_E4M3:
+    return e4m3ToFloat(bits);
+  default:
+    return bfloat16ToFloat(static_cast<uint16_t>(bits));
+  }
+}
 
 extern "C" {
 
@@ -403,8 +403,7 @@ void sieve_emu_ldmatrix(const char *site, const void *row, int32_t num_matrices,
                   "ldmatrix row address %p of lane %u is outside the "
                   "block's shared memory",
                   row, lane);
-    uint64_t offset = reinterpret_cast<uintptr_t>(row) -
-                      reinterpret_cast<uintptr_t>(worker.sharedMemory);
+    uint64_t offset = worker.getSharedOffset(row);
     if (offset % 16 != 0)
       worker.fail(thread, site,
                   "misaligned ldmatrix row address: lane %u gives "
@@ -429,11 +428,8 @@ void sieve_emu_ldmatrix(const char *site, const void *row, int32_t num_matrices,
     for (int r = 0; r < 8; ++r) {
       const uint8_t *address = warp->lanes[8 * i + r].row;
       if (worker.checkRaces)
-        worker.checkSharedAccess(
-            worker.threads[firstThread + 8 * i + r], site,
-            reinterpret_cast<uintptr_t>(address) -
-                reinterpret_cast<uintptr_t>(worker.sharedMemory),
-            16, false);
+        worker.checkSharedAccess(worker.threads[firstThread + 8 * i + r], site,
+                                 worker.getSharedOffset(address), 16, false);
       std::memcpy(matrices[i][r], address, 16);
     }
   // Lane l gets M_i[l / 4][2(l % 4) + {0, 1}], or with .trans

@@ -423,6 +423,11 @@ public:
   void grantWaitingRegisters();
   /// Whether [address, address + bytes) lies in this block's shared memory.
   bool isInSharedMemory(const void *address, uint64_t bytes) const;
+  /// The offset of `address` (in shared memory) from its start.
+  uint64_t getSharedOffset(const void *address) const {
+    return reinterpret_cast<uintptr_t>(address) -
+           reinterpret_cast<uintptr_t>(sharedMemory);
+  }
   /// "(x,y,z)": the thread ids of the block's thread `linearId`.
   void describeThread(uint32_t linearId, char *buffer, std::size_t bytes) const;
 
@@ -529,6 +534,10 @@ uint32_t getWarpgroup(ThreadState &thread, const char *site, const char *name);
 /// getWarpgroup for a warpgroup collective: all its threads must be live.
 uint32_t requireWarpgroup(ThreadState &thread, const char *site,
                           const char *name);
+
+/// A matrix-product operand element (SIEVE_EMU_TYPE_F16, _BF16 or _E4M3,
+/// its bits in the low bits of `bits`) as an f32, exactly.
+float getOperandValue(uint32_t bits, int32_t type);
 
 /// The emulated thread running on this OS thread, or null outside a launch.
 ThreadState *getCurrentThread();

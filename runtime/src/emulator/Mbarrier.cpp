@@ -35,11 +35,6 @@ namespace {
 
 constexpr int kMaxTmaRank = 5;
 
-uint64_t getSharedOffset(const Worker &worker, const void *address) {
-  return reinterpret_cast<uintptr_t>(address) -
-         reinterpret_cast<uintptr_t>(worker.sharedMemory);
-}
-
 /// The shared-memory offset of the mbarrier object at `barrier`, checked to
 /// lie in shared memory and be 8-byte aligned.
 uint64_t checkMbarrierAddress(ThreadState &thread, const char *site,
@@ -50,7 +45,7 @@ uint64_t checkMbarrierAddress(ThreadState &thread, const char *site,
                 "%s: mbarrier object %p (8 bytes) is outside the block's "
                 "%" PRIu64 " bytes of shared memory",
                 operation, barrier, worker.sharedBytes);
-  uint64_t offset = getSharedOffset(worker, barrier);
+  uint64_t offset = worker.getSharedOffset(barrier);
   if (offset % kMbarrierBytes != 0)
     worker.fail(thread, site,
                 "%s: misaligned mbarrier object at shared-memory offset "
@@ -551,7 +546,7 @@ void sieve_emu_tma_load(const char *site, void *dst, const void *map,
                 " bytes) is outside the block's %" PRIu64
                 " bytes of shared memory",
                 dst, footprint, worker.sharedBytes);
-  uint64_t dstOffset = getSharedOffset(worker, dst);
+  uint64_t dstOffset = worker.getSharedOffset(dst);
   uint64_t alignment =
       tensorMap.swizzle_bytes != 0 ? 8 * tensorMap.swizzle_bytes : 128;
   if (dstOffset % alignment != 0)

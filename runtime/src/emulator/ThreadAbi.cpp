@@ -23,24 +23,19 @@ int checkedDim(ThreadState &thread, int32_t dim, const char *function) {
   return dim;
 }
 
-uint64_t getSharedOffset(const Worker &worker, const void *address) {
-  return reinterpret_cast<uintptr_t>(address) -
-         reinterpret_cast<uintptr_t>(worker.sharedMemory);
-}
-
 /// Performs a cp.async at its wait: reads the source now, as late as PTX
 /// allows, so that a source overwritten before the wait shows.
 void completeAsyncCopy(ThreadState &thread, const AsyncCopy &copy) {
   Worker &worker = *thread.worker;
-  worker.checkNotMbarrier(thread, copy.site, getSharedOffset(worker, copy.dst),
+  worker.checkNotMbarrier(thread, copy.site, worker.getSharedOffset(copy.dst),
                           static_cast<uint64_t>(copy.bytes),
                           "cp.async destination");
   worker.checkWgmmaInFlightWrite(thread, copy.site,
-                                 getSharedOffset(worker, copy.dst),
+                                 worker.getSharedOffset(copy.dst),
                                  static_cast<uint64_t>(copy.bytes));
   if (worker.checkRaces)
     worker.checkSharedAccess(thread, copy.site,
-                             getSharedOffset(worker, copy.dst),
+                             worker.getSharedOffset(copy.dst),
                              static_cast<uint64_t>(copy.bytes), true);
   if (copy.srcBytes > 0)
     std::memcpy(copy.dst, copy.src, static_cast<std::size_t>(copy.srcBytes));
@@ -113,7 +108,7 @@ void sieve_emu_cp_async(const char *site, void *dst, const void *src,
                 "cp.async destination %p (%d bytes) is outside the block's "
                 "shared memory",
                 dst, bytes);
-  uint64_t offset = getSharedOffset(worker, dst);
+  uint64_t offset = worker.getSharedOffset(dst);
   if (offset % static_cast<uint64_t>(bytes) != 0)
     worker.fail(thread, site,
                 "misaligned cp.async destination: shared-memory offset %" PRIu64
@@ -181,15 +176,15 @@ void sieve_emu_shared_access(const char *site, const void *address,
                 " bytes of shared memory",
                 bytes, address, worker.sharedBytes);
   if (checkMbarriers)
-    worker.checkNotMbarrier(thread, site, getSharedOffset(worker, address),
+    worker.checkNotMbarrier(thread, site, worker.getSharedOffset(address),
                             static_cast<uint64_t>(bytes),
                             is_write != 0 ? "store" : "load");
   if (checkInFlight)
     worker.checkWgmmaInFlightWrite(thread, site,
-                                   getSharedOffset(worker, address),
+                                   worker.getSharedOffset(address),
                                    static_cast<uint64_t>(bytes));
   if (worker.checkRaces)
-    worker.checkSharedAccess(thread, site, getSharedOffset(worker, address),
+    worker.checkSharedAccess(thread, site, worker.getSharedOffset(address),
                              static_cast<uint64_t>(bytes), is_write != 0);
 }
 

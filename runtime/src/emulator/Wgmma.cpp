@@ -16,9 +16,7 @@
 
 #include <algorithm>
 #include <cinttypes>
-#include <cmath>
 #include <cstring>
-#include <limits>
 
 using namespace sieve;
 using namespace sieve::emu;
@@ -79,29 +77,6 @@ uint64_t getElementOffset(const Descriptor &d, bool mnMajor, int mn, int k,
 
 bool isEightBit(int32_t type) {
   return type == SIEVE_EMU_TYPE_S8 || type == SIEVE_EMU_TYPE_E4M3;
-}
-
-float e4m3ToFloat(uint32_t bits8) {
-  int exponent = (bits8 >> 3) & 0xF, mantissa = bits8 & 7;
-  float magnitude;
-  if (exponent == 15 && mantissa == 7)
-    magnitude = std::numeric_limits<float>::quiet_NaN();
-  else if (exponent == 0)
-    magnitude = std::ldexp(static_cast<float>(mantissa), -9);
-  else
-    magnitude = std::ldexp(static_cast<float>(8 + mantissa), exponent - 10);
-  return (bits8 & 0x80) ? -magnitude : magnitude;
-}
-
-float elementToFloat(uint32_t bits, int32_t type) {
-  switch (type) {
-  case SIEVE_EMU_TYPE_F16:
-    return halfToFloat(static_cast<uint16_t>(bits));
-  case SIEVE_EMU_TYPE_E4M3:
-    return e4m3ToFloat(bits);
-  default:
-    return bfloat16ToFloat(static_cast<uint16_t>(bits));
-  }
 }
 
 bool isSupportedWgmma(int32_t n, int32_t abType, int32_t cdType) {
@@ -260,9 +235,9 @@ void computeWgmma(ThreadState &thread, uint32_t index, const char *site) {
     aFloat.resize(a.size());
     bFloat.resize(b.size());
     for (std::size_t i = 0; i < a.size(); ++i)
-      aFloat[i] = elementToFloat(a[i], args.abType);
+      aFloat[i] = getOperandValue(a[i], args.abType);
     for (std::size_t i = 0; i < b.size(); ++i)
-      bFloat[i] = elementToFloat(b[i], args.abType);
+      bFloat[i] = getOperandValue(b[i], args.abType);
   }
   for (uint32_t t = 0; t < kWarpgroupSize; ++t) {
     uint32_t *d = group.slots[t].d;
