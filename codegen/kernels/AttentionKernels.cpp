@@ -40,6 +40,13 @@
 // time. The matrix products go through WarpMma (the instruction layer);
 // nothing here names an instruction.
 //
+// On sm_90a (the tile table's warpgroupMma) the band and global-rows
+// kernels use WarpgroupMma's wgmma for the two products instead, and are
+// warp-specialised: consumer warpgroups compute, a producer warpgroup loads
+// K and V (band tiles by TMA, globals tiles by cp.async) into swizzled
+// stages handed over by full/empty mbarriers, and the consumers take turns
+// to issue S (ping-pong). docs/kernels.md draws the pipeline.
+//
 //===----------------------------------------------------------------------===//
 
 #include "codegen/kernels/AttentionKernels.h"

@@ -8,9 +8,9 @@
 // accumulators) and, for S = Q K^T with 8-bit queries and keys,
 // `mma.sync.m16n8k32` (s8 operands with s32 accumulators, or e4m3 operands
 // with f32 accumulators on sm_89 and newer), fed from shared
-// memory by `ldmatrix`; a Hopper layer (wgmma from shared-memory
-// descriptors, TMA loads) provides the same operations for warpgroup
-// tiles.
+// memory by `ldmatrix`; WarpgroupMma (WarpgroupMma.h) is its sm_90a twin
+// for the two shared-memory products (wgmma from shared-memory
+// descriptors), with the same register layouts.
 //
 // What the kernels see:
 //  * a warp owns a tile of kRows (16) rows; each thread of it holds
