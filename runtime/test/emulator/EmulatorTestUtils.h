@@ -13,6 +13,11 @@
 
 #include <string>
 
+/// Expects `part` in the string `text`, printing `text` when it is not.
+#define EXPECT_CONTAINS(text, part)                                            \
+  EXPECT_NE(std::string(text).find(part), std::string::npos)                   \
+      << "expected \"" << (part) << "\" in: " << (text)
+
 namespace sieve {
 namespace test {
 

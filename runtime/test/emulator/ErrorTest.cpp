@@ -30,10 +30,6 @@ const char *const kLdMatrixSite = "err.mlir:9:1 nvgpu.ldmatrix";
 const char *const kStoreSite = "err.mlir:10:1 memref.store in kernel test";
 const char *const kLoadSite = "err.mlir:11:1 memref.load in kernel test";
 
-#define EXPECT_CONTAINS(text, part)                                            \
-  EXPECT_NE(std::string(text).find(part), std::string::npos)                   \
-      << "expected \"" << (part) << "\" in: " << (text)
-
 /// Checks the shape every error message has.
 void expectOneLineError(const LaunchResult &result, const char *site,
                         const char *what, const char *block,

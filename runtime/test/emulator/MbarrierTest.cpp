@@ -38,10 +38,6 @@ const char *const kCopySite = "mbar.mlir:9:1 nvgpu.device_async_copy in t";
 const char *const kWaitSite2 =
     "mbar.mlir:10:1 nvgpu.mbarrier.try_wait.parity in kernel t";
 
-#define EXPECT_CONTAINS(text, part)                                            \
-  EXPECT_NE(std::string(text).find(part), std::string::npos)                   \
-      << "expected \"" << (part) << "\" in: " << (text)
-
 /// A tensor map over `data` (the buffer is exactly the bytes the tensor
 /// spans) with the given sizes, strides and box, innermost first.
 sieve_emu_tensor_map makeMap(const uint8_t *data, uint64_t dataBytes,

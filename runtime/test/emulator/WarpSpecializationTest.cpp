@@ -32,10 +32,6 @@ const char *const kBarrierSite = "ws.mlir:7:1 gpu.barrier in kernel t";
 const char *const kStoreSite = "ws.mlir:8:1 memref.store in kernel t";
 const char *const kLoadSite = "ws.mlir:9:1 memref.load in kernel t";
 
-#define EXPECT_CONTAINS(text, part)                                            \
-  EXPECT_NE(std::string(text).find(part), std::string::npos)                   \
-      << "expected \"" << (part) << "\" in: " << (text)
-
 constexpr int kWarpgroup = 128;
 
 /// A store or load of an int in shared memory, announced to the race check.

@@ -1178,10 +1178,6 @@ const char *const kInFlightMessage = "in flight";
 const char *const kReturnedMessage = "returned while";
 const char *const kNoProxyFenceMessage = "fence.proxy.async";
 
-#define EXPECT_CONTAINS(text, part)                                            \
-  EXPECT_NE(std::string(text).find(part), std::string::npos)                   \
-      << "expected \"" << (part) << "\" in: " << (text)
-
 /// One misuse each, run by wgmmaMisuseKernel.
 enum Misuse {
   kNotWholeWarpgroups,
