@@ -895,16 +895,12 @@ Status Session::planLaunches() {
     plan.kernel = launch.kernel;
     std::string where = describeLaunch(manifest, l);
     auto evaluate = [&](const Expr &expr, const std::string &what,
-                        int64_t &value) -> Status {
-      return expr.evaluate(runSymbols, manifest.symbolNames, value)
-          .withContext(where + ": " + what);
+                        int64_t &value) {
+      return evaluateForRun(expr, where, what, value);
     };
     auto outOfRange = [&](const std::string &what, const Expr &expr,
                           int64_t value, const std::string &allowed) {
-      return invalidArgument(where + ": " + what + " '" + expr.getText() +
-                             "' is " + std::to_string(value) + " for " +
-                             formatSymbols(manifest, runSymbols) + "; " +
-                             allowed);
+      return outOfRangeForRun(where, what, expr, value, allowed);
     };
 
     static const char *const kAxes[] = {"x", "y", "z"};
@@ -1006,6 +1002,22 @@ Status Session::planLaunches() {
   return Status();
 }
 
+Status Session::evaluateForRun(const Expr &expr, const std::string &where,
+                               const std::string &what, int64_t &value) const {
+  return expr.evaluate(runSymbols, bundle->getManifest().symbolNames, value)
+      .withContext(where + ": " + what);
+}
+
+Status Session::outOfRangeForRun(const std::string &where,
+                                 const std::string &what, const Expr &expr,
+                                 int64_t value,
+                                 const std::string &allowed) const {
+  return invalidArgument(where + ": " + what + " '" + expr.getText() + "' is " +
+                         std::to_string(value) + " for " +
+                         formatSymbols(bundle->getManifest(), runSymbols) +
+                         "; " + allowed);
+}
+
 Status Session::planTensorMap(std::size_t l, std::size_t a,
                               TensorMapSpec &spec) const {
   // What cuTensorMapEncodeTiled requires, and that the tensor lies in its
@@ -1019,15 +1031,12 @@ Status Session::planTensorMap(std::size_t l, std::size_t a,
                       bufferName + "')";
   std::string sizes = formatSymbols(manifest, runSymbols);
   auto evaluate = [&](const Expr &expr, const std::string &what,
-                      int64_t &value) -> Status {
-    return expr.evaluate(runSymbols, manifest.symbolNames, value)
-        .withContext(where + ": " + what);
+                      int64_t &value) {
+    return evaluateForRun(expr, where, what, value);
   };
   auto outOfRange = [&](const std::string &what, const Expr &expr,
                         int64_t value, const std::string &allowed) {
-    return invalidArgument(where + ": " + what + " '" + expr.getText() +
-                           "' is " + std::to_string(value) + " for " + sizes +
-                           "; " + allowed);
+    return outOfRangeForRun(where, what, expr, value, allowed);
   };
 
   spec = TensorMapSpec();

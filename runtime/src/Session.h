@@ -188,6 +188,14 @@ private:
   Status planLaunches();
   /// Evaluates and checks tensor_map argument `a` of launch `l`.
   Status planTensorMap(std::size_t l, std::size_t a, TensorMapSpec &spec) const;
+  /// `expr` for this run's sizes; errors name `where` and `what`.
+  Status evaluateForRun(const Expr &expr, const std::string &where,
+                        const std::string &what, int64_t &value) const;
+  /// The error for `expr` (`what` at `where`) evaluating to `value` outside
+  /// what is `allowed`.
+  Status outOfRangeForRun(const std::string &where, const std::string &what,
+                          const Expr &expr, int64_t value,
+                          const std::string &allowed) const;
   /// Encodes the tensor maps that changed since they were last uploaded and
   /// uploads all slots in one copy on `stream`, ahead of the launches.
   Status uploadTensorMaps(void *stream);

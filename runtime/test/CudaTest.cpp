@@ -948,8 +948,9 @@ TEST_F(CudaTest, TensorMapsInCudaGraphs) {
     EXPECT_EQ(slot.encode, encodes.size() - 1) << n;
     EXPECT_EQ(slot.address, encodes.back().address) << n;
     int upload = findEvent(fakeCuda().events, "upload 256");
-    if (upload >= 0)
+    if (upload >= 0) {
       EXPECT_LT(upload, findEvent(fakeCuda().events, "launch ")) << n;
+    }
   }
   // Rebinding a (same sizes) does not change the map: three encodes.
   EXPECT_EQ(fakeCuda().tensorMapEncodes.size(), 3u);

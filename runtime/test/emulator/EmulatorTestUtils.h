@@ -11,6 +11,8 @@
 
 #include "sieve/emulator.h"
 
+#include <gtest/gtest.h>
+
 #include <string>
 
 /// Expects `part` in the string `text`, printing `text` when it is not.
@@ -74,6 +76,35 @@ inline LaunchResult runLaunch(const sieve_emu_launch_desc &desc) {
   result.status = sieve_emu_launch(&desc, &result.stats, error, sizeof(error));
   result.error = error;
   return result;
+}
+
+/// runLaunch, with what the launch wrote to stderr.
+inline LaunchResult runLaunchCapturingStderr(const sieve_emu_launch_desc &desc,
+                                             std::string &stderrText) {
+  testing::internal::CaptureStderr();
+  LaunchResult result = runLaunch(desc);
+  stderrText = testing::internal::GetCapturedStderr();
+  return result;
+}
+
+/// Checks the error of a launch of kernel "misuse" that fails in block
+/// (0,0,0): it contains `message` (and `message2` unless null), names
+/// `site` and thread `thread`, is one line, and is what stderr got.
+inline void expectMisuseError(const LaunchResult &result,
+                              const std::string &stderrText,
+                              const char *message, const char *message2,
+                              const char *site, const char *thread) {
+  EXPECT_NE(result.status, 0);
+  EXPECT_CONTAINS(result.error, message);
+  if (message2) {
+    EXPECT_CONTAINS(result.error, message2);
+  }
+  EXPECT_CONTAINS(result.error, "kernel misuse, block (0,0,0)");
+  EXPECT_CONTAINS(result.error,
+                  std::string("sieve-emu: error: ") + site + ": ");
+  EXPECT_CONTAINS(result.error, std::string("thread ") + thread);
+  EXPECT_EQ(result.error.find('\n'), std::string::npos) << result.error;
+  EXPECT_EQ(stderrText, result.error + "\n");
 }
 
 } // namespace test

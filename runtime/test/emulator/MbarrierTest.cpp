@@ -988,23 +988,13 @@ TEST(EmulatorMbarrierErrors, Misuses) {
     sieve_emu_launch_desc desc = makeLaunch("misuse", mbarrierMisuseKernel,
                                             params, 1, misuseCase.threads);
     desc.static_shared_bytes = kMisuseShared;
-    testing::internal::CaptureStderr();
-    LaunchResult result = runLaunch(desc);
-    std::string stderrText = testing::internal::GetCapturedStderr();
+    std::string stderrText;
+    LaunchResult result = runLaunchCapturingStderr(desc, stderrText);
     if (!misuseCase.message) {
       EXPECT_EQ(result.status, 0) << result.error;
       continue;
     }
-    EXPECT_NE(result.status, 0);
-    EXPECT_CONTAINS(result.error, misuseCase.message);
-    if (misuseCase.message2) {
-      EXPECT_CONTAINS(result.error, misuseCase.message2);
-    }
-    EXPECT_CONTAINS(result.error, "kernel misuse, block (0,0,0)");
-    EXPECT_CONTAINS(result.error,
-                    std::string("sieve-emu: error: ") + misuseCase.site + ": ");
-    EXPECT_CONTAINS(result.error, std::string("thread ") + misuseCase.thread);
-    EXPECT_EQ(result.error.find('\n'), std::string::npos) << result.error;
-    EXPECT_EQ(stderrText, result.error + "\n");
+    expectMisuseError(result, stderrText, misuseCase.message,
+                      misuseCase.message2, misuseCase.site, misuseCase.thread);
   }
 }
