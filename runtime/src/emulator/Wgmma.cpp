@@ -7,8 +7,9 @@
 // decodes the shared-memory descriptors, computes the product for all of
 // them and wakes the others. The hardware runs the product asynchronously
 // until wait_group retires its group; the emulator computes it at once but
-// keeps the shared-memory bytes it read "in flight" until then, so that a
-// kernel overwriting an operand too early fails instead of passing by luck.
+// keeps the shared-memory bytes it read "in flight" until then, and a wait
+// that retires a group lets the other threads run first, so that a kernel
+// overwriting an operand too early fails instead of passing by luck.
 //
 //===----------------------------------------------------------------------===//
 
@@ -469,9 +470,15 @@ void sieve_emu_wgmma_wait(const char *site, int32_t pending) {
                 "wgmma.wait_group %d: the number of pending groups is 0 to 7",
                 pending);
   uint64_t pendingGroups = static_cast<uint64_t>(pending);
-  if (thread.wgmmaCommitted > pendingGroups)
-    thread.wgmmaRetired =
-        std::max(thread.wgmmaRetired, thread.wgmmaCommitted - pendingGroups);
+  if (thread.wgmmaCommitted <= thread.wgmmaRetired + pendingGroups)
+    return;
+  // The products of the groups this wait retires ran until now: the other
+  // threads run first, so that whatever they do meanwhile (a producer
+  // refilling a stage that this thread released too early) meets the
+  // operands still in flight.
+  worker.wake(thread);
+  worker.suspend();
+  thread.wgmmaRetired = thread.wgmmaCommitted - pendingGroups;
   releaseRetired(worker, index);
 }
 

@@ -50,6 +50,8 @@ const char *const kCopySite =
     "wgmma.mlir:13:5 nvgpu.device_async_copy in kernel test";
 const char *const kProxyFenceSite =
     "wgmma.mlir:14:5 nvgpu.fence.proxy.async in kernel test";
+const char *const kNamedBarrierSite =
+    "wgmma.mlir:15:5 nvvm.barrier in kernel test";
 
 constexpr int kWarpgroupThreads = 128;
 constexpr int kMaxSteps = 8;
@@ -1194,6 +1196,7 @@ enum Misuse {
   kNTooLarge,
   kSharedWriteInFlight,
   kAsyncCopyInFlight,
+  kSignalledBeforeWait,
   kThreadReturnsEarly,
   kStoreWithoutProxyFence,
   kAsyncCopyWithoutProxyFence,
@@ -1241,6 +1244,8 @@ const MisuseCase kMisuseCases[] = {
      kInFlightMessage, kStoreSite, "(0,0,0)"},
     {"cp.async into the operand before the wait", kAsyncCopyInFlight, 128, 0,
      kInFlightMessage, kCopySite, "(0,0,0)"},
+    {"another warpgroup signalled before the wait", kSignalledBeforeWait, 256,
+     0, kInFlightMessage, kStoreSite, "(128,0,0)"},
     {"a thread returns", kThreadReturnsEarly, 128, 0, kReturnedMessage,
      kWgmmaSite, "(5,0,0)"},
     {"store, no fence.proxy.async", kStoreWithoutProxyFence, 128, 1,
@@ -1351,6 +1356,15 @@ extern "C" void wgmmaMisuseKernel(void **params) {
     break;
   }
 
+  if (misuse == kSignalledBeforeWait && thread >= kWarpgroupThreads) {
+    // Warpgroup 1 multiplies nothing: once warpgroup 0 says so, thread 128
+    // rewrites B, which warpgroup 0's products still read.
+    sieve_emu_named_barrier(kNamedBarrierSite, 1, 256, 1);
+    if (thread == kWarpgroupThreads)
+      sieve_emu_shared_access(kStoreSite, operandB, 4, 1);
+    sieve_emu_barrier(kBarrierSite);
+    return;
+  }
   uint32_t d[160] = {};
   if (misuse != kNoFence)
     sieve_emu_wgmma_fence(kFenceSite);
@@ -1361,6 +1375,8 @@ extern "C" void wgmmaMisuseKernel(void **params) {
   sieve_emu_wgmma_commit(kCommitSite);
   if (misuse == kNotWaited)
     return;
+  if (misuse == kSignalledBeforeWait)
+    sieve_emu_named_barrier(kNamedBarrierSite, 1, 256, 0);
   if (thread == 0) {
     switch (misuse) {
     case kSharedWriteInFlight:
@@ -1426,6 +1442,9 @@ void expectHealthyWgmma() {
 //    race check on) after the commit, before the wait;
 //  - thread 0 issuing and completing a cp.async into B's bytes (race check
 //    off) before the wait;
+//  - warpgroup 0 signalling warpgroup 1 (bar.arrive) before its wait, and
+//    thread 128 then writing B's bytes (race check off): a wait lets the
+//    other threads run first, as the hardware's products run until then;
 //  - thread 5 returning while the others wait in the wgmma;
 //  - thread 0 writing B's bytes before the barrier (a store, or a completed
 //    cp.async; race check on) with no fence.proxy.async after.
