@@ -44,8 +44,9 @@
 // kernels use WarpgroupMma's wgmma for the two products instead, and are
 // warp-specialised: consumer warpgroups compute, a producer warpgroup loads
 // K and V (band tiles by TMA, globals tiles by cp.async) into swizzled
-// stages handed over by full/empty mbarriers, and the consumers take turns
-// to issue S (ping-pong). docs/kernels.md draws the pipeline.
+// stages handed over by full/empty mbarriers, the consumers take turns to
+// issue their products (ping-pong), and each runs a tile's softmax while
+// the previous tile's P V multiplies. docs/kernels.md draws the pipeline.
 //
 //===----------------------------------------------------------------------===//
 
@@ -212,6 +213,9 @@ struct SharedLayout {
   /// from barriersOffset).
   bool swizzledKV = false;
   int64_t barriersOffset = 0;
+  /// The K/V stages: the tile table's with wgmma, else 2 (the cp.async
+  /// pipeline double-buffers).
+  int64_t stages = 2;
 };
 } // namespace
 
@@ -245,15 +249,17 @@ static SharedLayout getSharedLayout(const Plan &plan, Variant variant) {
   layout.scorePitch = tiles.headDim + 16 / scoreBytes;
   layout.valuePitch = tiles.pitch();
   layout.qBytes = layout.rows * layout.scorePitch * scoreBytes;
-  layout.kBytes = tiles.stages * tiles.blockN * layout.scorePitch * scoreBytes;
-  layout.vBytes = tiles.stages * tiles.blockN * layout.valuePitch * 2;
+  layout.kBytes = layout.stages * tiles.blockN * layout.scorePitch * scoreBytes;
+  layout.vBytes = layout.stages * tiles.blockN * layout.valuePitch * 2;
   int64_t kvGap = 0;
   if (usesWarpgroupMma(plan, variant)) {
     layout.swizzledKV = true;
-    layout.kBytes = tiles.stages * SwizzledTiles::getStageBytes(
-                                       tiles.blockN, tiles.headDim, scoreBytes);
-    layout.vBytes = tiles.stages * SwizzledTiles::getStageBytes(
-                                       tiles.blockN, tiles.headDim, 2);
+    layout.stages = tiles.stages;
+    layout.kBytes =
+        layout.stages *
+        SwizzledTiles::getStageBytes(tiles.blockN, tiles.headDim, scoreBytes);
+    layout.vBytes = layout.stages * SwizzledTiles::getStageBytes(
+                                        tiles.blockN, tiles.headDim, 2);
     kvGap = SwizzledTiles::kAlignment;
   }
   // The band kernel stages its output tile (element type) at offset 0.
@@ -275,7 +281,7 @@ static SharedLayout getSharedLayout(const Plan &plan, Variant variant) {
   }
   if (layout.swizzledKV) {
     layout.barriersOffset = (layout.total + 7) / 8 * 8;
-    layout.total = layout.barriersOffset + 2 * tiles.stages * 8;
+    layout.total = layout.barriersOffset + 2 * layout.stages * 8;
   }
   return layout;
 }
@@ -311,6 +317,7 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
   const int64_t threads = warps * 32;
   const SharedLayout layout = getSharedLayout(plan, variant);
   const int64_t rows = layout.rows;
+  const int64_t stages = layout.stages;
   const bool withGlobals = plan.hasGlobals && !globalRows;
   // In the decoding kernel each warp takes 16 keys of every tile.
   const int64_t globalsWidth = decode ? BN : plan.globalsWidth;
@@ -499,10 +506,9 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
   std::optional<WarpgroupMma> wgmma, scoreWgmma;
   SwizzledTiles kSwizzled, vSwizzled;
   if (!layout.swizzledKV) {
-    kTiles =
-        view(layout.qBytes, {tiles.stages, BN, layout.scorePitch}, scoreType);
+    kTiles = view(layout.qBytes, {stages, BN, layout.scorePitch}, scoreType);
     vTiles = view(layout.qBytes + layout.kBytes,
-                  {tiles.stages, BN, layout.valuePitch}, elementType);
+                  {stages, BN, layout.valuePitch}, elementType);
   } else {
     // wgmma's swizzle needs 1024-byte aligned shared-memory addresses, but
     // nothing promises more than 16 for the dynamic shared memory: the K
@@ -538,7 +544,7 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
   scf::IfOp roles;
   if (specialized) {
     kb.ifThen(n.eq(tid, n.c(0)), [&] {
-      for (int64_t stage = 0; stage < tiles.stages; ++stage) {
+      for (int64_t stage = 0; stage < stages; ++stage) {
         NVVM::MBarrierInitOp::create(b, stageBarrier(true, m.c(stage)),
                                      n.c(kProducerThreads), Value());
         NVVM::MBarrierInitOp::create(b, stageBarrier(false, m.c(stage)),
@@ -572,7 +578,7 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
   };
   // The consumer warpgroups' ping-pong barriers (see the loop).
   struct PingPong {
-    Value own, other, handOver;
+    Value own, other, second;
   };
   std::optional<PingPong> pingPong;
   // Where a copy of the 16-byte chunk at (row, col) of stage `stage` of the
@@ -789,15 +795,15 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
     }
   };
 
-  // The pipeline: tile i + 1 is copied while tile i is computed. Without
-  // specialisation each iteration waits for its own tile, and one barrier
+  // The pipeline: without specialisation, tile i + 1 is copied while tile
+  // i is computed: each iteration waits for its own tile, and one barrier
   // both publishes it and ends every warp's work on the previous tile,
   // whose stage the next copies then overwrite. With it, the producer
-  // warpgroup runs ahead by up to two tiles: tile i is phase i / 2 of stage
-  // i % 2's barriers; it waits until the consumers have emptied the stage
-  // (phase i / 2 - 1 of `empty`), loads the tile and completes `full`,
-  // which the consumers wait for.
-  assert(tiles.stages == 2 && "two stages");
+  // warpgroup runs ahead by up to `stages` tiles: tile i is phase
+  // i / stages of stage i % stages's barriers; it waits until the
+  // consumers have emptied the stage (phase i / stages - 1 of `empty`),
+  // loads the tile and completes `full`, which the consumers wait for.
+  assert((specialized || stages == 2) && "cp.async double-buffers");
   if (!specialized)
     kb.ifThen(n.lt(tileBegin, tileEnd), [&] {
       issueTile(tileBegin, m.c(0), scoreChunks, valueChunks, Value());
@@ -827,9 +833,9 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
     });
     kb.forEach(tileBegin, tileEnd, n.c(1), [&](Value it) {
       Value i = n.sub(it, tileBegin);
-      Value stage = m.from(n.rem(i, n.c(2)));
-      kb.ifThen(n.le(n.c(2), i), [&] {
-        Value parity = n.rem(n.sub(n.div(i, n.c(2)), n.c(1)), n.c(2));
+      Value stage = m.from(n.rem(i, n.c(stages)));
+      kb.ifThen(n.le(n.c(stages), i), [&] {
+        Value parity = n.rem(n.sub(n.div(i, n.c(stages)), n.c(1)), n.c(2));
         NVVM::MBarrierTryWaitParityOp::create(b, stageBarrier(false, stage),
                                               parity, n.c(kWaitTicks));
       });
@@ -866,53 +872,36 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
     return kb.load(kb.buffer(p.keyScales),
                    m.from(n.add(base, n.div(key, n.c(kScoreBlockRows)))));
   };
+  // The loop's state: O (accO values), then m and l per row slot.
   int64_t accO = WarpMma::accSize(D);
+  int64_t stateSize = accO + 2 * WarpMma::kRowSlots;
   SmallVector<Value> init(accO, f32Const(b, 0.0));
   for (int slot = 0; slot < WarpMma::kRowSlots; ++slot)
     init.push_back(negInf(b));
   for (int slot = 0; slot < WarpMma::kRowSlots; ++slot)
     init.push_back(f32Const(b, 0.0));
 
-  // One tile: S = Q K^T, masks, online softmax, O += P V. `state` is O, m,
-  // l. `makeMask(colBase)` (null for an unmasked tile) returns, for a row
-  // slot and a static column offset, whether the key in column
-  // colBase + offset of the tile is visible to the slot's row; `maskIf`
-  // (or null) makes the masking conditional. With quantized scores,
-  // `makeKeyScale(colBase)` returns the scale of the key in column
-  // colBase + offset.
+  // A tile's raw scores become the exponents of the softmax in
+  // finishScores: integer sums to f32, times the scale (per query and key
+  // block with quantized scores), and masked. `makeMask(colBase)` (null for
+  // an unmasked tile) returns, for a row slot and a static column offset,
+  // whether the key in column colBase + offset of the tile is visible to
+  // the slot's row; `maskIf` (or null) makes the masking conditional. With
+  // quantized scores, `makeKeyScale(colBase)` returns the scale of the key
+  // in column colBase + offset.
   using VisibleFn = std::function<Value(int slot, int64_t offset)>;
   using MaskFn = function_ref<VisibleFn(Value colBase)>;
   using KeyScaleFn = std::function<Value(int64_t offset)>;
   using MakeKeyScaleFn = function_ref<KeyScaleFn(Value colBase)>;
-  auto processTile = [&](ValueRange state, Value stage, int64_t width,
-                         Value maskIf, MaskFn makeMask,
-                         MakeKeyScaleFn makeKeyScale) {
-    Value keyOffset =
-        decode ? m.mul(m.from(warp), m.c(WarpMma::kRows)) : m.c(0);
-    int64_t keys = decode ? WarpMma::kRows : width;
-    Value zero = arith::ConstantOp::create(
-        b, b.getZeroAttr(scoreMma.getAccumulatorType()));
-    SmallVector<Value> scores(WarpMma::accSize(keys), zero);
-    if (scoreWgmma) {
-      // Ping-pong: the consumer warpgroups take turns to issue S, so that
-      // one's softmax runs under the other's matrix products.
-      if (pingPong)
-        namedBarrier(pingPong->own, /*wait=*/true);
-      scoreWgmma->mmaABt(scores, queryFragments, kSwizzled, stage, 0, keys, D);
-      if (pingPong)
-        kb.ifThen(pingPong->handOver,
-                  [&] { namedBarrier(pingPong->other, /*wait=*/false); });
-    } else if (queryInRegisters) {
-      scoreMma.mmaABt(scores, queryFragments, kTiles, ValueRange{stage},
-                      keyOffset, keys, D);
-    } else {
-      // Without the barrier LLVM would hoist the query tile's ldmatrix out
-      // of the loop, i.e. keep Q in registers after all.
-      scoreMma.mmaABtSharedA(scores, qTile, m.from(kb.opaque(n.from(warpRow))),
-                             kTiles, ValueRange{stage}, keyOffset, keys, D);
-    }
+  // In the decoding kernel each warp takes 16 keys of every tile.
+  Value keyOffset = decode ? m.mul(m.from(warp), m.c(WarpMma::kRows)) : m.c(0);
+  auto keysOf = [&](int64_t width) { return decode ? WarpMma::kRows : width; };
+  auto finishScores = [&](SmallVector<Value> &scores, int64_t width,
+                          Value maskIf, MaskFn makeMask,
+                          MakeKeyScaleFn makeKeyScale) {
+    int64_t keys = keysOf(width);
     // Integer sums (exact) to f32.
-    if (!zero.getType().isF32())
+    if (!scores.front().getType().isF32())
       for (Value &s : scores)
         s = arith::SIToFPOp::create(b, f32, s);
     // Column of entry (n8, c): colBase + 8 n8 + c.
@@ -952,8 +941,97 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
                        [&](ImplicitLocOpBuilder &) { return scores; });
     else if (makeMask)
       scores = masked(b);
+  };
 
-    SmallVector<Value> next(state.begin(), state.end());
+  // The scores of band tile `it` and of globals tile `it`, finished.
+  auto finishBandScores = [&](Value it, SmallVector<Value> &scores) {
+    Value first = n.mul(n.add(firstBlock, it), n.c(BN));
+    Value last = n.add(first, n.c(BN - 1));
+    // Every row sees the whole block: inside the sequence, and inside
+    // every row's window (left edge of the last row, right edge of the
+    // first).
+    Value full = n.lt(last, Sk);
+    if (!globalRows) {
+      full = andI1(b, full, n.le(n.sub(positionHi, left), first));
+      full = andI1(b, full, n.le(last, n.add(positionLo, right)));
+    } else if (causal) {
+      full = andI1(b, full, n.le(last, positionLo));
+    }
+    // Key first + colBase + offset is visible to a row at position p iff
+    // lo <= offset <= hi: the bounds per row slot, once per tile.
+    auto mask = [&](Value colBase) -> VisibleFn {
+      Value base = n.add(first, colBase);
+      std::array<Value, 2> lo, hi;
+      for (int slot = 0; slot < WarpMma::kRowSlots; ++slot) {
+        Value pos = slotPosition[slot];
+        Value last = n.sub(Sk, n.c(1));
+        if (!globalRows) {
+          lo[slot] = n.sub(n.sub(pos, left), base);
+          last = n.min(last, n.add(pos, right));
+        } else if (causal) {
+          last = n.min(last, pos);
+        }
+        hi[slot] = n.sub(last, base);
+      }
+      return [=, &n](int slot, int64_t offset) {
+        Value visible = n.le(n.c(offset), hi[slot]);
+        if (lo[slot])
+          visible = andI1(n.b, visible, n.le(lo[slot], n.c(offset)));
+        return visible;
+      };
+    };
+    // A tile lies in one key block (blockN divides it).
+    auto keyScale = [&](Value) -> KeyScaleFn {
+      Value scale = keyBlockScale(first);
+      return [=](int64_t) { return scale; };
+    };
+    finishScores(scores, BN, notI1(b, full), mask, keyScale);
+  };
+  auto finishGlobalScores = [&](Value it, SmallVector<Value> &scores) {
+    Value firstSlot = n.mul(n.sub(it, numBand), n.c(globalsWidth));
+    // Slot firstSlot + colBase + offset holds key g (-1: unused), loaded
+    // once per column for the mask and the key's scale.
+    auto keyAt = std::make_shared<DenseMap<int64_t, Value>>();
+    auto globalKey = [=, &n](Value colBase, int64_t offset) {
+      Value &g = (*keyAt)[offset];
+      if (!g) {
+        Value t = n.add(n.add(firstSlot, colBase), n.c(offset));
+        g = n.sel(n.lt(t, G), loadGlobal(n.min(t, n.sub(G, n.c(1)))), n.c(-1));
+      }
+      return g;
+    };
+    auto keyScale = [&](Value colBase) -> KeyScaleFn {
+      return [=, &n](int64_t offset) {
+        return keyBlockScale(n.max(globalKey(colBase, offset), n.c(0)));
+      };
+    };
+    // The key is visible iff it is a used slot outside the row's window
+    // (there it counts in the band already) and, when causal, not after
+    // the row.
+    auto mask = [&](Value colBase) -> VisibleFn {
+      return [=, &n](int slot, int64_t offset) {
+        Value g = globalKey(colBase, offset);
+        Value pos = slotPosition[slot];
+        Value inWindow =
+            andI1(n.b, n.le(n.sub(pos, left), g), n.le(g, n.add(pos, right)));
+        Value visible = andI1(n.b, n.le(n.c(0), g), notI1(n.b, inWindow));
+        if (causal)
+          visible = andI1(n.b, visible, n.le(g, pos));
+        return visible;
+      };
+    };
+    finishScores(scores, globalsWidth, Value(), mask, keyScale);
+  };
+
+  // The online softmax of a tile's finished scores, row by row: updates
+  // the running max m and sum l in `state` (O, m, l), turns the scores
+  // into exp2(s - m) and returns the factor alpha per row slot by which O
+  // must shrink.
+  using RowValues = std::array<Value, WarpMma::kRowSlots>;
+  auto softmax = [&](SmallVector<Value> &state, SmallVector<Value> &scores,
+                     int64_t width) {
+    int64_t keys = keysOf(width);
+    RowValues alpha;
     for (int slot = 0; slot < WarpMma::kRowSlots; ++slot) {
       Value rowMax = negInf(b);
       for (int64_t n8 = 0; n8 < keys / WarpMma::kN; ++n8)
@@ -967,7 +1045,7 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
       // then gives exact zeros instead of NaN.
       Value base = arith::SelectOp::create(b, isNegInf(b, newMax),
                                            f32Const(b, 0.0), newMax);
-      Value alpha = exp2(b, arith::SubFOp::create(b, oldMax, base));
+      alpha[slot] = exp2(b, arith::SubFOp::create(b, oldMax, base));
       Value sum = f32Const(b, 0.0);
       for (int64_t n8 = 0; n8 < keys / WarpMma::kN; ++n8)
         for (int c = 0; c < 2; ++c) {
@@ -975,165 +1053,251 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
           s = exp2(b, arith::SubFOp::create(b, s, base));
           sum = arith::AddFOp::create(b, sum, s);
         }
-      next[accO + slot] = newMax;
-      Value oldSum = state[accO + WarpMma::kRowSlots + slot];
-      next[accO + WarpMma::kRowSlots + slot] = arith::AddFOp::create(
-          b, arith::MulFOp::create(b, oldSum, alpha), sum);
-      for (int64_t n8 = 0; n8 < D / WarpMma::kN; ++n8)
-        for (int c = 0; c < 2; ++c) {
-          int64_t index = WarpMma::accIndex(n8, slot, c);
-          next[index] = arith::MulFOp::create(b, next[index], alpha);
-        }
+      state[accO + slot] = newMax;
+      Value &rowSum = state[accO + WarpMma::kRowSlots + slot];
+      rowSum = arith::AddFOp::create(
+          b, arith::MulFOp::create(b, rowSum, alpha[slot]), sum);
     }
-    SmallVector<Value> probabilities = mma.accToA(scores, keys);
-    SmallVector<Value> acc(next.begin(), next.begin() + accO);
-    if (wgmma)
-      wgmma->mmaAB(acc, probabilities, vSwizzled, stage, 0, D, keys);
-    else
-      mma.mmaAB(acc, probabilities, vTiles, ValueRange{stage}, keyOffset, D,
-                keys);
-    llvm::copy(acc, next.begin());
-    return next;
+    return alpha;
+  };
+  auto rescale = [&](MutableArrayRef<Value> acc, const RowValues &alpha) {
+    for (int64_t n8 = 0; n8 < D / WarpMma::kN; ++n8)
+      for (int slot = 0; slot < WarpMma::kRowSlots; ++slot)
+        for (int c = 0; c < 2; ++c) {
+          Value &o = acc[WarpMma::accIndex(n8, slot, c)];
+          o = arith::MulFOp::create(b, o, alpha[slot]);
+        }
+  };
+  auto zeroScores = [&](int64_t width) {
+    Value zero = arith::ConstantOp::create(
+        b, b.getZeroAttr(scoreMma.getAccumulatorType()));
+    return SmallVector<Value>(WarpMma::accSize(keysOf(width)), zero);
   };
 
-  // The ping-pong turns: warpgroup w issues its S after bar.sync on barrier
-  // 2 + w, then hands the turn over by bar.arrive on the other's. Warpgroup
-  // 1 hands warpgroup 0 the first turn before the loop and does not hand
-  // over after its last tile (nobody would take the turn: a phase left
-  // open).
+  // The ping-pong turns: warpgroup w issues its products after bar.sync on
+  // barrier 2 + w, then hands the turn over by bar.arrive on the other's.
+  // Warpgroup 1 hands warpgroup 0 the first turn before the loop and does
+  // not hand over after its last turn (nobody would take it: a phase left
+  // open). Both warpgroups take the same turns, as they visit the same
+  // tiles.
   if (specialized) {
     assert(threads == 2 * kProducerThreads && "two consumer warpgroups");
     Value consumerGroup = n.div(warp, n.c(4));
     pingPong.emplace();
     pingPong->own = n.add(n.c(2), consumerGroup);
     pingPong->other = n.sub(n.c(3), consumerGroup);
-    Value second = n.eq(consumerGroup, n.c(1));
-    kb.ifThen(andI1(b, second, n.lt(tileBegin, tileEnd)),
+    pingPong->second = n.eq(consumerGroup, n.c(1));
+    kb.ifThen(andI1(b, pingPong->second, n.lt(tileBegin, tileEnd)),
               [&] { namedBarrier(pingPong->other, /*wait=*/false); });
   }
-  auto loop = scf::ForOp::create(b, tileBegin, tileEnd, n.c(1), init);
-  {
+  auto takeTurn = [&] {
+    if (pingPong)
+      namedBarrier(pingPong->own, /*wait=*/true);
+  };
+  // `last` (i1; null: never) marks the warpgroups' last turn.
+  auto passTurn = [&](Value last) {
+    if (!pingPong)
+      return;
+    if (!last)
+      return namedBarrier(pingPong->other, /*wait=*/false);
+    kb.ifThen(notI1(b, andI1(b, pingPong->second, last)),
+              [&] { namedBarrier(pingPong->other, /*wait=*/false); });
+  };
+
+  // One tile, start to end: S = Q K^T, finishScores (`finish`), online
+  // softmax, O += P V. `state` is O, m, l; `lastTurn` as for passTurn.
+  using FinishFn = function_ref<void(SmallVector<Value> &)>;
+  auto processTile = [&](ValueRange state, Value stage, int64_t width,
+                         FinishFn finish, Value lastTurn) {
+    int64_t keys = keysOf(width);
+    SmallVector<Value> scores = zeroScores(width);
+    if (scoreWgmma) {
+      // Ping-pong: the consumer warpgroups take turns to issue S, so that
+      // one's softmax runs under the other's matrix products.
+      takeTurn();
+      scoreWgmma->mmaABt(scores, queryFragments, kSwizzled, stage, 0, keys, D);
+      passTurn(lastTurn);
+    } else if (queryInRegisters) {
+      scoreMma.mmaABt(scores, queryFragments, kTiles, ValueRange{stage},
+                      keyOffset, keys, D);
+    } else {
+      // Without the barrier LLVM would hoist the query tile's ldmatrix out
+      // of the loop, i.e. keep Q in registers after all.
+      scoreMma.mmaABtSharedA(scores, qTile, m.from(kb.opaque(n.from(warpRow))),
+                             kTiles, ValueRange{stage}, keyOffset, keys, D);
+    }
+    finish(scores);
+    SmallVector<Value> next(state.begin(), state.end());
+    RowValues alpha = softmax(next, scores, width);
+    MutableArrayRef<Value> acc(next.data(), accO);
+    rescale(acc, alpha);
+    SmallVector<Value> probabilities = mma.accToA(scores, keys);
+    SmallVector<Value> sum(acc.begin(), acc.end());
+    if (wgmma)
+      wgmma->mmaAB(sum, probabilities, vSwizzled, stage, 0, D, keys);
+    else
+      mma.mmaAB(sum, probabilities, vTiles, ValueRange{stage}, keyOffset, D,
+                keys);
+    llvm::copy(sum, acc.begin());
+    return next;
+  };
+  auto countTile = [&] {
+    kb.ifThen(n.eq(tid, n.c(0)), [&] { kb.countWork(m.c(1)); });
+  };
+
+  SmallVector<Value> state;
+  if (!specialized) {
+    auto loop = scf::ForOp::create(b, tileBegin, tileEnd, n.c(1), init);
     OpBuilder::InsertionGuard guard(b);
     // (A loop with results gets no terminator from the builder.)
     b.setInsertionPointToEnd(loop.getBody());
     Value it = loop.getInductionVar();
     ValueRange args = loop.getRegionIterArgs();
     Value stage = m.from(n.rem(n.sub(it, tileBegin), n.c(2)));
-    if (pingPong)
-      pingPong->handOver = notI1(b, andI1(b, n.eq(pingPong->other, n.c(2)),
-                                          n.eq(n.add(it, n.c(1)), tileEnd)));
-    if (specialized) {
-      Value parity = n.rem(n.div(n.sub(it, tileBegin), n.c(2)), n.c(2));
-      NVVM::MBarrierTryWaitParityOp::create(b, stageBarrier(true, stage),
-                                            parity, n.c(kWaitTicks));
-    } else {
-      nvgpu::DeviceAsyncWaitOp::create(b, queryGroup, b.getI32IntegerAttr(0));
-      gpu::BarrierOp::create(b);
-      Value nextIt = n.add(it, n.c(1));
-      kb.ifThen(n.lt(nextIt, tileEnd), [&] {
-        issueTile(nextIt, m.sub(m.c(1), stage), scoreChunks, valueChunks,
-                  Value());
-      });
-      commit();
-    }
-    kb.ifThen(n.eq(tid, n.c(0)), [&] { kb.countWork(m.c(1)); });
-
-    auto bandTile = [&](ImplicitLocOpBuilder &b) {
-      Value first = n.mul(n.add(firstBlock, it), n.c(BN));
-      Value last = n.add(first, n.c(BN - 1));
-      // Every row sees the whole block: inside the sequence, and inside
-      // every row's window (left edge of the last row, right edge of the
-      // first).
-      Value full = n.lt(last, Sk);
-      if (!globalRows) {
-        full = andI1(b, full, n.le(n.sub(positionHi, left), first));
-        full = andI1(b, full, n.le(last, n.add(positionLo, right)));
-      } else if (causal) {
-        full = andI1(b, full, n.le(last, positionLo));
-      }
-      // Key first + colBase + offset is visible to a row at position p iff
-      // lo <= offset <= hi: the bounds per row slot, once per tile.
-      auto mask = [&](Value colBase) -> VisibleFn {
-        Value base = n.add(first, colBase);
-        std::array<Value, 2> lo, hi;
-        for (int slot = 0; slot < WarpMma::kRowSlots; ++slot) {
-          Value pos = slotPosition[slot];
-          Value last = n.sub(Sk, n.c(1));
-          if (!globalRows) {
-            lo[slot] = n.sub(n.sub(pos, left), base);
-            last = n.min(last, n.add(pos, right));
-          } else if (causal) {
-            last = n.min(last, pos);
-          }
-          hi[slot] = n.sub(last, base);
-        }
-        return [=, &n](int slot, int64_t offset) {
-          Value visible = n.le(n.c(offset), hi[slot]);
-          if (lo[slot])
-            visible = andI1(n.b, visible, n.le(lo[slot], n.c(offset)));
-          return visible;
-        };
-      };
-      // A tile lies in one key block (blockN divides it).
-      auto keyScale = [&](Value) -> KeyScaleFn {
-        Value scale = keyBlockScale(first);
-        return [=](int64_t) { return scale; };
-      };
-      return processTile(args, stage, BN, notI1(b, full), mask, keyScale);
+    nvgpu::DeviceAsyncWaitOp::create(b, queryGroup, b.getI32IntegerAttr(0));
+    gpu::BarrierOp::create(b);
+    Value nextIt = n.add(it, n.c(1));
+    kb.ifThen(n.lt(nextIt, tileEnd), [&] {
+      issueTile(nextIt, m.sub(m.c(1), stage), scoreChunks, valueChunks,
+                Value());
+    });
+    commit();
+    countTile();
+    auto bandTile = [&](ImplicitLocOpBuilder &) {
+      return processTile(
+          args, stage, BN,
+          [&](SmallVector<Value> &scores) { finishBandScores(it, scores); },
+          Value());
     };
     SmallVector<Value> next;
     if (!withGlobals) {
       next = bandTile(b);
     } else {
-      next = buildIf(
-          b, n.lt(it, numBand), TypeRange(args), bandTile,
-          [&](ImplicitLocOpBuilder &b) {
-            Value firstSlot = n.mul(n.sub(it, numBand), n.c(globalsWidth));
-            // Slot firstSlot + colBase + offset holds key g (-1: unused),
-            // loaded once per column for the mask and the key's scale.
-            auto keyAt = std::make_shared<DenseMap<int64_t, Value>>();
-            auto globalKey = [=, &n](Value colBase, int64_t offset) {
-              Value &g = (*keyAt)[offset];
-              if (!g) {
-                Value t = n.add(n.add(firstSlot, colBase), n.c(offset));
-                g = n.sel(n.lt(t, G), loadGlobal(n.min(t, n.sub(G, n.c(1)))),
-                          n.c(-1));
-              }
-              return g;
-            };
-            auto keyScale = [&](Value colBase) -> KeyScaleFn {
-              return [=, &n](int64_t offset) {
-                return keyBlockScale(n.max(globalKey(colBase, offset), n.c(0)));
-              };
-            };
-            // The key is visible iff it is a used slot outside the row's
-            // window (there it counts in the band already) and, when
-            // causal, not after the row.
-            auto mask = [&](Value colBase) -> VisibleFn {
-              return [=, &n](int slot, int64_t offset) {
-                Value g = globalKey(colBase, offset);
-                Value pos = slotPosition[slot];
-                Value inWindow = andI1(n.b, n.le(n.sub(pos, left), g),
-                                       n.le(g, n.add(pos, right)));
-                Value visible =
-                    andI1(n.b, n.le(n.c(0), g), notI1(n.b, inWindow));
-                if (causal)
-                  visible = andI1(n.b, visible, n.le(g, pos));
-                return visible;
-              };
-            };
-            return processTile(args, stage, globalsWidth, Value(), mask,
-                               keyScale);
-          });
+      next = buildIf(b, n.lt(it, numBand), TypeRange(args), bandTile,
+                     [&](ImplicitLocOpBuilder &) {
+                       return processTile(
+                           args, stage, globalsWidth,
+                           [&](SmallVector<Value> &scores) {
+                             finishGlobalScores(it, scores);
+                           },
+                           Value());
+                     });
     }
-    // The consumers are done with the stage (wgmma retires its reads).
-    if (specialized)
-      NVVM::MBarrierArriveExpectTxOp::create(
-          b, Type(), stageBarrier(false, stage), n.c(0),
-          NVVM::MemScopeKind::CTA, false, Value());
     scf::YieldOp::create(b, next);
+    state = llvm::to_vector_of<Value>(loop.getResults());
+  } else {
+    // Tile it is the i-th of the CTA (i = it - tileBegin): stage i % stages,
+    // phase i / stages of the stage's barriers. The consumers wait for
+    // `full`, and arrive on `empty` once every product that reads the stage
+    // has retired.
+    auto stageOf = [&](Value it) {
+      return m.from(n.rem(n.sub(it, tileBegin), n.c(stages)));
+    };
+    auto waitForTile = [&](Value it) {
+      Value parity = n.rem(n.div(n.sub(it, tileBegin), n.c(stages)), n.c(2));
+      NVVM::MBarrierTryWaitParityOp::create(b, stageBarrier(true, stageOf(it)),
+                                            parity, n.c(kWaitTicks));
+      countTile();
+    };
+    auto releaseTile = [&](Value it) {
+      NVVM::MBarrierArriveExpectTxOp::create(
+          b, Type(), stageBarrier(false, stageOf(it)), n.c(0),
+          NVVM::MemScopeKind::CTA, false, Value());
+    };
+
+    // The band tiles [tileBegin, bandEnd), FlashAttention-3's intra-
+    // warpgroup overlap: P V of a tile is issued together with S of the
+    // next, and the softmax of that S runs while P V multiplies. The loop
+    // carries O, m, l and the P of the previous tile; its first tile is
+    // peeled (S alone), the last P V drains after it.
+    Value bandEnd = withGlobals ? numBand : tileEnd;
+    state = buildIfUpdate(
+        b, n.lt(tileBegin, bandEnd), init, [&](ImplicitLocOpBuilder &) {
+          waitForTile(tileBegin);
+          SmallVector<Value> scores = zeroScores(BN);
+          takeTurn();
+          scoreWgmma->mmaABt(scores, queryFragments, kSwizzled,
+                             stageOf(tileBegin), 0, BN, D);
+          passTurn(Value());
+          finishBandScores(tileBegin, scores);
+          // O is still zero: nothing to rescale.
+          SmallVector<Value> carried(init);
+          softmax(carried, scores, BN);
+          llvm::append_range(carried, mma.accToA(scores, BN));
+
+          auto loop = scf::ForOp::create(b, n.add(tileBegin, n.c(1)), bandEnd,
+                                         n.c(1), carried);
+          {
+            OpBuilder::InsertionGuard guard(b);
+            b.setInsertionPointToEnd(loop.getBody());
+            Value it = loop.getInductionVar();
+            Value previous = n.sub(it, n.c(1));
+            ValueRange args = loop.getRegionIterArgs();
+            SmallVector<Value> acc(args.begin(), args.begin() + accO);
+            SmallVector<Value> probabilities(args.begin() + stateSize,
+                                             args.end());
+            waitForTile(it);
+            SmallVector<Value> scores = zeroScores(BN);
+            takeTurn();
+            scoreWgmma->issueABt(scores, queryFragments, kSwizzled, stageOf(it),
+                                 0, BN, D);
+            wgmma->issueAB(acc, probabilities, vSwizzled, stageOf(previous), 0,
+                           D, BN);
+            passTurn(Value());
+            // S has landed (P V may still be in flight).
+            scoreWgmma->retire(scores, 1);
+            finishBandScores(it, scores);
+            SmallVector<Value> next(args.begin(), args.begin() + stateSize);
+            RowValues alpha = softmax(next, scores, BN);
+            // Fenced, the softmax stays above the wait for P V, i.e. under it.
+            SmallVector<Value> softmaxResults(scores);
+            llvm::append_range(softmaxResults,
+                               ArrayRef<Value>(next).drop_front(accO));
+            llvm::append_range(softmaxResults, alpha);
+            softmaxResults = fenceRegisters(b, softmaxResults);
+            ArrayRef<Value> fenced(softmaxResults);
+            llvm::copy(fenced.take_front(scores.size()), scores.begin());
+            llvm::copy(fenced.slice(scores.size(), stateSize - accO),
+                       next.begin() + accO);
+            llvm::copy(fenced.take_back(alpha.size()), alpha.begin());
+            wgmma->retire(acc, 0);
+            releaseTile(previous);
+            rescale(acc, alpha);
+            llvm::copy(acc, next.begin());
+            llvm::append_range(next, mma.accToA(scores, BN));
+            scf::YieldOp::create(b, next);
+          }
+          SmallVector<Value> last(loop.getResults());
+          SmallVector<Value> acc(last.begin(), last.begin() + accO);
+          SmallVector<Value> probabilities(last.begin() + stateSize,
+                                           last.end());
+          Value lastTile = n.sub(bandEnd, n.c(1));
+          takeTurn();
+          wgmma->mmaAB(acc, probabilities, vSwizzled, stageOf(lastTile), 0, D,
+                       BN);
+          passTurn(n.eq(bandEnd, tileEnd));
+          releaseTile(lastTile);
+          llvm::copy(acc, last.begin());
+          last.resize(stateSize);
+          return last;
+        });
+
+    // The globals tiles, one at a time.
+    if (withGlobals) {
+      auto loop = scf::ForOp::create(b, bandEnd, tileEnd, n.c(1), state);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToEnd(loop.getBody());
+      Value it = loop.getInductionVar();
+      waitForTile(it);
+      SmallVector<Value> next = processTile(
+          loop.getRegionIterArgs(), stageOf(it), globalsWidth,
+          [&](SmallVector<Value> &scores) { finishGlobalScores(it, scores); },
+          n.eq(n.add(it, n.c(1)), tileEnd));
+      releaseTile(it);
+      scf::YieldOp::create(b, next);
+      state = llvm::to_vector_of<Value>(loop.getResults());
+    }
   }
-  SmallVector<Value> state(loop.getResults());
   // No copies are in flight after the loop (the last group is empty), but
   // warps may still read the query tile or K/V, whose space the epilogue
   // reuses.

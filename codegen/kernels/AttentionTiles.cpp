@@ -48,10 +48,11 @@ static const TableEntry kTable[] = {
     {"sm_80 sm_86 sm_89 sm_90 sm_90a",
      {256, 64, 32, 4, 2, false, false, 16, 16, 16, false, 1, 1, 1}},
     // sm_90a: products by wgmma, warp-specialised: 128 query rows in two
-    // consumer warpgroups (warps), a producer warpgroup besides, one CTA
-    // per SM (setmaxnreg shares its registers out).
-    {"sm_90a", {64, 128, 64, 8, 2, true, true, 16, 16, 8, true, 1, 4, 1}},
-    {"sm_90a", {128, 128, 64, 8, 2, true, true, 16, 16, 8, true, 1, 3, 1}},
+    // consumer warpgroups (warps), a producer warpgroup besides loading
+    // three stages ahead, one CTA per SM (setmaxnreg shares its registers
+    // out). The decoding kernel keeps mma.sync and two stages.
+    {"sm_90a", {64, 128, 64, 8, 3, true, true, 16, 16, 8, true, 1, 4, 1}},
+    {"sm_90a", {128, 128, 64, 8, 3, true, true, 16, 16, 8, true, 1, 3, 1}},
 };
 
 std::optional<AttentionTiles>

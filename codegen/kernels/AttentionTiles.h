@@ -29,7 +29,9 @@ struct AttentionTiles {
   /// The warps that own query rows (with warpgroupMma, the consumer warps;
   /// the band and global-rows kernels add a producer warpgroup).
   int64_t warps;
-  /// K/V tiles in flight in shared memory (2: double buffering).
+  /// K/V tiles in flight in shared memory with warpgroupMma (the
+  /// producer's lead); the cp.async pipelines of the other kernels
+  /// double-buffer, and their entries say 2.
   int64_t stages;
   /// Whether each warp keeps its query rows in registers for the whole
   /// loop (else it reloads them from shared memory for every tile): with

@@ -105,8 +105,8 @@ static int32_t getEmulatorType(Type type) {
   return 5; // f8E4M3FN
 }
 
-void WarpgroupMma::run(SmallVector<Value> &acc, ArrayRef<Value> a,
-                       ArrayRef<Value> descriptors, int64_t n, bool transB) {
+void WarpgroupMma::issue(SmallVector<Value> &acc, ArrayRef<Value> a,
+                         ArrayRef<Value> descriptors, int64_t n, bool transB) {
   MLIRContext *ctx = b.getContext();
   int64_t registers = n / 2;
   assert(static_cast<int64_t>(acc.size()) == registers &&
@@ -177,13 +177,24 @@ void WarpgroupMma::run(SmallVector<Value> &acc, ArrayRef<Value> a,
       d[i] = LLVM::ExtractValueOp::create(b, product.getResult(0), i);
   }
   NVVM::WgmmaGroupSyncAlignedOp::create(b);
-  NVVM::WgmmaWaitGroupSyncOp::create(b, 0);
-  acc = fenceRegisters(b, d);
+  acc = std::move(d);
+}
+
+void WarpgroupMma::retire(SmallVector<Value> &acc, int64_t pendingGroups) {
+  NVVM::WgmmaWaitGroupSyncOp::create(b, pendingGroups);
+  acc = fenceRegisters(b, acc);
 }
 
 void WarpgroupMma::mmaABt(SmallVector<Value> &acc, ArrayRef<Value> a,
                           const SwizzledTiles &tiles, Value stage, int64_t row0,
                           int64_t n, int64_t k) {
+  issueABt(acc, a, tiles, stage, row0, n, k);
+  retire(acc, 0);
+}
+
+void WarpgroupMma::issueABt(SmallVector<Value> &acc, ArrayRef<Value> a,
+                            const SwizzledTiles &tiles, Value stage,
+                            int64_t row0, int64_t n, int64_t k) {
   assert(n % 8 == 0 && n <= 256 && n <= tiles.rows - row0 && k % depth == 0 &&
          k <= tiles.cols && static_cast<int64_t>(a.size()) == k / depth &&
          tiles.elementBytes * 8 == elementType.getIntOrFloatBitWidth());
@@ -198,12 +209,19 @@ void WarpgroupMma::mmaABt(SmallVector<Value> &acc, ArrayRef<Value> a,
         b, box, arith::ConstantIntOp::create(b, b.getI64Type(), 32 * j % span));
     descriptors.push_back(descriptor(start, span, 16, 8 * span));
   }
-  run(acc, a, descriptors, n, /*transB=*/false);
+  issue(acc, a, descriptors, n, /*transB=*/false);
 }
 
 void WarpgroupMma::mmaAB(SmallVector<Value> &acc, ArrayRef<Value> a,
                          const SwizzledTiles &tiles, Value stage, int64_t row0,
                          int64_t n, int64_t k) {
+  issueAB(acc, a, tiles, stage, row0, n, k);
+  retire(acc, 0);
+}
+
+void WarpgroupMma::issueAB(SmallVector<Value> &acc, ArrayRef<Value> a,
+                           const SwizzledTiles &tiles, Value stage,
+                           int64_t row0, int64_t n, int64_t k) {
   assert(depth == 16 && tiles.elementBytes == 2 && "MN-major B is 16-bit");
   assert(n % 8 == 0 && n <= 256 && n <= tiles.cols && k % 16 == 0 &&
          k <= tiles.rows - row0 && static_cast<int64_t>(a.size()) == k / 16);
@@ -214,5 +232,5 @@ void WarpgroupMma::mmaAB(SmallVector<Value> &acc, ArrayRef<Value> a,
   for (int64_t j = 0; j < k / 16; ++j)
     descriptors.push_back(descriptor(tiles.address(b, stage, 0, row0 + 16 * j),
                                      span, tiles.getBoxBytes(), 8 * span));
-  run(acc, a, descriptors, n, /*transB=*/true);
+  issue(acc, a, descriptors, n, /*transB=*/true);
 }

@@ -14,9 +14,11 @@
 // calls and in the layout of the tiles those read, nothing else.
 //
 // B tiles are SwizzledTiles: the swizzle that TMA writes and that makes
-// wgmma's reads conflict-free (§2.2). Every product here is issued
-// and retired in one go (fence, products, commit, wait 0); its results pass
-// through a register fence so that no use is scheduled above the wait.
+// wgmma's reads conflict-free (§2.2). mmaABt and mmaAB issue a group of
+// products (fence, products, commit) and retire it (wait 0); issueABt and
+// issueAB only issue theirs, so that other work (a softmax) runs while the
+// tensor cores multiply, until retire waits. Retired results pass through
+// a register fence, so that no use is scheduled above the wait.
 //
 //===----------------------------------------------------------------------===//
 
@@ -86,11 +88,25 @@ public:
              const SwizzledTiles &tiles, Value stage, int64_t row0, int64_t n,
              int64_t k);
 
+  /// mmaABt and mmaAB without the wait: the products run as one committed
+  /// group, and `acc` must not be used (nor A's registers written) until
+  /// retire() has waited for the group.
+  void issueABt(SmallVector<Value> &acc, ArrayRef<Value> a,
+                const SwizzledTiles &tiles, Value stage, int64_t row0,
+                int64_t n, int64_t k);
+  void issueAB(SmallVector<Value> &acc, ArrayRef<Value> a,
+               const SwizzledTiles &tiles, Value stage, int64_t row0, int64_t n,
+               int64_t k);
+  /// Waits until at most `pendingGroups` of the warpgroup's newest groups
+  /// are in flight, and fences `acc`, the results of a group issued before
+  /// them.
+  void retire(SmallVector<Value> &acc, int64_t pendingGroups);
+
 private:
   /// Issues one group of products acc = sum over steps of A_s * B_s (B_s
-  /// by descriptor) and retires it; `transB` marks MN-major B.
-  void run(SmallVector<Value> &acc, ArrayRef<Value> a,
-           ArrayRef<Value> descriptors, int64_t n, bool transB);
+  /// by descriptor); `transB` marks MN-major B.
+  void issue(SmallVector<Value> &acc, ArrayRef<Value> a,
+             ArrayRef<Value> descriptors, int64_t n, bool transB);
   /// The descriptor of a swizzled operand at `address`.
   Value descriptor(Value address, int64_t swizzleBytes, int64_t leadingBytes,
                    int64_t strideBytes);
