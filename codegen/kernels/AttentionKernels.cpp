@@ -42,7 +42,8 @@
 //
 // On sm_90a (the tile table's warpgroupMma) the band and global-rows
 // kernels use WarpgroupMma's wgmma for the two products instead, and are
-// warp-specialised: consumer warpgroups compute, a producer warpgroup loads
+// warp-specialised: consumer warpgroups compute (taking the band kernel's
+// query tile by TMA when they can), a producer warpgroup loads
 // K and V (band tiles by TMA, globals tiles by cp.async) into swizzled
 // stages handed over by full/empty mbarriers, the consumers take turns to
 // issue their products (ping-pong), and each runs a tile's softmax while
@@ -144,6 +145,8 @@ struct Plan {
   /// f8E4M3FN for f8E4M3FN scores on targets with its mma, else the
   /// element type (which holds every quantized value exactly).
   Type scoreElementType;
+  /// Query heads per kv head when both head counts are static, else 0.
+  int64_t staticHeadRatio = 0;
 
   /// The type q and k are stored in: i8 for 8-bit operands (their bytes).
   Type getScoreStorageType() const {
@@ -161,8 +164,8 @@ struct CoreParams {
   unsigned qStride[3], kStride[3], vStride[3], oStride[3];
   unsigned tilesPerSplit, numSplits, rowsPadded;
   /// With wgmma (usesWarpgroupMma): the tensor maps of K and V, which
-  /// follow the other parameters.
-  unsigned kMap = 0, vMap = 0;
+  /// follow the other parameters, then with loadsQueryByTma Q's.
+  unsigned kMap = 0, vMap = 0, qMap = 0;
 };
 
 /// Index values of one packed query row.
@@ -200,8 +203,10 @@ static const char *getVariantName(Variant variant) {
 namespace {
 struct SharedLayout {
   /// Q and K rows hold D elements of the score element type, V rows D of
-  /// the element type, each padded by 16 bytes (`pitch` elements).
-  int64_t rows, scorePitch, valuePitch, qBytes, kBytes, vBytes, total;
+  /// the element type, each padded by 16 bytes (`pitch` elements), except
+  /// Q rows loaded by TMA (queryPitch D).
+  int64_t rows, scorePitch, queryPitch, valuePitch, qBytes, kBytes, vBytes,
+      total;
   int64_t mergeOffset = 0, mergeMLOffset = 0;
   /// With quantized scores: the f32 scale of each query row of the CTA.
   int64_t rowScalesOffset = 0;
@@ -216,6 +221,10 @@ struct SharedLayout {
   /// The K/V stages: the tile table's with wgmma, else 2 (the cp.async
   /// pipeline double-buffers).
   int64_t stages = 2;
+  /// With loadsQueryByTma: the query tile, dense, starts at the first
+  /// 1024-byte boundary (the K tiles at the next one after it), and its
+  /// mbarrier follows the stages'.
+  bool queryByTma = false;
 };
 } // namespace
 
@@ -240,6 +249,16 @@ static bool usesWarpgroupMma(const Plan &plan, Variant variant) {
           scoreType.getIntOrFloatBitWidth() == 8);
 }
 
+/// Whether `variant` loads its query tile by TMA: the band kernel with
+/// wgmma, when a CTA's packed rows are whole groups of the r query heads of
+/// a kv head (r static and dividing blockM), so that the tile is one box of
+/// Q seen as [B, Hkv, Sq, r, D] (the global-rows kernel gathers its rows).
+static bool loadsQueryByTma(const Plan &plan, Variant variant) {
+  return usesWarpgroupMma(plan, variant) && variant == Variant::Band &&
+         plan.staticHeadRatio > 0 &&
+         plan.tiles.blockM % plan.staticHeadRatio == 0;
+}
+
 static SharedLayout getSharedLayout(const Plan &plan, Variant variant) {
   const AttentionTiles &tiles = plan.tiles;
   SharedLayout layout;
@@ -247,8 +266,10 @@ static SharedLayout getSharedLayout(const Plan &plan, Variant variant) {
   layout.rows = decode ? tiles.decodeRows : tiles.blockM;
   int64_t scoreBytes = plan.scoreElementType.getIntOrFloatBitWidth() / 8;
   layout.scorePitch = tiles.headDim + 16 / scoreBytes;
+  layout.queryByTma = loadsQueryByTma(plan, variant);
+  layout.queryPitch = layout.queryByTma ? tiles.headDim : layout.scorePitch;
   layout.valuePitch = tiles.pitch();
-  layout.qBytes = layout.rows * layout.scorePitch * scoreBytes;
+  layout.qBytes = layout.rows * layout.queryPitch * scoreBytes;
   layout.kBytes = layout.stages * tiles.blockN * layout.scorePitch * scoreBytes;
   layout.vBytes = layout.stages * tiles.blockN * layout.valuePitch * 2;
   int64_t kvGap = 0;
@@ -261,6 +282,9 @@ static SharedLayout getSharedLayout(const Plan &plan, Variant variant) {
     layout.vBytes = layout.stages * SwizzledTiles::getStageBytes(
                                         tiles.blockN, tiles.headDim, 2);
     kvGap = SwizzledTiles::kAlignment;
+    if (layout.queryByTma)
+      kvGap += llvm::alignTo(layout.qBytes, SwizzledTiles::kAlignment) -
+               layout.qBytes;
   }
   // The band kernel stages its output tile (element type) at offset 0.
   layout.total = std::max(layout.qBytes + kvGap + layout.kBytes + layout.vBytes,
@@ -281,7 +305,8 @@ static SharedLayout getSharedLayout(const Plan &plan, Variant variant) {
   }
   if (layout.swizzledKV) {
     layout.barriersOffset = (layout.total + 7) / 8 * 8;
-    layout.total = layout.barriersOffset + 2 * layout.stages * 8;
+    layout.total = layout.barriersOffset + 2 * layout.stages * 8 +
+                   (layout.queryByTma ? 8 : 0);
   }
   return layout;
 }
@@ -352,6 +377,8 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
     p.kMap = kb.addTensorMap();
     p.vMap = kb.addTensorMap();
   }
+  if (layout.queryByTma)
+    p.qMap = kb.addTensorMap();
 
   kb.setMinBlocksPerSm(decode       ? tiles.decodeBlocksPerSm
                        : globalRows ? tiles.globalRowsBlocksPerSm
@@ -492,15 +519,19 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
   Value shared = kb.dynamicSharedMemory();
   auto workgroup = gpu::AddressSpaceAttr::get(
       ctx, gpu::GPUDialect::getWorkgroupAddressSpace());
-  auto view = [&](int64_t offset, ArrayRef<int64_t> shape, Type type) {
+  auto viewAt = [&](Value offset, ArrayRef<int64_t> shape, Type type) {
     auto viewType =
         MemRefType::get(shape, type, MemRefLayoutAttrInterface(), workgroup);
-    return memref::ViewOp::create(b, viewType, shared, m.c(offset),
-                                  ValueRange{})
+    return memref::ViewOp::create(b, viewType, shared, offset, ValueRange{})
         .getResult();
   };
+  auto view = [&](int64_t offset, ArrayRef<int64_t> shape, Type type) {
+    return viewAt(m.c(offset), shape, type);
+  };
   Type scoreType = plan.getScoreStorageType();
-  Value qTile = view(0, {rows, layout.scorePitch}, scoreType);
+  Value qTile, qAddress;
+  if (!layout.queryByTma)
+    qTile = view(0, {rows, layout.queryPitch}, scoreType);
   Value kTiles, vTiles;
   // The products' layers on sm_90a (see scoreMma).
   std::optional<WarpgroupMma> wgmma, scoreWgmma;
@@ -512,14 +543,26 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
   } else {
     // wgmma's swizzle needs 1024-byte aligned shared-memory addresses, but
     // nothing promises more than 16 for the dynamic shared memory: the K
-    // tiles start at the first such address after the query tile.
+    // tiles start at the first such address after the query tile (which,
+    // loaded by TMA, starts at the first one).
     wgmma.emplace(b, elementType);
     scoreWgmma.emplace(b, plan.scoreElementType);
     Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, shared);
-    Value kAddress = m.mul(m.ceilDiv(m.add(base, m.c(layout.qBytes)),
-                                     m.c(SwizzledTiles::kAlignment)),
-                           m.c(SwizzledTiles::kAlignment));
-    Value kOffset = m.sub(kAddress, base);
+    auto alignedOffset = [&](int64_t offset) {
+      Value address = m.mul(
+          m.ceilDiv(m.add(base, m.c(offset)), m.c(SwizzledTiles::kAlignment)),
+          m.c(SwizzledTiles::kAlignment));
+      return m.sub(address, base);
+    };
+    Value kOffset = alignedOffset(layout.qBytes);
+    if (layout.queryByTma) {
+      Value qOffset = alignedOffset(0);
+      qAddress = m.add(base, qOffset);
+      qTile = viewAt(qOffset, {rows, layout.queryPitch}, scoreType);
+      kOffset =
+          m.add(qOffset,
+                m.c(llvm::alignTo(layout.qBytes, SwizzledTiles::kAlignment)));
+    }
     auto flatView = [&](Value offset, int64_t bytes, Type type) {
       int64_t elementBytes = type.getIntOrFloatBitWidth() / 8;
       auto viewType = MemRefType::get({bytes / elementBytes}, type,
@@ -541,6 +584,11 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
     return getSharedPointer(
         b, shared, m.add(m.c(layout.barriersOffset), m.mul(index, m.c(8))));
   };
+  // The query tile's, with TMA: one phase, completed by its bytes.
+  Value queryBarrier;
+  if (layout.queryByTma)
+    queryBarrier = getSharedPointer(
+        b, shared, m.c(layout.barriersOffset + 2 * stages * 8));
   scf::IfOp roles;
   if (specialized) {
     kb.ifThen(n.eq(tid, n.c(0)), [&] {
@@ -550,6 +598,8 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
         NVVM::MBarrierInitOp::create(b, stageBarrier(false, m.c(stage)),
                                      n.c(threads), Value());
       }
+      if (queryBarrier)
+        NVVM::MBarrierInitOp::create(b, queryBarrier, n.c(1), Value());
     });
     gpu::BarrierOp::create(b);
     // The consumers' code follows in the else branch; the producer's is
@@ -632,12 +682,35 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
     }
   };
 
-  // The query tile.
-  forEachChunk(scoreChunks, rows, [&](Value row, Value col, int64_t) {
-    RowRef ref = rowRef(n.add(firstRow, n.from(row)));
-    Value index = m.sel(ref.valid, m.add(rowOffset(qs, ref), col), m.c(0));
-    asyncCopy(scoreChunks, qBuf, index, ref.valid, qTile, ValueRange{row, col});
-  });
+  // The query tile: by TMA, one box of Q seen as [B, Hkv, Sq, r, D] at
+  // (batch, kv head, first query row, 0, 0), whose rows are the CTA's
+  // packed rows in order (rows past Sq arrive as zeros); else copied by
+  // every thread.
+  if (layout.queryByTma) {
+    kb.ifThen(n.eq(tid, n.c(0)), [&] {
+      Value map = kb.tensorMap(p.qMap);
+      NVVM::FenceProxyAcquireOp::create(b, NVVM::MemScopeKind::SYS, map,
+                                        n.c(128));
+      NVVM::MBarrierArriveExpectTxOp::create(
+          b, Type(), queryBarrier, n.c(layout.qBytes), NVVM::MemScopeKind::CTA,
+          false, Value());
+      Value dst = LLVM::IntToPtrOp::create(
+          b, LLVM::LLVMPointerType::get(ctx, 7),
+          arith::IndexCastOp::create(b, b.getI64Type(), qAddress).getResult());
+      NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp::create(
+          b, dst, map,
+          ValueRange{n.c(0), n.c(0), n.div(firstRow, ratio), kh, bi},
+          queryBarrier, ValueRange{}, Value(), Value(), NVVM::TMALoadMode::TILE,
+          false, NVVM::CTAGroupKindAttr(), Value());
+    });
+  } else {
+    forEachChunk(scoreChunks, rows, [&](Value row, Value col, int64_t) {
+      RowRef ref = rowRef(n.add(firstRow, n.from(row)));
+      Value index = m.sel(ref.valid, m.add(rowOffset(qs, ref), col), m.c(0));
+      asyncCopy(scoreChunks, qBuf, index, ref.valid, qTile,
+                ValueRange{row, col});
+    });
+  }
   auto commit = [&]() {
     return nvgpu::DeviceAsyncCreateGroupOp::create(
                b, nvgpu::DeviceAsyncTokenType::get(ctx), ValueRange{})
@@ -845,6 +918,9 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
 
   Value warpRow = decode ? m.c(0) : m.mul(m.from(warp), m.c(WarpMma::kRows));
   SmallVector<Value> queryFragments;
+  if (queryBarrier)
+    NVVM::MBarrierTryWaitParityOp::create(b, queryBarrier, n.c(0),
+                                          n.c(kWaitTicks));
   if (queryInRegisters)
     queryFragments = scoreMma.loadA(qTile, {}, warpRow, 0, D);
 
@@ -1955,6 +2031,11 @@ static Plan makePlan(const AttentionConfig &config,
     plan.windowLeft = std::min(config.windowLeft, kWindowCap);
     plan.windowRight = std::min(config.windowRight, kWindowCap);
   }
+  int64_t queryHeads = queryType.getDimSize(1);
+  int64_t kvHeads = cast<RankedTensorType>(config.key.getType()).getDimSize(1);
+  if (!ShapedType::isDynamic(queryHeads) && !ShapedType::isDynamic(kvHeads) &&
+      kvHeads > 0 && queryHeads % kvHeads == 0)
+    plan.staticHeadRatio = queryHeads / kvHeads;
   plan.quantizedScores = static_cast<bool>(config.scoreQuantization);
   Type precision = config.scoreQuantization;
   plan.scoreElementType =
@@ -2099,29 +2180,49 @@ static LogicalResult buildTensorCoreAttention(Operation *op,
     queryScales = keyScales = bundle.addScratch(DType::F32, 1);
   }
 
-  // The tensor map of K or V ([B, Hkv, Sk, D] through `strides`, in
-  // elements): dimensions innermost first, boxes of one swizzle span of a
-  // tile's rows, swizzled as SwizzledTiles lays them out. A size-1
-  // dimension's stride is never used, and any is allowed for it, so it
-  // gets the dense one (TMA wants multiples of 16 bytes).
+  // A tensor map over `buffer`: `dims` innermost first (dimension 0 is
+  // the contiguous D), `strides` those of dimensions 1.. in elements. A
+  // size-1 dimension's stride is never used, and any is allowed for it, so
+  // it gets the dense one (TMA wants multiples of 16 bytes).
   auto tensorMap = [&](const std::string &buffer, DType elementDType,
-                       ArrayRef<SizeExpr> strides) {
+                       ArrayRef<SizeExpr> dims, ArrayRef<SizeExpr> strides,
+                       ArrayRef<int64_t> box, int64_t swizzle) {
     int64_t elementBytes = getDTypeSize(elementDType);
-    SizeExpr dims[4] = {SizeExpr(D), sizes.keyLen, sizes.kvHeads, sizes.batch};
     TensorMapDecl map;
-    map.dims.assign(std::begin(dims), std::end(dims));
+    map.dims.assign(dims.begin(), dims.end());
     SizeExpr dense = SizeExpr(D * elementBytes);
-    for (int d = 1; d < 4; ++d) {
-      SizeExpr stride = strides[3 - d] * elementBytes;
+    for (size_t d = 1; d < dims.size(); ++d) {
+      SizeExpr stride = strides[d - 1] * elementBytes;
       // 1 for a size-1 dimension (and for an empty one, whose launch
       // the runtime skips), else 0.
       SizeExpr single = positive(SizeExpr(2) - dims[d]);
       map.strides.push_back(stride + single * (dense - stride));
       dense = dense * dims[d];
     }
-    map.swizzle = std::min<int64_t>(128, D * elementBytes);
-    map.box = {map.swizzle / elementBytes, tiles.blockN, 1, 1};
+    map.box.assign(box.begin(), box.end());
+    map.swizzle = swizzle;
     return KernelArg::ofTensorMap(buffer, elementDType, std::move(map));
+  };
+  // K or V ([B, Hkv, Sk, D] through `strides`): boxes of one swizzle span
+  // of a tile's rows, swizzled as SwizzledTiles lays them out.
+  auto kvTensorMap = [&](const std::string &buffer, DType elementDType,
+                         ArrayRef<SizeExpr> strides) {
+    int64_t swizzle = std::min<int64_t>(128, D * getDTypeSize(elementDType));
+    return tensorMap(buffer, elementDType,
+                     {SizeExpr(D), sizes.keyLen, sizes.kvHeads, sizes.batch},
+                     {strides[2], strides[1], strides[0]},
+                     {swizzle / getDTypeSize(elementDType), tiles.blockN, 1, 1},
+                     swizzle);
+  };
+  // Q as [B, Hkv, Sq, r, D] (query head kh * r + h is (kh, h)): a box of
+  // blockM / r query rows of all r heads is a CTA's packed rows, dense.
+  auto queryTensorMap = [&]() {
+    int64_t r = plan.staticHeadRatio;
+    return tensorMap(
+        queryBuffer, scoreDType,
+        {SizeExpr(D), SizeExpr(r), sizes.queryLen, sizes.kvHeads, sizes.batch},
+        {qStrides[1], qStrides[2], qStrides[1] * r, qStrides[0]},
+        {D, r, tiles.blockM / r, 1, 1}, /*swizzle=*/0);
   };
   auto coreArgs = [&](Variant variant, const std::string &partO,
                       const std::string &partML, SizeExpr tilesPerSplit,
@@ -2148,8 +2249,10 @@ static LogicalResult buildTensorCoreAttention(Operation *op,
     args.append({KernelArg::ofI64(tilesPerSplit), KernelArg::ofI64(numSplits),
                  KernelArg::ofI64(rowsPadded)});
     if (usesWarpgroupMma(plan, variant))
-      args.append({tensorMap(keyBuffer, scoreDType, kStrides),
-                   tensorMap(bundle.get(v).buffer, dtype, vStrides)});
+      args.append({kvTensorMap(keyBuffer, scoreDType, kStrides),
+                   kvTensorMap(bundle.get(v).buffer, dtype, vStrides)});
+    if (loadsQueryByTma(plan, variant))
+      args.push_back(queryTensorMap());
     return args;
   };
   auto mergeArgs = [&](const std::string &partO, const std::string &partML,

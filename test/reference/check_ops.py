@@ -838,6 +838,10 @@ def fast_attention_cases(include_big=True):
           Sq=1, heads=(8, 2)),
         F("fa_decode_d64_f16_sq15_sk300_dense_strided", 64, "f16", 300,
           "dense", 0, None, False, "4:1", True, False, False, Sq=15),
+        # Three query heads per kv head: a CTA's 128 rows on sm_90a are not
+        # whole head groups, so its query tile comes by cp.async, not TMA.
+        F("fa_gqa3_d64_bf16_s200_w32_g4_sinks_causal", 64, "bf16", 200, 32,
+          4, "sinks", True, "4:1", False, False, False, heads=(6, 2)),
         # Rows that see nothing (Sq > Sk, causal): exact zeros.
         F("fa_empty_rows_d64_f16_sq70_sk40_w4_g2_causal", 64, "f16", 40, 4, 2,
           "scattered", True, "4:1", False, False, False, Sq=70),
