@@ -1281,86 +1281,120 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
           NVVM::MemScopeKind::CTA, false, Value());
     };
 
-    // The band tiles [tileBegin, bandEnd), FlashAttention-3's intra-
-    // warpgroup overlap: P V of a tile is issued together with S of the
-    // next, and the softmax of that S runs while P V multiplies. The loop
-    // carries O, m, l and the P of the previous tile; its first tile is
-    // peeled (S alone), the last P V drains after it.
+    // FlashAttention-3's intra-warpgroup overlap: P V of a tile is issued
+    // together with S of the next, and the softmax of that S runs while P V
+    // multiplies. The steps carry O, m, l and the P of the previous tile
+    // (its fragments); the first tile's S runs alone, the last P V drains
+    // after the others.
+    using FinishTileFn = function_ref<void(Value, SmallVector<Value> &)>;
+    auto firstStep = [&](Value it, int64_t width, FinishTileFn finish) {
+      waitForTile(it);
+      SmallVector<Value> scores = zeroScores(width);
+      takeTurn();
+      scoreWgmma->mmaABt(scores, queryFragments, kSwizzled, stageOf(it), 0,
+                         width, D);
+      passTurn(Value());
+      finish(it, scores);
+      // O is still zero: nothing to rescale.
+      SmallVector<Value> carried(init);
+      softmax(carried, scores, width);
+      llvm::append_range(carried, mma.accToA(scores, width));
+      return carried;
+    };
+    auto overlapStep = [&](ValueRange carried, Value it, int64_t previousWidth,
+                           int64_t width, FinishTileFn finish) {
+      Value previous = n.sub(it, n.c(1));
+      SmallVector<Value> acc(carried.take_front(accO));
+      SmallVector<Value> probabilities(carried.drop_front(stateSize));
+      waitForTile(it);
+      SmallVector<Value> scores = zeroScores(width);
+      takeTurn();
+      scoreWgmma->issueABt(scores, queryFragments, kSwizzled, stageOf(it), 0,
+                           width, D);
+      wgmma->issueAB(acc, probabilities, vSwizzled, stageOf(previous), 0, D,
+                     previousWidth);
+      passTurn(Value());
+      // S has landed (P V may still be in flight).
+      scoreWgmma->retire(scores, 1);
+      finish(it, scores);
+      SmallVector<Value> next(carried.take_front(stateSize));
+      RowValues alpha = softmax(next, scores, width);
+      // Fenced, the softmax stays above the wait for P V, i.e. under it.
+      SmallVector<Value> softmaxResults(scores);
+      llvm::append_range(softmaxResults,
+                         ArrayRef<Value>(next).drop_front(accO));
+      llvm::append_range(softmaxResults, alpha);
+      softmaxResults = fenceRegisters(b, softmaxResults);
+      ArrayRef<Value> fenced(softmaxResults);
+      llvm::copy(fenced.take_front(scores.size()), scores.begin());
+      llvm::copy(fenced.slice(scores.size(), stateSize - accO),
+                 next.begin() + accO);
+      llvm::copy(fenced.take_back(alpha.size()), alpha.begin());
+      wgmma->retire(acc, 0);
+      releaseTile(previous);
+      rescale(acc, alpha);
+      llvm::copy(acc, next.begin());
+      llvm::append_range(next, mma.accToA(scores, width));
+      return next;
+    };
+    // Steps over tiles [begin, end) of `width` keys, after a tile of as
+    // many.
+    auto overlapLoop = [&](ValueRange carried, Value begin, Value end,
+                           int64_t width, FinishTileFn finish) {
+      auto loop = scf::ForOp::create(b, begin, end, n.c(1), carried);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToEnd(loop.getBody());
+      scf::YieldOp::create(b, overlapStep(loop.getRegionIterArgs(),
+                                          loop.getInductionVar(), width, width,
+                                          finish));
+      return llvm::to_vector_of<Value>(loop.getResults());
+    };
+    // P V of the last tile, `last` (`width` keys): the warpgroups' last
+    // turn. Returns O, m, l.
+    auto drain = [&](ValueRange carried, Value last, int64_t width) {
+      SmallVector<Value> acc(carried.take_front(accO));
+      SmallVector<Value> probabilities(carried.drop_front(stateSize));
+      takeTurn();
+      wgmma->mmaAB(acc, probabilities, vSwizzled, stageOf(last), 0, D, width);
+      passTurn(arith::ConstantIntOp::create(b, 1, 1));
+      releaseTile(last);
+      SmallVector<Value> result(carried.take_front(stateSize));
+      llvm::copy(acc, result.begin());
+      return result;
+    };
+
+    // The band tiles [tileBegin, bandEnd), then the globals tiles to
+    // tileEnd, all overlapped when there are band tiles. Globals tiles are
+    // as wide as band tiles (then they continue the loop), or there is at
+    // most one, narrower (globalsWidth, a static G below blockN).
     Value bandEnd = withGlobals ? numBand : tileEnd;
-    state = buildIfUpdate(
-        b, n.lt(tileBegin, bandEnd), init, [&](ImplicitLocOpBuilder &) {
-          waitForTile(tileBegin);
-          SmallVector<Value> scores = zeroScores(BN);
-          takeTurn();
-          scoreWgmma->mmaABt(scores, queryFragments, kSwizzled,
-                             stageOf(tileBegin), 0, BN, D);
-          passTurn(Value());
-          finishBandScores(tileBegin, scores);
-          // O is still zero: nothing to rescale.
-          SmallVector<Value> carried(init);
-          softmax(carried, scores, BN);
-          llvm::append_range(carried, mma.accToA(scores, BN));
-
-          auto loop = scf::ForOp::create(b, n.add(tileBegin, n.c(1)), bandEnd,
-                                         n.c(1), carried);
-          {
-            OpBuilder::InsertionGuard guard(b);
-            b.setInsertionPointToEnd(loop.getBody());
-            Value it = loop.getInductionVar();
-            Value previous = n.sub(it, n.c(1));
-            ValueRange args = loop.getRegionIterArgs();
-            SmallVector<Value> acc(args.begin(), args.begin() + accO);
-            SmallVector<Value> probabilities(args.begin() + stateSize,
-                                             args.end());
-            waitForTile(it);
-            SmallVector<Value> scores = zeroScores(BN);
-            takeTurn();
-            scoreWgmma->issueABt(scores, queryFragments, kSwizzled, stageOf(it),
-                                 0, BN, D);
-            wgmma->issueAB(acc, probabilities, vSwizzled, stageOf(previous), 0,
-                           D, BN);
-            passTurn(Value());
-            // S has landed (P V may still be in flight).
-            scoreWgmma->retire(scores, 1);
-            finishBandScores(it, scores);
-            SmallVector<Value> next(args.begin(), args.begin() + stateSize);
-            RowValues alpha = softmax(next, scores, BN);
-            // Fenced, the softmax stays above the wait for P V, i.e. under it.
-            SmallVector<Value> softmaxResults(scores);
-            llvm::append_range(softmaxResults,
-                               ArrayRef<Value>(next).drop_front(accO));
-            llvm::append_range(softmaxResults, alpha);
-            softmaxResults = fenceRegisters(b, softmaxResults);
-            ArrayRef<Value> fenced(softmaxResults);
-            llvm::copy(fenced.take_front(scores.size()), scores.begin());
-            llvm::copy(fenced.slice(scores.size(), stateSize - accO),
-                       next.begin() + accO);
-            llvm::copy(fenced.take_back(alpha.size()), alpha.begin());
-            wgmma->retire(acc, 0);
-            releaseTile(previous);
-            rescale(acc, alpha);
-            llvm::copy(acc, next.begin());
-            llvm::append_range(next, mma.accToA(scores, BN));
-            scf::YieldOp::create(b, next);
-          }
-          SmallVector<Value> last(loop.getResults());
-          SmallVector<Value> acc(last.begin(), last.begin() + accO);
-          SmallVector<Value> probabilities(last.begin() + stateSize,
-                                           last.end());
-          Value lastTile = n.sub(bandEnd, n.c(1));
-          takeTurn();
-          wgmma->mmaAB(acc, probabilities, vSwizzled, stageOf(lastTile), 0, D,
-                       BN);
-          passTurn(n.eq(bandEnd, tileEnd));
-          releaseTile(lastTile);
-          llvm::copy(acc, last.begin());
-          last.resize(stateSize);
-          return last;
-        });
-
-    // The globals tiles, one at a time.
-    if (withGlobals) {
-      auto loop = scf::ForOp::create(b, bandEnd, tileEnd, n.c(1), state);
+    Value lastTile = n.sub(tileEnd, n.c(1));
+    auto overlapped = [&](ImplicitLocOpBuilder &) {
+      SmallVector<Value> carried = firstStep(tileBegin, BN, finishBandScores);
+      carried = overlapLoop(carried, n.add(tileBegin, n.c(1)), bandEnd, BN,
+                            finishBandScores);
+      if (!withGlobals)
+        return drain(carried, lastTile, BN);
+      if (globalsWidth == BN) {
+        carried =
+            overlapLoop(carried, bandEnd, tileEnd, BN, finishGlobalScores);
+        return drain(carried, lastTile, BN);
+      }
+      return buildIf(
+          b, n.lt(bandEnd, tileEnd), TypeRange(ValueRange(init)),
+          [&](ImplicitLocOpBuilder &) {
+            SmallVector<Value> last = overlapStep(
+                carried, bandEnd, BN, globalsWidth, finishGlobalScores);
+            return drain(last, bandEnd, globalsWidth);
+          },
+          [&](ImplicitLocOpBuilder &) { return drain(carried, lastTile, BN); });
+    };
+    // Without band tiles (rows whose windows hold no key), the globals
+    // tiles one product at a time.
+    auto globalsOnly = [&](ImplicitLocOpBuilder &) {
+      if (!withGlobals)
+        return SmallVector<Value>(init);
+      auto loop = scf::ForOp::create(b, bandEnd, tileEnd, n.c(1), init);
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToEnd(loop.getBody());
       Value it = loop.getInductionVar();
@@ -1368,11 +1402,13 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
       SmallVector<Value> next = processTile(
           loop.getRegionIterArgs(), stageOf(it), globalsWidth,
           [&](SmallVector<Value> &scores) { finishGlobalScores(it, scores); },
-          n.eq(n.add(it, n.c(1)), tileEnd));
+          n.eq(it, lastTile));
       releaseTile(it);
       scf::YieldOp::create(b, next);
-      state = llvm::to_vector_of<Value>(loop.getResults());
-    }
+      return llvm::to_vector_of<Value>(loop.getResults());
+    };
+    state = buildIf(b, n.lt(tileBegin, bandEnd), TypeRange(ValueRange(init)),
+                    overlapped, globalsOnly);
   }
   // No copies are in flight after the loop (the last group is empty), but
   // warps may still read the query tile or K/V, whose space the epilogue

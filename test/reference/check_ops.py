@@ -842,6 +842,10 @@ def fast_attention_cases(include_big=True):
         # whole head groups, so its query tile comes by cp.async, not TMA.
         F("fa_gqa3_d64_bf16_s200_w32_g4_sinks_causal", 64, "bf16", 200, 32,
           4, "sinks", True, "4:1", False, False, False, heads=(6, 2)),
+        # Sq > Sk, not causal: the first CTAs' windows hold no key, their
+        # rows see only the globals (no band tile at all).
+        F("fa_globals_only_d64_f16_sq300_sk40_w4_g4_4to1", 64, "f16", 40, 4,
+          4, "scattered", False, "4:1", False, False, False, Sq=300),
         # Rows that see nothing (Sq > Sk, causal): exact zeros.
         F("fa_empty_rows_d64_f16_sq70_sk40_w4_g2_causal", 64, "f16", 40, 4, 2,
           "scattered", True, "4:1", False, False, False, Sq=70),
