@@ -1180,11 +1180,12 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
               [&] { namedBarrier(pingPong->other, /*wait=*/false); });
   };
 
-  // One tile, start to end: S = Q K^T, finishScores (`finish`), online
-  // softmax, O += P V. `state` is O, m, l; `lastTurn` as for passTurn.
-  using FinishFn = function_ref<void(SmallVector<Value> &)>;
-  auto processTile = [&](ValueRange state, Value stage, int64_t width,
-                         FinishFn finish, Value lastTurn) {
+  // Tile `it`, start to end: S = Q K^T, `finish` (finishBandScores or
+  // finishGlobalScores), online softmax, O += P V. `state` is O, m, l;
+  // `lastTurn` as for passTurn.
+  using FinishTileFn = function_ref<void(Value, SmallVector<Value> &)>;
+  auto processTile = [&](ValueRange state, Value it, Value stage, int64_t width,
+                         FinishTileFn finish, Value lastTurn) {
     int64_t keys = keysOf(width);
     SmallVector<Value> scores = zeroScores(width);
     if (scoreWgmma) {
@@ -1202,7 +1203,7 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
       scoreMma.mmaABtSharedA(scores, qTile, m.from(kb.opaque(n.from(warpRow))),
                              kTiles, ValueRange{stage}, keyOffset, keys, D);
     }
-    finish(scores);
+    finish(it, scores);
     SmallVector<Value> next(state.begin(), state.end());
     RowValues alpha = softmax(next, scores, width);
     MutableArrayRef<Value> acc(next.data(), accO);
@@ -1240,10 +1241,7 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
     commit();
     countTile();
     auto bandTile = [&](ImplicitLocOpBuilder &) {
-      return processTile(
-          args, stage, BN,
-          [&](SmallVector<Value> &scores) { finishBandScores(it, scores); },
-          Value());
+      return processTile(args, it, stage, BN, finishBandScores, Value());
     };
     SmallVector<Value> next;
     if (!withGlobals) {
@@ -1251,12 +1249,8 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
     } else {
       next = buildIf(b, n.lt(it, numBand), TypeRange(args), bandTile,
                      [&](ImplicitLocOpBuilder &) {
-                       return processTile(
-                           args, stage, globalsWidth,
-                           [&](SmallVector<Value> &scores) {
-                             finishGlobalScores(it, scores);
-                           },
-                           Value());
+                       return processTile(args, it, stage, globalsWidth,
+                                          finishGlobalScores, Value());
                      });
     }
     scf::YieldOp::create(b, next);
@@ -1286,7 +1280,6 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
     // multiplies. The steps carry O, m, l and the P of the previous tile
     // (its fragments); the first tile's S runs alone, the last P V drains
     // after the others.
-    using FinishTileFn = function_ref<void(Value, SmallVector<Value> &)>;
     auto firstStep = [&](Value it, int64_t width, FinishTileFn finish) {
       waitForTile(it);
       SmallVector<Value> scores = zeroScores(width);
@@ -1399,10 +1392,9 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
       b.setInsertionPointToEnd(loop.getBody());
       Value it = loop.getInductionVar();
       waitForTile(it);
-      SmallVector<Value> next = processTile(
-          loop.getRegionIterArgs(), stageOf(it), globalsWidth,
-          [&](SmallVector<Value> &scores) { finishGlobalScores(it, scores); },
-          n.eq(it, lastTile));
+      SmallVector<Value> next =
+          processTile(loop.getRegionIterArgs(), it, stageOf(it), globalsWidth,
+                      finishGlobalScores, n.eq(it, lastTile));
       releaseTile(it);
       scf::YieldOp::create(b, next);
       return llvm::to_vector_of<Value>(loop.getResults());
