@@ -10,6 +10,7 @@ dynamic, so one bundle serves every batch, head count and sequence length.
       the same with quantized scores (qk_precision); the binding's
       hybrid_attention() takes only the exact ones
   attention_<dtype>_d<D>[_causal]
+  attention_<dtype>_d<D>[_causal]_qk_<i8|f8E4M3FN>   dense, quantized scores
   gate_compact_<dtype>_t<threshold in 1/1000>        gate (silu) + compact
   mlp_gated_<dtype>_i<bits>_g<group>_cap<capacity in 1/1000>
       gate (silu, top-k capacity) + compact + two qmatmuls + scatter over
@@ -113,6 +114,8 @@ PATTERNS = [
      r"_qk_(i8|f8E4M3FN)",
      lambda n, m: _attention(n, m[1], int(m[2]), bool(m[5]),
                              window=(int(m[3]), int(m[4])), qk=m[6])),
+    (r"attention_(f32|f16|bf16)_d(\d+)(_causal)?_qk_(i8|f8E4M3FN)",
+     lambda n, m: _attention(n, m[1], int(m[2]), bool(m[3]), qk=m[4])),
 ]
 
 
