@@ -842,6 +842,9 @@ def fast_attention_cases(include_big=True):
         # whole head groups, so its query tile comes by cp.async, not TMA.
         F("fa_gqa3_d64_bf16_s200_w32_g4_sinks_causal", 64, "bf16", 200, 32,
           4, "sinks", True, "4:1", False, False, False, heads=(6, 2)),
+        # More globals than a tile's keys: two globals tiles after the band.
+        F("fa_many_globals_d128_bf16_s300_w16_g100_scattered", 128, "bf16",
+          300, 16, 100, "scattered", False, "1:1", False, False, False),
         # Sq > Sk, not causal: the first CTAs' windows hold no key, their
         # rows see only the globals (no band tile at all).
         F("fa_globals_only_d64_f16_sq300_sk40_w4_g4_4to1", 64, "f16", 40, 4,
