@@ -554,7 +554,7 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
           m.c(SwizzledTiles::kAlignment));
       return m.sub(address, base);
     };
-    Value kOffset = alignedOffset(layout.qBytes);
+    Value kOffset;
     if (layout.queryByTma) {
       Value qOffset = alignedOffset(0);
       qAddress = m.add(base, qOffset);
@@ -562,6 +562,8 @@ static KernelDecl buildCoreKernel(const Plan &plan, Variant variant,
       kOffset =
           m.add(qOffset,
                 m.c(llvm::alignTo(layout.qBytes, SwizzledTiles::kAlignment)));
+    } else {
+      kOffset = alignedOffset(layout.qBytes);
     }
     auto flatView = [&](Value offset, int64_t bytes, Type type) {
       int64_t elementBytes = type.getIntOrFloatBitWidth() / 8;
