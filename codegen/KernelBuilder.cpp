@@ -3,6 +3,7 @@
 #include "codegen/KernelBuilder.h"
 
 #include "passes/ScalarCode.h"
+#include "runtime/include/sieve/emulator.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -156,6 +157,21 @@ Value mlir::sieve::getSharedPointer(ImplicitLocOpBuilder &b, Value memref,
   return LLVM::IntToPtrOp::create(
       b, LLVM::LLVMPointerType::get(b.getContext(), /*addressSpace=*/3),
       address);
+}
+
+int32_t mlir::sieve::getEmulatorTypeCode(Type type) {
+  if (type.isF16())
+    return SIEVE_EMU_TYPE_F16;
+  if (type.isBF16())
+    return SIEVE_EMU_TYPE_BF16;
+  if (type.isInteger(8))
+    return SIEVE_EMU_TYPE_S8;
+  if (type.isF32())
+    return SIEVE_EMU_TYPE_F32;
+  if (type.isInteger(32))
+    return SIEVE_EMU_TYPE_S32;
+  assert(isa<Float8E4M3FNType>(type) && "a matrix-product type");
+  return SIEVE_EMU_TYPE_E4M3;
 }
 
 SmallVector<Value> mlir::sieve::fenceRegisters(ImplicitLocOpBuilder &b,

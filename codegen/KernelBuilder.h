@@ -145,10 +145,15 @@ Value getSharedPointer(ImplicitLocOpBuilder &b, Value memref, Value byteOffset);
 SmallVector<Value> fenceRegisters(ImplicitLocOpBuilder &b, ValueRange values);
 bool isRegisterFence(Operation *op);
 
+/// The code sieve/emulator.h gives a matrix-product operand or accumulator
+/// type (SIEVE_EMU_TYPE_*): f16, bf16, i8 (s8), f32, i32 (s32) or
+/// f8E4M3FN (e4m3).
+int32_t getEmulatorTypeCode(Type type);
+
 /// Marks the inline assembly of a wgmma.mma_async with A in registers (the
 /// NVVM dialect has none): an array [n, A/B type, B MN-major (0/1)], the
-/// type as sieve/emulator.h numbers it (0 f16, 1 bf16, 2 s8 with s32
-/// accumulators, 5 e4m3). Its operands are D's n / 2 registers (f32, or
+/// type as getEmulatorTypeCode gives it (f16, bf16, s8 with s32
+/// accumulators, e4m3). Its operands are D's n / 2 registers (f32, or
 /// i32 for s8), A's four i32 registers, B's descriptor and scale-d; its
 /// result D as a struct. The emulator runs it as sieve_emu_wgmma.
 constexpr llvm::StringLiteral kWgmmaAttrName = "sieve.wgmma";

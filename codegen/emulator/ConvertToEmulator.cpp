@@ -439,21 +439,6 @@ LogicalResult KernelConverter::unsupportedPointerOp(Operation *op) {
                          << kernelName << ")";
 }
 
-/// SIEVE_EMU_TYPE_E4M3: i8 fragments marked kE4M3MmaAttrName.
-static constexpr int32_t kE4M3MmaType = 5;
-
-static int32_t getMmaType(Type type) {
-  if (type.isF16())
-    return 0;
-  if (type.isBF16())
-    return 1;
-  if (type.isInteger(8))
-    return 2;
-  if (type.isF32())
-    return 3;
-  return 4;
-}
-
 LogicalResult KernelConverter::convertOp(Operation *op) {
   ImplicitLocOpBuilder b(op->getLoc(), op);
   auto dimIndex = [&](gpu::Dimension dim) {
@@ -787,14 +772,15 @@ LogicalResult KernelConverter::convertOp(Operation *op) {
                 {site(b, op), arith::ConstantIntOp::create(b, i32, shapeCode),
                  arith::ConstantIntOp::create(
                      b, i32,
-                     mma->hasAttr(kE4M3MmaAttrName)
-                         ? kE4M3MmaType
-                         : getMmaType(
-                               mma.getMatrixA().getType().getElementType())),
+                     // i8 fragments marked kE4M3MmaAttrName hold e4m3.
+                     getEmulatorTypeCode(
+                         mma->hasAttr(kE4M3MmaAttrName)
+                             ? Type(Float8E4M3FNType::get(b.getContext()))
+                             : mma.getMatrixA().getType().getElementType())),
                  arith::ConstantIntOp::create(
-                     b, i32, getMmaType(resultType.getElementType())),
-                 bufferAddress(b, a), bufferAddress(b, bm),
-                 bufferAddress(b, c), bufferAddress(b, d)},
+                     b, i32, getEmulatorTypeCode(resultType.getElementType())),
+                 bufferAddress(b, a), bufferAddress(b, bm), bufferAddress(b, c),
+                 bufferAddress(b, d)},
                 {});
         op->getResult(0).replaceAllUsesWith(reload(b, d, resultType));
         op->erase();

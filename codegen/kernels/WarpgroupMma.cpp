@@ -94,17 +94,6 @@ Value WarpgroupMma::descriptor(Value address, int64_t swizzleBytes,
   return arith::OrIOp::create(b, start, i64(fields));
 }
 
-/// The emulator's type code of a wgmma operand type (sieve/emulator.h).
-static int32_t getEmulatorType(Type type) {
-  if (type.isF16())
-    return 0;
-  if (type.isBF16())
-    return 1;
-  if (type.isInteger(8))
-    return 2;
-  return 5; // f8E4M3FN
-}
-
 void WarpgroupMma::issue(SmallVector<Value> &acc, ArrayRef<Value> a,
                          ArrayRef<Value> descriptors, int64_t n, bool transB) {
   MLIRContext *ctx = b.getContext();
@@ -169,10 +158,10 @@ void WarpgroupMma::issue(SmallVector<Value> &acc, ArrayRef<Value> a,
         StringAttr::get(ctx, constraints),
         /*has_side_effects=*/UnitAttr::get(ctx), UnitAttr(),
         LLVM::TailCallKindAttr(), LLVM::AsmDialectAttr(), ArrayAttr());
-    product->setAttr(kWgmmaAttrName,
-                     DenseI32ArrayAttr::get(ctx, {static_cast<int32_t>(n),
-                                                  getEmulatorType(elementType),
-                                                  transB ? 1 : 0}));
+    product->setAttr(kWgmmaAttrName, DenseI32ArrayAttr::get(
+                                         ctx, {static_cast<int32_t>(n),
+                                               getEmulatorTypeCode(elementType),
+                                               transB ? 1 : 0}));
     for (int64_t i = 0; i < registers; ++i)
       d[i] = LLVM::ExtractValueOp::create(b, product.getResult(0), i);
   }
